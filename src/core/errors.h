@@ -1,0 +1,22 @@
+/*
+ * errors.h
+ *		The SQLSTATEs wib raises of its own, listed with their meaning in docs/errors.md.
+ *
+ * Class "WB" is wib's.  Invalid input uses the standard 22023 and a missing row
+ * the standard P0002, so applications can branch on those as for any function.
+ */
+#ifndef WIB_ERRORS_H
+#define WIB_ERRORS_H
+
+#include "utils/elog.h"
+
+#define ERRCODE_WIB_FEATURE_NOT_IN_PLAN		MAKE_SQLSTATE('W','B','0','0','1')
+#define ERRCODE_WIB_PLAN_LIMIT_REACHED		MAKE_SQLSTATE('W','B','0','0','2')
+#define ERRCODE_WIB_RATE_LIMITED			MAKE_SQLSTATE('W','B','0','0','3')
+#define ERRCODE_WIB_IDEMPOTENCY_CONFLICT	MAKE_SQLSTATE('W','B','0','0','4')
+#define ERRCODE_WIB_NO_TENANT_CONTEXT		MAKE_SQLSTATE('W','B','0','0','5')
+#define ERRCODE_WIB_NOT_PRELOADED			MAKE_SQLSTATE('W','B','0','0','6')
+#define ERRCODE_WIB_SIGNATURE_INVALID		MAKE_SQLSTATE('W','B','0','0','7')
+#define ERRCODE_WIB_RESOURCE_EXHAUSTED		MAKE_SQLSTATE('W','B','0','0','8')
+
+#endif							/* WIB_ERRORS_H */

@@ -1,0 +1,82 @@
+-- Guards the API uses: rate limits (shared memory, in C) and idempotency keys.
+
+CREATE FUNCTION wib.rate_limit(key text, max_hits integer, per interval) RETURNS boolean
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_rate_limit';
+COMMENT ON FUNCTION wib.rate_limit(text, integer, interval) IS
+    'Counts one hit for key and returns true while at most max_hits hits fall in the current window of length per (windows aligned to the epoch, shared by all sessions).';
+
+CREATE FUNCTION wib.rate_limit_check(key text, max_hits integer, per interval) RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_rate_limit_check';
+COMMENT ON FUNCTION wib.rate_limit_check(text, integer, interval) IS
+    'Like wib.rate_limit, but raises WB003 (with the seconds to wait) instead of returning false.';
+
+CREATE TABLE wib.idempotency_keys (
+    organization_id uuid        NOT NULL,
+    key             text        NOT NULL,
+    request_hash    bytea       NOT NULL,
+    response        jsonb,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT idempotency_keys_pkey PRIMARY KEY (organization_id, key),
+    CONSTRAINT idempotency_keys_organization_fkey FOREIGN KEY (organization_id)
+        REFERENCES wib.organizations (id) ON DELETE CASCADE,
+    CONSTRAINT idempotency_keys_key_check CHECK (length(key) BETWEEN 1 AND 255)
+);
+COMMENT ON TABLE wib.idempotency_keys IS
+    'First answer to each idempotent request, replayed for the same key and request (kept for wib.idempotency_ttl).';
+SELECT wib.make_tenant_table('wib.idempotency_keys');
+
+-- Starts an idempotent request.  NULL: first time, go ahead (then call
+-- idempotency_finish in the same transaction).  Otherwise the first answer to
+-- replay.  A concurrent request with the same key waits for the first to end.
+CREATE FUNCTION wib.idempotency_begin(key text, request jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib
+AS $$
+DECLARE
+    org    uuid := wib.require_org();
+    hash   bytea := sha256(convert_to(coalesce(request, 'null'::jsonb)::text, 'UTF8'));
+    stored wib.idempotency_keys;
+BEGIN
+    PERFORM wib.require_text(key, 'idempotency_key', 255);
+    INSERT INTO wib.idempotency_keys AS k (organization_id, key, request_hash)
+    VALUES (org, idempotency_begin.key, hash)
+    ON CONFLICT (organization_id, key) DO NOTHING;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO stored FROM wib.idempotency_keys k
+     WHERE k.organization_id = org AND k.key = idempotency_begin.key;
+    IF stored.request_hash <> hash THEN
+        RAISE EXCEPTION USING ERRCODE = 'WB004',
+            MESSAGE = format('idempotency key "%s" was already used for a different request', key),
+            HINT = 'Use a new idempotency key for a new request.';
+    END IF;
+    IF stored.response IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'WB004',
+            MESSAGE = format('idempotency key "%s" is in use by a request that has not finished', key);
+    END IF;
+    RETURN stored.response;
+END
+$$;
+COMMENT ON FUNCTION wib.idempotency_begin(text, jsonb) IS
+    'Starts an idempotent request: NULL means proceed, otherwise the stored first answer; raises WB004 when the key was used for another request.';
+
+CREATE FUNCTION wib.idempotency_finish(key text, response jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib
+AS $$
+BEGIN
+    UPDATE wib.idempotency_keys k SET response = coalesce(idempotency_finish.response, 'null'::jsonb)
+     WHERE k.organization_id = wib.require_org() AND k.key = idempotency_finish.key AND k.response IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = format('idempotency key "%s" was not started in this transaction', key),
+            HINT = 'Call wib.idempotency_begin first.';
+    END IF;
+    RETURN response;
+END
+$$;
+COMMENT ON FUNCTION wib.idempotency_finish(text, jsonb) IS
+    'Stores the answer of an idempotent request started with wib.idempotency_begin, and returns it.';

@@ -1,0 +1,158 @@
+-- Background workers: their status, the commit-time wake-up, periodic jobs
+-- (run by the scheduler worker or by pg_cron) and retention.
+
+CREATE FUNCTION wib.worker_status_rows()
+    RETURNS TABLE (name text, pid integer, state text, started_at timestamptz,
+                   last_activity timestamptz, items_done bigint, errors bigint)
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_worker_status';
+COMMENT ON FUNCTION wib.worker_status_rows() IS 'Internal: the rows of the wib.worker_status view.';
+
+CREATE VIEW wib.worker_status AS SELECT * FROM wib.worker_status_rows();
+COMMENT ON VIEW wib.worker_status IS
+    'One row per background worker: pid (NULL when not running), state, start, last activity, items done and errors since start.';
+
+CREATE FUNCTION wib.wake(worker text) RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_wake';
+COMMENT ON FUNCTION wib.wake(text) IS 'Wakes the named worker when the current transaction commits.';
+
+CREATE TABLE wib.scheduled_jobs (
+    name             text        NOT NULL,
+    command          text        NOT NULL,
+    run_every        interval    NOT NULL,
+    run_at           time,
+    description      text        NOT NULL,
+    enabled          boolean     NOT NULL DEFAULT true,
+    next_run_at      timestamptz NOT NULL DEFAULT now(),
+    last_started_at  timestamptz,
+    last_finished_at timestamptz,
+    last_status      text,
+    last_error       text,
+    run_count        bigint      NOT NULL DEFAULT 0,
+    error_count      bigint      NOT NULL DEFAULT 0,
+    CONSTRAINT scheduled_jobs_pkey PRIMARY KEY (name),
+    CONSTRAINT scheduled_jobs_name_check CHECK (name ~ '^[a-z][a-z0-9_]*$'),
+    CONSTRAINT scheduled_jobs_every_check CHECK (run_every > interval '0'),
+    CONSTRAINT scheduled_jobs_at_check CHECK (run_at IS NULL OR run_every = interval '1 day'),
+    CONSTRAINT scheduled_jobs_status_check CHECK (last_status IN ('succeeded', 'failed'))
+);
+COMMENT ON TABLE wib.scheduled_jobs IS
+    'Periodic jobs: a SQL command run every run_every (or daily at run_at, UTC) by the scheduler worker, or by pg_cron after wib.cron_schedule().';
+
+-- When a job runs next: run_every after from, or the next run_at (UTC) after from.
+CREATE FUNCTION wib.job_next_run(run_every interval, run_at time, from_ts timestamptz) RETURNS timestamptz
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE
+        WHEN run_at IS NULL THEN from_ts + run_every
+        ELSE (SELECT CASE WHEN t > from_ts THEN t ELSE t + interval '1 day' END
+                FROM (SELECT (date_trunc('day', from_ts AT TIME ZONE 'UTC') + run_at) AT TIME ZONE 'UTC' AS t) s)
+    END;
+COMMENT ON FUNCTION wib.job_next_run(interval, time, timestamptz) IS 'Internal: the next run of a job after from_ts.';
+
+-- The same schedule in cron syntax, for pg_cron (minute granularity, UTC).
+CREATE FUNCTION wib.job_cron_expr(run_every interval, run_at time) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    minutes numeric := extract(epoch FROM run_every) / 60;
+BEGIN
+    IF run_at IS NOT NULL THEN
+        RETURN format('%s %s * * *', extract(minute FROM run_at)::int, extract(hour FROM run_at)::int);
+    ELSIF minutes = 1 THEN
+        RETURN '* * * * *';
+    ELSIF minutes < 60 AND minutes = trunc(minutes) AND 60 % minutes = 0 THEN
+        RETURN format('*/%s * * * *', minutes);
+    ELSIF minutes = 1440 THEN
+        RETURN '0 0 * * *';
+    ELSIF minutes < 1440 AND minutes % 60 = 0 AND 24 % (minutes / 60) = 0 THEN
+        RETURN format('0 */%s * * *', minutes / 60);
+    END IF;
+    PERFORM wib.invalid_field('run_every',
+        format('pg_cron cannot run a job every %s; use whole minutes dividing an hour, hours dividing a day, or 1 day.', run_every));
+END
+$$;
+COMMENT ON FUNCTION wib.job_cron_expr(interval, time) IS 'Internal: a job''s schedule in cron syntax.';
+
+-- Installs every enabled job in pg_cron as "wib:<name>", in this database.
+CREATE FUNCTION wib.cron_schedule() RETURNS SETOF text
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib
+AS $$
+DECLARE
+    j wib.scheduled_jobs;
+BEGIN
+    IF current_setting('wib.scheduler') <> 'pg_cron' THEN
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = 'wib.scheduler must be ''pg_cron'' to schedule jobs with pg_cron',
+            DETAIL = 'The internal scheduler and pg_cron must never both run the jobs.',
+            HINT = 'ALTER SYSTEM SET wib.scheduler = ''pg_cron''; SELECT pg_reload_conf();';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = 'pg_cron is not installed in this database',
+            HINT = 'CREATE EXTENSION pg_cron in the database named by cron.database_name.';
+    END IF;
+    FOR j IN SELECT * FROM wib.scheduled_jobs WHERE enabled ORDER BY name LOOP
+        EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, $4)'
+            USING 'wib:' || j.name, wib.job_cron_expr(j.run_every, j.run_at), j.command, current_database();
+        RETURN NEXT 'wib:' || j.name;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION wib.cron_schedule() IS
+    'Installs wib''s periodic jobs in pg_cron (as wib:<name>); requires wib.scheduler = pg_cron. Returns the job names.';
+
+CREATE FUNCTION wib.cron_unschedule() RETURNS SETOF text
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib
+AS $$
+DECLARE
+    job text;
+BEGIN
+    FOR job IN EXECUTE 'SELECT jobname FROM cron.job WHERE jobname LIKE ''wib:%'' ORDER BY jobname' LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING job;
+        RETURN NEXT job;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION wib.cron_unschedule() IS 'Removes wib''s jobs from pg_cron. Returns the job names removed.';
+
+-- Retention: each policy is a statement returning the number of rows it removed.
+CREATE TABLE wib.retention_policies (
+    name        text NOT NULL,
+    command     text NOT NULL,
+    description text NOT NULL,
+    CONSTRAINT retention_policies_pkey PRIMARY KEY (name)
+);
+COMMENT ON TABLE wib.retention_policies IS
+    'What wib.purge_expired() removes: one SQL statement per policy, returning the count of rows removed.';
+
+INSERT INTO wib.retention_policies (name, command, description) VALUES
+    ('idempotency_keys',
+     $q$WITH gone AS (DELETE FROM wib.idempotency_keys
+                       WHERE created_at < now() - current_setting('wib.idempotency_ttl')::interval
+                       RETURNING 1)
+        SELECT count(*) FROM gone$q$,
+     'Idempotency keys older than wib.idempotency_ttl.');
+
+CREATE FUNCTION wib.purge_expired() RETURNS TABLE (policy text, removed bigint)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib
+AS $$
+DECLARE
+    p wib.retention_policies;
+BEGIN
+    FOR p IN SELECT * FROM wib.retention_policies ORDER BY name LOOP
+        policy := p.name;
+        EXECUTE p.command INTO removed;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION wib.purge_expired() IS
+    'Applies every retention policy (old idempotency keys, delivery logs, expired exports, ...) and returns what each removed.';
+
+INSERT INTO wib.scheduled_jobs (name, command, run_every, description) VALUES
+    ('purge_expired', 'SELECT count(*) FROM wib.purge_expired()', interval '1 hour',
+     'Applies the retention policies of wib.retention_policies.');

@@ -1,0 +1,39 @@
+-- Privileges, last so they cover every object above.  Functions are closed to
+-- PUBLIC and opened to wib_app (applications) and wib_admin (operators) one by one.
+-- API functions run as their caller, so row-level security applies to them too.
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA wib FROM PUBLIC;
+GRANT USAGE ON SCHEMA wib TO wib_app, wib_admin;
+GRANT wib_app TO wib_admin;
+
+-- Tenant context, plans, guards, validation (called inside the API as the caller).
+GRANT EXECUTE ON FUNCTION
+    wib.current_org_id(), wib.require_org(), wib.current_user_id(),
+    wib.set_context(uuid, text, boolean), wib.clear_context(),
+    wib.plan_rank(text), wib.current_plan(), wib.has_feature(text), wib.require_feature(text),
+    wib.plan_limit(text), wib.require_limit(text, bigint, bigint),
+    wib.rate_limit(text, integer, interval), wib.rate_limit_check(text, integer, interval),
+    wib.idempotency_begin(text, jsonb), wib.idempotency_finish(text, jsonb),
+    wib.invalid_field(text, text), wib.check_fields(jsonb, text[], text),
+    wib.field_text(jsonb, text, integer), wib.require_text(text, text, integer),
+    wib.audit(text, text, text, jsonb, jsonb, uuid), wib.redact(jsonb),
+    wib.user_create(text, text, text, text), wib.user_update(text, jsonb), wib.user_delete(text)
+TO wib_app;
+
+GRANT SELECT ON wib.organizations, wib.feature_plans, wib.plan_limits, wib.audit_log TO wib_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    wib.users, wib.calls, wib.recordings, wib.ai_summaries, wib.call_outcomes, wib.scorecards
+TO wib_app;
+GRANT SELECT, INSERT, UPDATE ON wib.idempotency_keys TO wib_app;
+
+-- Operators: organizations, plans, workers and jobs.
+GRANT EXECUTE ON FUNCTION
+    wib.organization_create(text, text), wib.organization_update(uuid, jsonb),
+    wib.worker_status_rows(), wib.wake(text),
+    wib.cron_schedule(), wib.cron_unschedule(), wib.purge_expired(),
+    wib.job_next_run(interval, time, timestamptz), wib.job_cron_expr(interval, time)
+TO wib_admin;
+GRANT SELECT ON wib.worker_status TO wib_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON wib.feature_plans, wib.plan_limits TO wib_admin;
+GRANT SELECT, UPDATE ON wib.scheduled_jobs TO wib_admin;
+GRANT SELECT ON wib.retention_policies TO wib_admin;

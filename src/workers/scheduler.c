@@ -1,0 +1,190 @@
+/*
+ * scheduler.c
+ *		The scheduler worker: runs each due job of wib.scheduled_jobs in a
+ *		transaction of its own.
+ *
+ * A job is claimed (its next run moved ahead) and committed before it runs,
+ * so a job that crashes the worker is not retried in a tight loop; it runs
+ * again at its next slot.  wib.scheduler picks who runs the jobs: this worker
+ * ('internal'), pg_cron ('pg_cron', see wib.cron_schedule()) or nobody ('off').
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "workers/scheduler.h"
+#include "workers/worker.h"
+
+typedef enum SchedulerMode
+{
+	SCHEDULER_INTERNAL,
+	SCHEDULER_PG_CRON,
+	SCHEDULER_OFF
+} SchedulerMode;
+
+static const struct config_enum_entry scheduler_modes[] = {
+	{"internal", SCHEDULER_INTERNAL, false},
+	{"pg_cron", SCHEDULER_PG_CRON, false},
+	{"off", SCHEDULER_OFF, false},
+	{NULL, 0, false}
+};
+
+static int	scheduler_mode = SCHEDULER_INTERNAL;
+
+void
+scheduler_define_settings(void)
+{
+	DefineCustomEnumVariable("wib.scheduler",
+							 "Who runs wib's periodic jobs: the internal scheduler worker, pg_cron, or nobody.",
+							 "With pg_cron, call wib.cron_schedule() to install the jobs there.",
+							 &scheduler_mode,
+							 SCHEDULER_INTERNAL,
+							 scheduler_modes,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+static const char *const claim_sql =
+"UPDATE wib.scheduled_jobs j"
+"   SET last_started_at = now(),"
+"       next_run_at = wib.job_next_run(j.run_every, j.run_at, now())"
+" WHERE j.name = (SELECT name FROM wib.scheduled_jobs"
+"                  WHERE enabled AND next_run_at <= now()"
+"                  ORDER BY next_run_at, name"
+"                  LIMIT 1 FOR UPDATE SKIP LOCKED)"
+" RETURNING j.name, j.command";
+
+static const char *const record_sql =
+"UPDATE wib.scheduled_jobs"
+"   SET last_finished_at = now(), last_status = $2, last_error = $3,"
+"       run_count = run_count + 1,"
+"       error_count = error_count + (CASE WHEN $2 = 'failed' THEN 1 ELSE 0 END)"
+" WHERE name = $1";
+
+static void
+begin_unit(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+static void
+end_unit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Claims the next due job; false when none is due.  Strings are palloc'd in the caller's context. */
+static bool
+claim_due_job(char **name, char **command)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	bool		claimed = false;
+
+	begin_unit("wib scheduler: claiming due job");
+	if (SPI_execute(claim_sql, false, 1) != SPI_OK_UPDATE_RETURNING)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("wib scheduler could not claim a job")));
+	if (SPI_processed == 1)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		*name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		*command = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		MemoryContextSwitchTo(spi);
+		claimed = true;
+	}
+	end_unit();
+	return claimed;
+}
+
+/* Runs one job's command; on error returns false with the message in *error. */
+static bool
+run_job(const char *name, const char *command, char **error)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	begin_unit(command);
+	PG_TRY();
+	{
+		SPI_execute(command, false, 0);
+		end_unit();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("wib scheduler job \"%s\" failed: %s", name, edata->message)));
+		*error = edata->message;
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+static void
+record_result(const char *name, bool ok, const char *error)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ok ? 'n' : ' '};
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(ok ? "succeeded" : "failed");
+	values[2] = ok ? (Datum) 0 : CStringGetTextDatum(error);
+
+	begin_unit("wib scheduler: recording job result");
+	SPI_execute_with_args(record_sql, 3, types, values, nulls, false, 0);
+	end_unit();
+}
+
+/* One scheduler pass: runs the most overdue job, if any. */
+static int64
+scheduler_pass(bool *more)
+{
+	char	   *name;
+	char	   *command;
+	char	   *error = NULL;
+	bool		ok;
+
+	if (scheduler_mode != SCHEDULER_INTERNAL)
+		return 0;
+	if (!claim_due_job(&name, &command))
+		return 0;
+
+	ok = run_job(name, command, &error);
+	record_result(name, ok, error);
+	*more = true;
+	return 1;
+}
+
+PGDLLEXPORT void wib_scheduler_main(Datum main_arg) pg_attribute_noreturn();
+
+void
+wib_scheduler_main(Datum main_arg)
+{
+	worker_run(WORKER_SCHEDULER, scheduler_pass);
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# make test: every suite against a private installation, as an unprivileged user.
+#   1. pg_regress (sql/, expected/)   deterministic outputs
+#   2. pgTAP via pg_prove (test/pgtap/) contracts, tenant isolation, errors
+#   3. TAP via prove (test/t/)          workers, crashes, restarts, peers
+# Ends with one line "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+source "$(dirname "$0")/common.sh"
+
+# The run user must be able to read the tree; a checkout under /root is not.
+if [ "$(id -u)" -eq 0 ] && ! runuser -u "$WIB_RUN_USER" -- test -r "$WIB_ROOT/tools/test.sh"; then
+	copy=$(mktemp -d /tmp/wib-test.XXXXXX)
+	cp -a "$WIB_ROOT/." "$copy/"
+	chmod 755 "$copy"
+	echo "wib: $WIB_ROOT is not readable by $WIB_RUN_USER; testing a copy in $copy"
+	exec "$copy/tools/test.sh" "$@"
+fi
+
+install_private
+export PATH=$PG_BINDIR:$PATH
+suite_filter=${WIB_SUITES:-regress pgtap tap}
+passed=0
+failed=0
+
+# Adds the ok / not ok lines of TAP output to the totals; a run that failed
+# without a failing assertion (a crash, a bad plan) counts as one failure.
+count_tap() {
+	local log=$1 status=$2 ok notok
+	ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$log")
+	notok=$(grep -E '^[[:space:]]*not ok [0-9]+' "$log" | grep -vc '# TODO')
+	if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then
+		notok=1
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + notok))
+}
+
+port=$(free_port)
+datadir=$TMP_CHECK/data
+trap 'cluster_stop "$datadir"' EXIT
+cluster_start "$datadir" "$port" "cron.database_name = 'wib_tap'" || exit 1
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
+as_runner "$PG_BINDIR/psql" -X -q -d postgres -c 'CREATE DATABASE wib_tap' >/dev/null
+
+if [[ " $suite_filter " == *" regress "* ]]; then
+	echo "== pg_regress"
+	out=$TMP_CHECK/regress
+	mkdir -p "$out" && chown "$WIB_RUN_USER" "$out" 2>/dev/null
+	tests=$(cd "$WIB_ROOT/sql" && ls [0-9]*.sql 2>/dev/null | sed 's/\.sql$//')
+	as_runner "$PG_REGRESS" --host=127.0.0.1 --port="$port" --user=postgres \
+		--dbname=wib_regress --load-extension=wib \
+		--inputdir="$WIB_ROOT" --outputdir="$out" --bindir="$PG_BINDIR" $tests 2>&1 | tee "$out/summary.log"
+	status=${PIPESTATUS[0]}
+	ok=$(grep -cE '^test .* \.\.\. ok' "$out/summary.log")
+	bad=$(grep -cE '\.\.\. FAILED' "$out/summary.log")
+	[ "$status" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	[ -s "$out/regression.diffs" ] && cat "$out/regression.diffs"
+fi
+
+if [[ " $suite_filter " == *" pgtap "* ]]; then
+	echo "== pgTAP"
+	as_runner "$PG_BINDIR/psql" -X -q -d wib_tap -v ON_ERROR_STOP=1 \
+		-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION wib' -c 'CREATE EXTENSION pg_cron' >/dev/null
+	log=$TMP_CHECK/pgtap.log
+	as_runner pg_prove -v -h 127.0.0.1 -p "$port" -U postgres -d wib_tap "$WIB_ROOT"/test/pgtap/*.sql >"$log" 2>&1
+	status=$?
+	grep -vE '^[[:space:]]*ok [0-9]+' "$log"
+	count_tap "$log" "$status"
+fi
+
+if [[ " $suite_filter " == *" tap "* ]]; then
+	echo "== TAP"
+	log=$TMP_CHECK/tap.log
+	mkdir -p "$TMP_CHECK/tap" && chown "$WIB_RUN_USER" "$TMP_CHECK/tap" 2>/dev/null
+	(cd "$TMP_CHECK/tap" && as_runner env TESTDIR="$TMP_CHECK/tap" PG_TEST_PORT_DIR=/tmp \
+		PERL5LIB="$PG_PERL_LIB:$WIB_ROOT/test/t" WIB_ROOT="$WIB_ROOT" \
+		prove -v "$WIB_ROOT"/test/t/*.pl) >"$log" 2>&1
+	status=$?
+	grep -vE '^[[:space:]]*ok [0-9]+' "$log"
+	count_tap "$log" "$status"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
