@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# make bench: runs every bench/*.sh against a throwaway cluster and prints one
+# table of figures, each beside its anchor measured in the same run.
+#
+# A bench script gets PGHOST, PGPORT, PGUSER, PGDATABASE (wib_bench, with wib
+# installed), PG_BINDIR, WIB_ROOT and BENCH_OUT (scratch), and prints rows:
+#   ROW|figure|ours|anchor|unit|better|target
+# better is "higher" or "lower"; anchor is "-" when the figure has only a target.
+set -uo pipefail
+source "$(dirname "$0")/../tools/common.sh"
+
+install_private
+export PATH=$PG_BINDIR:$PATH PG_BINDIR WIB_ROOT
+export BENCH_OUT=$TMP_CHECK/bench
+mkdir -p "$BENCH_OUT" && chown "$WIB_RUN_USER" "$BENCH_OUT" 2>/dev/null
+
+port=$(free_port)
+datadir=$TMP_CHECK/bench_data
+trap 'cluster_stop "$datadir"' EXIT
+cluster_start "$datadir" "$port" "$(cat "$WIB_ROOT"/bench/*.conf 2>/dev/null)" || exit 1
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=wib_bench
+as_runner "$PG_BINDIR/psql" -X -q -d postgres -c 'CREATE DATABASE wib_bench' -c '\c wib_bench' -c 'CREATE EXTENSION wib' -c 'CREATE EXTENSION pgcrypto' >/dev/null
+
+rows=$BENCH_OUT/rows.txt
+: >"$rows"
+for script in "$WIB_ROOT"/bench/[a-z]*.sh; do
+	[ "$(basename "$script")" = run.sh ] && continue
+	echo "== $(basename "$script")" >&2
+	as_runner "$script" | tee -a "$rows" | grep -v '^ROW|' >&2
+done
+
+machine="$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(. /etc/os-release && echo "$PRETTY_NAME"), PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}')"
+table=$BENCH_OUT/table.md
+{
+	echo "Measured $(date -u +%Y-%m-%d) on: $machine"
+	echo
+	echo "| figure | wib | anchor | unit | ratio | target |"
+	echo "|---|---:|---:|---|---:|---|"
+	grep '^ROW|' "$rows" | awk -F'|' '{
+		ratio = "-"
+		if ($4 != "-" && $4 + 0 > 0 && $3 + 0 > 0)
+			ratio = sprintf("%.2fx", ($6 == "lower") ? $4 / $3 : $3 / $4)
+		printf "| %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, ratio, $7
+	}'
+} >"$table"
+cat "$table"
+
+# Keep docs/benchmarks.md's results section in step with this run.
+doc=$WIB_ROOT/docs/benchmarks.md
+if [ -w "$doc" ] || [ -w "$(dirname "$doc")" ]; then
+	{
+		sed '/^<!-- results -->$/,$d' "$doc" 2>/dev/null
+		echo '<!-- results -->'
+		cat "$table"
+	} >"$doc.new" && mv "$doc.new" "$doc"
+fi
