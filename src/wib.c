@@ -8,6 +8,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "analytics/config.h"
 #include "core/rate_limit.h"
 #include "core/settings.h"
 #include "core/shmem.h"
@@ -33,6 +34,7 @@ _PG_init(void)
 	rate_limit_define_settings();
 	settings_define_sql_only();
 	worker_define_settings();
+	analytics_define_settings();
 	MarkGUCPrefixReserved("wib");
 
 	if (!process_shared_preload_libraries_in_progress)

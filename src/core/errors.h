@@ -19,4 +19,7 @@
 #define ERRCODE_WIB_SIGNATURE_INVALID		MAKE_SQLSTATE('W','B','0','0','7')
 #define ERRCODE_WIB_RESOURCE_EXHAUSTED		MAKE_SQLSTATE('W','B','0','0','8')
 
+/* Analytics (WB4xx). */
+#define ERRCODE_WIB_ANALYTICS_BUSY			MAKE_SQLSTATE('W','B','4','0','1')
+
 #endif							/* WIB_ERRORS_H */

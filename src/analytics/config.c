@@ -1,0 +1,93 @@
+/*
+ * config.c
+ *		Settings of the analytics feature: when the nightly job runs and how
+ *		the anomaly detector judges a day.  The SQL reads them with
+ *		current_setting(); defining them here gives them a type and a range.
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "analytics/config.h"
+#include "analytics/zscore.h"
+
+static char *nightly_at = NULL;
+static double anomaly_threshold = 3.0;
+static int	anomaly_window = 30;
+static int	anomaly_min_history = 7;
+static int	prediction_ttl_days = 90;
+static int	snapshot_retention_days = 1095;
+
+/* Accepts HH:MM or HH:MM:SS (UTC, 24-hour clock). */
+static bool
+analytics_check_nightly_at(char **newval, void **extra, GucSource source)
+{
+	const char *s = *newval;
+	int			h,
+				m,
+				sec = 0;
+	char		tail;
+	int			got;
+
+	if (s == NULL)
+		return false;
+	got = sscanf(s, "%2d:%2d:%2d%c", &h, &m, &sec, &tail);
+	if ((got == 2 || got == 3) && strlen(s) == (got == 2 ? 5 : 8) &&
+		h >= 0 && h <= 23 && m >= 0 && m <= 59 && sec >= 0 && sec <= 59)
+		return true;
+	GUC_check_errdetail("wib.nightly_at must be a UTC time of day as HH:MM or HH:MM:SS, such as 02:30.");
+	return false;
+}
+
+void
+analytics_define_settings(void)
+{
+	DefineCustomStringVariable("wib.nightly_at",
+							   "Time of day (UTC, HH:MM) at which the scheduler runs wib.run_nightly().",
+							   "Applied to the analytics_nightly job at its next run, or at once by wib.analytics_reschedule().",
+							   &nightly_at,
+							   "02:00",
+							   PGC_SIGHUP,
+							   0,
+							   analytics_check_nightly_at, NULL, NULL);
+	DefineCustomRealVariable("wib.anomaly_threshold",
+							 "Absolute z-score from which the nightly job reports a day as an anomaly.",
+							 NULL,
+							 &anomaly_threshold,
+							 3.0, 0.5, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("wib.anomaly_window",
+							"Days of baseline before each day that the anomaly detector compares it with.",
+							NULL,
+							&anomaly_window,
+							30, 7, 365,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("wib.anomaly_min_history",
+							"Fewest baseline days a day needs before it can be reported as an anomaly.",
+							"Must not exceed wib.anomaly_window; the nightly job uses the smaller of the two.",
+							&anomaly_min_history,
+							7, ZSCORE_MIN_HISTORY_FLOOR, 365,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("wib.prediction_ttl",
+							"Days after the day it is about that a prediction expires and is purged.",
+							NULL,
+							&prediction_ttl_days,
+							90, 1, 3650,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("wib.snapshot_retention",
+							"Days analytics snapshots are kept before wib.purge_expired() removes them.",
+							NULL,
+							&snapshot_retention_days,
+							1095, 30, 36500,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+}
