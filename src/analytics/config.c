@@ -13,6 +13,7 @@
 
 static char *nightly_at = NULL;
 static double anomaly_threshold = 3.0;
+static double anomaly_min_change = 0.1;
 static int	anomaly_window = 30;
 static int	anomaly_min_history = 7;
 static int	prediction_ttl_days = 90;
@@ -55,6 +56,14 @@ analytics_define_settings(void)
 							 NULL,
 							 &anomaly_threshold,
 							 3.0, 0.5, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomRealVariable("wib.anomaly_min_change",
+							 "Smallest change from the baseline that the nightly job reports as an anomaly.",
+							 "Relative to the baseline mean for call volume and duration (0.1 = 10%), absolute for average sentiment and positive share.",
+							 &anomaly_min_change,
+							 0.1, 0.0, 10.0,
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
