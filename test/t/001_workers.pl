@@ -16,7 +16,7 @@ $node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'wib scheduler'")
   or die 'scheduler did not start';
 pass('scheduler_starts_with_the_server');
-ok($node->log_contains('wib scheduler is waiting for CREATE EXTENSION wib in database "postgres"'),
+ok($node->wait_for_log(qr/wib scheduler is waiting for CREATE EXTENSION wib in database "postgres"/),
 	'scheduler_waits_quietly_for_the_extension');
 
 # CREATE EXTENSION after start-up is picked up: a job due now runs.
