@@ -72,5 +72,9 @@ SELECT wib.user_update('acme-agent-1', '{\"role\": \"manager\"}')" -c "
 SELECT action, resource_id, old_value->>'role' AS old_role, new_value->>'role' AS new_role, user_id
   FROM wib.audit_log WHERE action = 'user:updated'"
 
-echo "Background workers:"
+echo "Background workers (the scheduler retries every 5 s until database wib_demo exists):"
+for _ in $(seq 1 20); do
+	[ "$(q -At -c "SELECT state FROM wib.worker_status WHERE name = 'scheduler'")" = idle ] && break
+	sleep 0.5
+done
 q -c "SELECT name, pid IS NOT NULL AS running, state FROM wib.worker_status"
