@@ -27,9 +27,29 @@ CREATE FUNCTION wib.analytics_deadline(timeout_ms integer) RETURNS void
 COMMENT ON FUNCTION wib.analytics_deadline(integer) IS
     'Internal: cancels the current statement (statement timeout) if it still runs timeout_ms from now; an earlier deadline is kept.';
 
--- Snapshots are a Pro feature of the platform design; the rest is Business.
-INSERT INTO wib.feature_plans (feature, min_plan, description) VALUES
-    ('analytics_snapshots', 'pro', 'Daily, weekly and monthly analytics snapshots');
+-- Snapshots are Pro in the platform design, the rest of analytics Business
+-- (feature advanced_analytics).  Snapshots have no row in wib.feature_plans
+-- (the platform's list of gated features); they are gated on the plan itself.
+CREATE FUNCTION wib.analytics_snapshots_plan() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 'pro';
+COMMENT ON FUNCTION wib.analytics_snapshots_plan() IS 'Internal: the lowest plan with analytics snapshots.';
+
+CREATE FUNCTION wib.analytics_require_snapshots() RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, wib
+AS $$
+BEGIN
+    IF wib.plan_rank(wib.current_plan()) < wib.plan_rank(wib.analytics_snapshots_plan()) THEN
+        RAISE EXCEPTION USING ERRCODE = 'WB001',
+            MESSAGE = format('feature "analytics_snapshots" requires plan "%s" or higher; the organization is on plan "%s"',
+                             wib.analytics_snapshots_plan(), wib.current_plan()),
+            HINT = 'Upgrade the organization''s plan to use this feature.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION wib.analytics_require_snapshots() IS
+    'Internal: raises WB001 unless the organization in context is on the pro plan or higher (analytics snapshots).';
 
 -- ---------------------------------------------------------------- tables
 
@@ -429,7 +449,7 @@ DECLARE
     org uuid := wib.require_org();
 BEGIN
     PERFORM wib.analytics_deadline(10000);
-    PERFORM wib.require_feature('analytics_snapshots');
+    PERFORM wib.analytics_require_snapshots();
     PERFORM wib.analytics_check_range(from_date, to_date, 3660);
     IF granularity IS NULL OR granularity NOT IN ('daily', 'weekly', 'monthly') THEN
         PERFORM wib.invalid_field('granularity', 'granularity must be one of daily, weekly, monthly.');
@@ -481,7 +501,7 @@ CREATE FUNCTION wib.data_as_of() RETURNS timestamptz
 AS $$
 BEGIN
     PERFORM wib.analytics_deadline(10000);
-    PERFORM wib.require_feature('analytics_snapshots');
+    PERFORM wib.analytics_require_snapshots();
     RETURN (SELECT r.refreshed_at FROM wib.analytics_refreshes r WHERE r.name = 'views');
 END
 $$;
@@ -565,8 +585,7 @@ BEGIN
           FROM wib.organizations o
           LEFT JOIN wib.mv_call_sentiment_daily d
                  ON d.organization_id = o.id AND d.day BETWEEN first_day AND last_day
-         WHERE wib.plan_rank(o.plan) >= (SELECT wib.plan_rank(f.min_plan) FROM wib.feature_plans f
-                                          WHERE f.feature = 'analytics_snapshots')
+         WHERE wib.plan_rank(o.plan) >= wib.plan_rank(wib.analytics_snapshots_plan())
          GROUP BY o.id
         ON CONFLICT (organization_id, granularity, snapshot_date) DO UPDATE
            SET period_end = EXCLUDED.period_end, total_calls = EXCLUDED.total_calls,
@@ -859,7 +878,7 @@ GRANT EXECUTE ON FUNCTION
     wib.sentiment_trends(date, date, text), wib.agent_leaderboard(date, date, text, integer),
     wib.analytics_snapshots_range(date, date, text), wib.anomalies(date, date), wib.data_as_of(),
     wib.analytics_deadline(integer), wib.analytics_check_range(date, date, integer),
-    wib.sentiment_label(text, numeric)
+    wib.sentiment_label(text, numeric), wib.analytics_require_snapshots(), wib.analytics_snapshots_plan()
 TO wib_app;
 GRANT SELECT ON wib.sentiment_scores, wib.analytics_snapshots, wib.ml_predictions, wib.analytics_refreshes TO wib_app;
 

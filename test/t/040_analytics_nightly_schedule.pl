@@ -9,8 +9,8 @@ use WibTest;
 my $node = wib_node('analytics_schedule', conf => "wib.nightly_at = '03:00'");
 
 is($node->safe_psql('postgres',
-		"SELECT run_at || ' ' || (next_run_at > now()) FROM wib.scheduled_jobs WHERE name = 'analytics_nightly'"),
-	'03:00:00 t', 'nightly_job_registered_at_wib_nightly_at');
+		"SELECT run_at || ' ' || (next_run_at > now())::int FROM wib.scheduled_jobs WHERE name = 'analytics_nightly'"),
+	'03:00:00 1', 'nightly_job_registered_at_wib_nightly_at');
 
 # A pro organization with calls yesterday (UTC) and one sentiment score.
 $node->safe_psql('postgres', q{

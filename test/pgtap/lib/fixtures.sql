@@ -37,6 +37,13 @@ BEGIN
 END
 $$;
 SELECT pg_temp.seed_core(pg_temp.org('a')), pg_temp.seed_core(pg_temp.org('b'));
+
+-- Analytics: a nightly run for today gives both tenants a snapshot; one prediction each.
+SELECT wib.run_nightly((now() AT TIME ZONE 'UTC')::date) IS NOT NULL AS analytics_fixture \gset
+INSERT INTO wib.ml_predictions (organization_id, prediction_type, subject, target_date, score, confidence,
+                                explanation, model_version, expires_at)
+SELECT id, 'churn_risk', 'contact-1', current_date, 0.2, 0.5, 'Fixture prediction', 'fixture', now() + interval '1 day'
+  FROM fx;
 RESET wib.org_id;
 RESET wib.user_id;
 RESET client_min_messages;
