@@ -58,6 +58,8 @@ CREATE TABLE wib.sentiment_scores (
     id              uuid         NOT NULL DEFAULT gen_random_uuid(),
     call_id         uuid         NOT NULL,
     ai_summary_id   uuid,
+    call_started_at timestamptz  NOT NULL,
+    agent_id        text,
     sentiment_score numeric(4,3) NOT NULL,
     sentiment_label text         NOT NULL,
     positive_pct    numeric(5,2),
@@ -81,7 +83,7 @@ CREATE TABLE wib.sentiment_scores (
 );
 CREATE INDEX sentiment_scores_summary_idx ON wib.sentiment_scores (organization_id, ai_summary_id);
 COMMENT ON TABLE wib.sentiment_scores IS
-    'Sentiment of each analysed call (one row per call), kept in step with wib.ai_summaries by a trigger; wib.sentiment_backfill() fills it for older summaries.';
+    'Sentiment of each analysed call (one row per call), kept in step with wib.ai_summaries by a trigger; wib.sentiment_backfill() fills it for older summaries. call_started_at and agent_id copy the call''s (kept in step by a trigger on wib.calls) so the nightly views need not join every call.';
 SELECT wib.make_tenant_table('wib.sentiment_scores');
 CREATE TRIGGER sentiment_scores_touch BEFORE UPDATE ON wib.sentiment_scores
     FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();
@@ -205,13 +207,16 @@ BEGIN
         RETURN NULL;
     END IF;
     INSERT INTO wib.sentiment_scores AS s
-           (organization_id, call_id, ai_summary_id, sentiment_score, sentiment_label,
+           (organization_id, call_id, ai_summary_id, call_started_at, agent_id, sentiment_score, sentiment_label,
             positive_pct, negative_pct, neutral_pct, model_version, analyzed_at)
-    VALUES (NEW.organization_id, NEW.call_id, NEW.id, NEW.sentiment_score,
-            wib.sentiment_label(NEW.overall_sentiment, NEW.sentiment_score),
-            NEW.positive_pct, NEW.negative_pct, NEW.neutral_pct, NEW.model, NEW.updated_at)
+    SELECT NEW.organization_id, NEW.call_id, NEW.id, c.started_at, c.agent_id, NEW.sentiment_score,
+           wib.sentiment_label(NEW.overall_sentiment, NEW.sentiment_score),
+           NEW.positive_pct, NEW.negative_pct, NEW.neutral_pct, NEW.model, NEW.updated_at
+      FROM wib.calls c
+     WHERE c.organization_id = NEW.organization_id AND c.id = NEW.call_id
     ON CONFLICT (organization_id, call_id) DO UPDATE
-       SET ai_summary_id = EXCLUDED.ai_summary_id, sentiment_score = EXCLUDED.sentiment_score,
+       SET ai_summary_id = EXCLUDED.ai_summary_id, call_started_at = EXCLUDED.call_started_at,
+           agent_id = EXCLUDED.agent_id, sentiment_score = EXCLUDED.sentiment_score,
            sentiment_label = EXCLUDED.sentiment_label, positive_pct = EXCLUDED.positive_pct,
            negative_pct = EXCLUDED.negative_pct, neutral_pct = EXCLUDED.neutral_pct,
            model_version = EXCLUDED.model_version, analyzed_at = EXCLUDED.analyzed_at;
@@ -234,23 +239,26 @@ DECLARE
 BEGIN
     WITH upserted AS (
         INSERT INTO wib.sentiment_scores AS s
-               (organization_id, call_id, ai_summary_id, sentiment_score, sentiment_label,
+               (organization_id, call_id, ai_summary_id, call_started_at, agent_id, sentiment_score, sentiment_label,
                 positive_pct, negative_pct, neutral_pct, model_version, analyzed_at)
-        SELECT a.organization_id, a.call_id, a.id, a.sentiment_score,
+        SELECT a.organization_id, a.call_id, a.id, c.started_at, c.agent_id, a.sentiment_score,
                wib.sentiment_label(a.overall_sentiment, a.sentiment_score),
                a.positive_pct, a.negative_pct, a.neutral_pct, a.model, a.updated_at
           FROM wib.ai_summaries a
+          JOIN wib.calls c ON c.organization_id = a.organization_id AND c.id = a.call_id
          WHERE a.sentiment_score IS NOT NULL
         ON CONFLICT (organization_id, call_id) DO UPDATE
-           SET ai_summary_id = EXCLUDED.ai_summary_id, sentiment_score = EXCLUDED.sentiment_score,
+           SET ai_summary_id = EXCLUDED.ai_summary_id, call_started_at = EXCLUDED.call_started_at,
+               agent_id = EXCLUDED.agent_id, sentiment_score = EXCLUDED.sentiment_score,
                sentiment_label = EXCLUDED.sentiment_label, positive_pct = EXCLUDED.positive_pct,
                negative_pct = EXCLUDED.negative_pct, neutral_pct = EXCLUDED.neutral_pct,
                model_version = EXCLUDED.model_version, analyzed_at = EXCLUDED.analyzed_at
-         WHERE (s.ai_summary_id, s.sentiment_score, s.sentiment_label, s.positive_pct, s.negative_pct,
-                s.neutral_pct, s.model_version)
+         WHERE (s.ai_summary_id, s.call_started_at, s.agent_id, s.sentiment_score, s.sentiment_label,
+                s.positive_pct, s.negative_pct, s.neutral_pct, s.model_version)
                IS DISTINCT FROM
-               (EXCLUDED.ai_summary_id, EXCLUDED.sentiment_score, EXCLUDED.sentiment_label, EXCLUDED.positive_pct,
-                EXCLUDED.negative_pct, EXCLUDED.neutral_pct, EXCLUDED.model_version)
+               (EXCLUDED.ai_summary_id, EXCLUDED.call_started_at, EXCLUDED.agent_id, EXCLUDED.sentiment_score,
+                EXCLUDED.sentiment_label, EXCLUDED.positive_pct, EXCLUDED.negative_pct, EXCLUDED.neutral_pct,
+                EXCLUDED.model_version)
         RETURNING 1)
     SELECT count(*) INTO written FROM upserted;
     WITH gone AS (
@@ -266,57 +274,96 @@ $$;
 COMMENT ON FUNCTION wib.sentiment_backfill() IS
     'Brings wib.sentiment_scores in step with every organization''s wib.ai_summaries (for summaries written before the extension, or with the trigger disabled); returns the rows written or removed. Running it twice changes nothing the second time.';
 
+-- Trigger on calls: a call's new start time or agent reaches its sentiment row.
+CREATE FUNCTION wib.sentiment_follow_call() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+AS $$
+BEGIN
+    UPDATE wib.sentiment_scores s
+       SET call_started_at = NEW.started_at, agent_id = NEW.agent_id
+     WHERE s.organization_id = NEW.organization_id AND s.call_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION wib.sentiment_follow_call() IS
+    'Trigger on wib.calls: copies a changed started_at or agent_id to the call''s row of wib.sentiment_scores.';
+
+CREATE TRIGGER calls_sentiment_follow AFTER UPDATE OF started_at, agent_id ON wib.calls
+    FOR EACH ROW WHEN (OLD.started_at IS DISTINCT FROM NEW.started_at OR OLD.agent_id IS DISTINCT FROM NEW.agent_id)
+    EXECUTE FUNCTION wib.sentiment_follow_call();
+
 -- ---------------------------------------------------------------- views
 -- Materialized views hold every organization's rows and have no row-level
 -- security: wib_app is granted nothing on them and reads them only through
 -- the definer-rights functions below, which filter on wib.require_org().
 
 CREATE MATERIALIZED VIEW wib.mv_call_sentiment_daily AS
-SELECT c.organization_id,
-       (c.started_at AT TIME ZONE 'UTC')::date                         AS day,
-       count(*)::integer                                               AS total_calls,
-       count(*) FILTER (WHERE c.status = 'completed')::integer         AS completed_calls,
-       coalesce(sum(c.duration_seconds), 0)::bigint                    AS total_duration_seconds,
-       count(c.duration_seconds)::integer                              AS calls_with_duration,
-       count(s.sentiment_score)::integer                               AS calls_with_sentiment,
-       sum(s.sentiment_score)                                          AS sentiment_sum,
-       count(*) FILTER (WHERE s.sentiment_label = 'positive')::integer AS positive_calls,
-       count(*) FILTER (WHERE s.sentiment_label = 'negative')::integer AS negative_calls,
-       count(*) FILTER (WHERE s.sentiment_label IN ('neutral', 'mixed'))::integer AS neutral_calls,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY s.sentiment_score::float8) AS median_sentiment,
-       array_agg((s.sentiment_score * 1000)::smallint ORDER BY s.sentiment_score)
-           FILTER (WHERE s.sentiment_score IS NOT NULL)                AS scores_milli,
-       count(o.call_id)::integer                                       AS calls_with_outcome,
-       count(*) FILTER (WHERE o.success)::integer                      AS successful_calls
-  FROM wib.calls c
-  LEFT JOIN wib.sentiment_scores s ON s.organization_id = c.organization_id AND s.call_id = c.id
-  LEFT JOIN (SELECT co.organization_id, co.call_id, bool_or(co.is_success) AS success
-               FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
-         ON o.organization_id = c.organization_id AND o.call_id = c.id
- GROUP BY c.organization_id, (c.started_at AT TIME ZONE 'UTC')::date;
+-- Two hash aggregates joined on (organization, day): calls with their
+-- outcomes, and the (fewer) scored calls; no sort of every call.
+SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_duration_seconds, a.calls_with_duration,
+       coalesce(s.calls_with_sentiment, 0) AS calls_with_sentiment,
+       s.sentiment_sum,
+       coalesce(s.positive_calls, 0) AS positive_calls,
+       coalesce(s.negative_calls, 0) AS negative_calls,
+       coalesce(s.neutral_calls, 0) AS neutral_calls,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY u / 1000.0::float8)
+          FROM unnest(s.scores_milli) u) AS median_sentiment,
+       s.scores_milli,
+       a.calls_with_outcome, a.successful_calls
+  FROM (SELECT c.organization_id, (c.started_at AT TIME ZONE 'UTC')::date AS day,
+               count(*)::integer AS total_calls,
+               count(*) FILTER (WHERE c.status = 'completed')::integer AS completed_calls,
+               coalesce(sum(c.duration_seconds), 0)::bigint AS total_duration_seconds,
+               count(c.duration_seconds)::integer AS calls_with_duration,
+               count(o.call_id)::integer AS calls_with_outcome,
+               count(*) FILTER (WHERE o.success)::integer AS successful_calls
+          FROM wib.calls c
+          LEFT JOIN (SELECT co.organization_id, co.call_id, bool_or(co.is_success) AS success
+                       FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
+                 ON o.organization_id = c.organization_id AND o.call_id = c.id
+         GROUP BY c.organization_id, (c.started_at AT TIME ZONE 'UTC')::date) a
+  LEFT JOIN (SELECT ss.organization_id, (ss.call_started_at AT TIME ZONE 'UTC')::date AS day,
+                    count(*)::integer AS calls_with_sentiment,
+                    sum(ss.sentiment_score) AS sentiment_sum,
+                    count(*) FILTER (WHERE ss.sentiment_label = 'positive')::integer AS positive_calls,
+                    count(*) FILTER (WHERE ss.sentiment_label = 'negative')::integer AS negative_calls,
+                    count(*) FILTER (WHERE ss.sentiment_label IN ('neutral', 'mixed'))::integer AS neutral_calls,
+                    array_agg((ss.sentiment_score * 1000)::smallint) AS scores_milli
+               FROM wib.sentiment_scores ss
+              GROUP BY ss.organization_id, (ss.call_started_at AT TIME ZONE 'UTC')::date) s
+         ON s.organization_id = a.organization_id AND s.day = a.day;
 CREATE UNIQUE INDEX mv_call_sentiment_daily_key ON wib.mv_call_sentiment_daily (organization_id, day);
 COMMENT ON MATERIALIZED VIEW wib.mv_call_sentiment_daily IS
     'Calls, durations, sentiment and outcomes per organization and UTC day (scores_milli: the day''s scores times 1000, for exact medians over longer periods). Refreshed by wib.run_nightly(); not readable by wib_app.';
 
 CREATE MATERIALIZED VIEW wib.mv_agent_performance_weekly AS
-SELECT c.organization_id,
-       c.agent_id,
-       date_trunc('week', c.started_at AT TIME ZONE 'UTC')::date       AS week,
-       count(*)::integer                                               AS calls,
-       count(*) FILTER (WHERE c.status = 'completed')::integer         AS completed_calls,
-       coalesce(sum(c.duration_seconds), 0)::bigint                    AS total_duration_seconds,
-       count(s.sentiment_score)::integer                               AS calls_with_sentiment,
-       sum(s.sentiment_score)                                          AS sentiment_sum,
-       count(*) FILTER (WHERE s.sentiment_label = 'positive')::integer AS positive_calls,
-       count(o.call_id)::integer                                       AS calls_with_outcome,
-       count(*) FILTER (WHERE o.success)::integer                      AS successful_calls
-  FROM wib.calls c
-  LEFT JOIN wib.sentiment_scores s ON s.organization_id = c.organization_id AND s.call_id = c.id
-  LEFT JOIN (SELECT co.organization_id, co.call_id, bool_or(co.is_success) AS success
-               FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
-         ON o.organization_id = c.organization_id AND o.call_id = c.id
- WHERE c.agent_id IS NOT NULL
- GROUP BY c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE 'UTC')::date;
+SELECT a.organization_id, a.agent_id, a.week, a.calls, a.completed_calls, a.total_duration_seconds,
+       coalesce(s.calls_with_sentiment, 0) AS calls_with_sentiment,
+       s.sentiment_sum,
+       coalesce(s.positive_calls, 0) AS positive_calls,
+       a.calls_with_outcome, a.successful_calls
+  FROM (SELECT c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE 'UTC')::date AS week,
+               count(*)::integer AS calls,
+               count(*) FILTER (WHERE c.status = 'completed')::integer AS completed_calls,
+               coalesce(sum(c.duration_seconds), 0)::bigint AS total_duration_seconds,
+               count(o.call_id)::integer AS calls_with_outcome,
+               count(*) FILTER (WHERE o.success)::integer AS successful_calls
+          FROM wib.calls c
+          LEFT JOIN (SELECT co.organization_id, co.call_id, bool_or(co.is_success) AS success
+                       FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
+                 ON o.organization_id = c.organization_id AND o.call_id = c.id
+         WHERE c.agent_id IS NOT NULL
+         GROUP BY c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE 'UTC')::date) a
+  LEFT JOIN (SELECT ss.organization_id, ss.agent_id,
+                    date_trunc('week', ss.call_started_at AT TIME ZONE 'UTC')::date AS week,
+                    count(*)::integer AS calls_with_sentiment,
+                    sum(ss.sentiment_score) AS sentiment_sum,
+                    count(*) FILTER (WHERE ss.sentiment_label = 'positive')::integer AS positive_calls
+               FROM wib.sentiment_scores ss
+              WHERE ss.agent_id IS NOT NULL
+              GROUP BY ss.organization_id, ss.agent_id, date_trunc('week', ss.call_started_at AT TIME ZONE 'UTC')::date) s
+         ON s.organization_id = a.organization_id AND s.agent_id = a.agent_id AND s.week = a.week;
 CREATE UNIQUE INDEX mv_agent_performance_weekly_key ON wib.mv_agent_performance_weekly (organization_id, week, agent_id);
 COMMENT ON MATERIALIZED VIEW wib.mv_agent_performance_weekly IS
     'Calls, sentiment and outcomes per organization, agent and ISO week (Monday, UTC). Refreshed by wib.run_nightly(); not readable by wib_app.';
@@ -548,6 +595,7 @@ COMMENT ON FUNCTION wib.anomaly_explanation(text, date, float8, float8, integer,
 CREATE FUNCTION wib.analytics_refresh() RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib
+    SET work_mem = '64MB'
 AS $$
 BEGIN
     REFRESH MATERIALIZED VIEW CONCURRENTLY wib.mv_call_sentiment_daily;
