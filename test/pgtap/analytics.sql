@@ -2,7 +2,7 @@
 -- plan gating, tenant isolation of every API result, the nightly job
 -- (planted anomaly, gap filling, idempotence) and its schedule.
 BEGIN;
-SELECT plan(68);
+SELECT plan(70);
 
 -- ------------------------------------------------------------ fixtures
 CREATE ROLE analytics_app LOGIN;
@@ -256,6 +256,17 @@ SELECT is((SELECT run_at FROM wib.scheduled_jobs WHERE name = 'analytics_nightly
           current_setting('wib.nightly_at')::time, 'nightly_job_runs_at_the_setting');
 SELECT is((SELECT command FROM wib.scheduled_jobs WHERE name = 'analytics_nightly'), 'SELECT wib.run_nightly()',
           'nightly_job_calls_run_nightly');
+SELECT is(wib.job_cron_expr(interval '1 day', (SELECT run_at FROM wib.scheduled_jobs WHERE name = 'analytics_nightly')),
+          format('%s %s * * *', extract(minute FROM current_setting('wib.nightly_at')::time)::int,
+                 extract(hour FROM current_setting('wib.nightly_at')::time)::int),
+          'pg_cron_runs_the_nightly_job_at_the_same_time');
+-- A call moved to another day (or agent) takes its sentiment with it.
+UPDATE wib.calls SET started_at = started_at + interval '1 day', agent_id = 'bob'
+ WHERE organization_id = :'org_a' AND id = :'some_call';
+SELECT is((SELECT s.call_started_at = c.started_at AND s.agent_id = 'bob'
+             FROM wib.sentiment_scores s JOIN wib.calls c ON c.organization_id = s.organization_id AND c.id = s.call_id
+            WHERE s.organization_id = :'org_a' AND s.call_id = :'some_call'), true,
+          'sentiment_row_follows_its_call');
 UPDATE wib.ml_predictions SET expires_at = now() - interval '1 second'
  WHERE organization_id = :'org_a' AND target_date = '2026-10-26';
 SELECT is((SELECT removed FROM wib.purge_expired() WHERE policy = 'ml_predictions_expired'), 2::bigint,
