@@ -35,6 +35,7 @@ SELECT day, metric, direction, round(z::numeric, 1) AS z, confidence, explanatio
   FROM wib.anomalies((now() AT TIME ZONE 'UTC')::date - 25, (now() AT TIME ZONE 'UTC')::date - 1);
 \echo 'The application cannot read the shared views directly:'
 \set ON_ERROR_STOP 0
+\set SHOW_CONTEXT never
 SELECT count(*) FROM wib.mv_call_sentiment_daily;
 \set ON_ERROR_STOP 1
 SQL
@@ -42,6 +43,7 @@ SQL
 echo "Globex is on the starter plan:"
 PGOPTIONS="-c wib.org_id=$globex -c wib.user_id=globex-admin" q -U demo_app <<'SQL' 2>&1 || true
 \set ON_ERROR_STOP 0
+\set SHOW_CONTEXT never
 SELECT * FROM wib.sentiment_trends(current_date - 7, current_date - 1);
 SQL
 
