@@ -2,7 +2,7 @@
 -- plan gating, tenant isolation of every API result, the nightly job
 -- (planted anomaly, gap filling, idempotence) and its schedule.
 BEGIN;
-SELECT plan(70);
+SELECT plan(72);
 
 -- ------------------------------------------------------------ fixtures
 CREATE ROLE analytics_app LOGIN;
@@ -104,6 +104,15 @@ SET ROLE analytics_app;
 SELECT throws_ok('SELECT * FROM wib.mv_call_sentiment_daily', '42501', NULL, 'wib_app_cannot_select_daily_view');
 SELECT throws_ok('SELECT * FROM wib.mv_agent_performance_weekly', '42501', NULL, 'wib_app_cannot_select_weekly_view');
 SELECT throws_ok('SELECT wib.run_nightly()', '42501', NULL, 'wib_app_cannot_run_nightly');
+SELECT throws_ok('SELECT wib.sentiment_backfill()', '42501', NULL, 'wib_app_cannot_run_backfill');
+-- The application writes summaries as its tenant; the trigger still fills sentiment_scores.
+SELECT wib.set_context(:'org_a', 'writer');
+INSERT INTO wib.calls (organization_id, agent_id, status, started_at) VALUES (:'org_a', 'ann', 'completed', '2026-11-10 10:00+00')
+RETURNING id AS app_call \gset
+INSERT INTO wib.ai_summaries (organization_id, call_id, sentiment_score, overall_sentiment) VALUES (:'org_a', :'app_call', -0.4, NULL);
+SELECT is((SELECT sentiment_label FROM wib.sentiment_scores WHERE call_id = :'app_call'), 'negative',
+          'summary_written_by_the_application_gets_its_sentiment_row');
+SELECT wib.clear_context();
 RESET ROLE;
 
 -- ------------------------------------------------------------ the nightly job
