@@ -19,27 +19,35 @@ static int	anomaly_min_history = 7;
 static int	prediction_ttl_days = 90;
 static int	snapshot_retention_days = 1095;
 
-/* Accepts HH:MM or HH:MM:SS (UTC, 24-hour clock). */
+/* Accepts HH:MM or HH:MM:SS (UTC, 24-hour clock), two digits each. */
 static bool
 analytics_check_nightly_at(char **newval, void **extra, GucSource source)
 {
 	const char *s = *newval;
-	int			h,
-				m,
-				sec = 0;
-	char		tail;
-	int			got;
+	size_t		len = s ? strlen(s) : 0;
+	bool		ok = (len == 5 || len == 8);
 
-	if (s == NULL)
-		return false;
-	got = sscanf(s, "%2d:%2d:%2d%c", &h, &m, &sec, &tail);
-	if ((got == 2 || got == 3) && strlen(s) == (got == 2 ? 5 : 8) &&
-		h >= 0 && h <= 23 && m >= 0 && m <= 59 && sec >= 0 && sec <= 59)
-		return true;
-	GUC_check_errdetail("wib.nightly_at must be a UTC time of day as HH:MM or HH:MM:SS, such as 02:30.");
-	return false;
+	for (size_t i = 0; ok && i < len; i++)
+	{
+		if (i == 2 || i == 5)
+			ok = (s[i] == ':');
+		else
+			ok = (s[i] >= '0' && s[i] <= '9');
+	}
+	if (ok)
+	{
+		int			h = (s[0] - '0') * 10 + (s[1] - '0');
+		int			m = (s[3] - '0') * 10 + (s[4] - '0');
+		int			sec = (len == 8) ? (s[6] - '0') * 10 + (s[7] - '0') : 0;
+
+		ok = (h <= 23 && m <= 59 && sec <= 59);
+	}
+	if (!ok)
+		GUC_check_errdetail("wib.nightly_at must be a UTC time of day as HH:MM or HH:MM:SS, such as 02:30.");
+	return ok;
 }
 
+/* Defines the analytics settings; called once from _PG_init. */
 void
 analytics_define_settings(void)
 {

@@ -20,6 +20,7 @@
 
 PG_FUNCTION_INFO_V1(wib_analytics_deadline);
 
+/* wib.analytics_deadline(timeout_ms): arms the statement timer for now + timeout_ms. */
 Datum
 wib_analytics_deadline(PG_FUNCTION_ARGS)
 {

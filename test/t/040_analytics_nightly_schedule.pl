@@ -12,6 +12,13 @@ is($node->safe_psql('postgres',
 		"SELECT run_at || ' ' || (next_run_at > now())::int FROM wib.scheduled_jobs WHERE name = 'analytics_nightly'"),
 	'03:00:00 1', 'nightly_job_registered_at_wib_nightly_at');
 
+# Malformed times are refused when set.
+for my $bad ('25:00', '2:00', '+2:00', '02:00:00x', 'noon')
+{
+	my ($ret, $out, $err) = $node->psql('postgres', "ALTER SYSTEM SET wib.nightly_at = '$bad'");
+	like($err, qr/invalid value for parameter "wib.nightly_at"/, "nightly_at_refuses_$bad");
+}
+
 # A pro organization with calls yesterday (UTC) and one sentiment score.
 $node->safe_psql('postgres', q{
 	SELECT wib.organization_create('Night Org', 'business');
