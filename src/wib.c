@@ -8,7 +8,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "analytics/config.h"
+#include "analytics/analytics_settings.h"
 #include "core/rate_limit.h"
 #include "core/settings.h"
 #include "core/shmem.h"

@@ -1,10 +1,10 @@
 /*
- * guard.h
+ * deadline.h
  *		A statement deadline that dashboard functions arm for themselves.
  */
-#ifndef WIB_ANALYTICS_GUARD_H
-#define WIB_ANALYTICS_GUARD_H
+#ifndef WIB_ANALYTICS_DEADLINE_H
+#define WIB_ANALYTICS_DEADLINE_H
 
 #define ANALYTICS_DEADLINE_MAX_MS	(3600 * 1000)
 
-#endif							/* WIB_ANALYTICS_GUARD_H */
+#endif							/* WIB_ANALYTICS_DEADLINE_H */

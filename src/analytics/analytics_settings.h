@@ -1,10 +1,10 @@
 /*
- * config.h
+ * analytics_settings.h
  *		Settings of the analytics feature (read by its SQL through current_setting).
  */
-#ifndef WIB_ANALYTICS_CONFIG_H
-#define WIB_ANALYTICS_CONFIG_H
+#ifndef WIB_ANALYTICS_SETTINGS_H
+#define WIB_ANALYTICS_SETTINGS_H
 
 extern void analytics_define_settings(void);
 
-#endif							/* WIB_ANALYTICS_CONFIG_H */
+#endif							/* WIB_ANALYTICS_SETTINGS_H */

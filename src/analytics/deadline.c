@@ -1,5 +1,5 @@
 /*
- * guard.c
+ * deadline.c
  *		wib.analytics_deadline(ms): cancels the current statement if it is
  *		still running ms milliseconds from now.
  *
@@ -16,7 +16,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
-#include "analytics/guard.h"
+#include "analytics/deadline.h"
 
 PG_FUNCTION_INFO_V1(wib_analytics_deadline);
 

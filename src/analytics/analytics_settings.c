@@ -1,5 +1,5 @@
 /*
- * config.c
+ * analytics_settings.c
  *		Settings of the analytics feature: when the nightly job runs and how
  *		the anomaly detector judges a day.  The SQL reads them with
  *		current_setting(); defining them here gives them a type and a range.
@@ -8,7 +8,7 @@
 
 #include "utils/guc.h"
 
-#include "analytics/config.h"
+#include "analytics/analytics_settings.h"
 #include "analytics/zscore.h"
 
 static char *nightly_at = NULL;
