@@ -127,7 +127,9 @@ CREATE TABLE wib.inbound_number_routes (
     phone_number    text NOT NULL,
     organization_id uuid NOT NULL,
     number_id       uuid NOT NULL,
-    CONSTRAINT inbound_number_routes_pkey PRIMARY KEY (phone_number),
+    -- The key includes the tenant like every tenant table's; that a number is
+    -- routed to one organization at a time is kept by wib.inbound_numbers_route.
+    CONSTRAINT inbound_number_routes_pkey PRIMARY KEY (phone_number, organization_id),
     CONSTRAINT inbound_number_routes_number_fkey FOREIGN KEY (organization_id, number_id)
         REFERENCES wib.inbound_numbers (organization_id, id) ON DELETE CASCADE
 );
@@ -515,14 +517,16 @@ BEGIN
          WHERE r.phone_number = OLD.phone_number AND r.organization_id = OLD.organization_id AND r.number_id = OLD.id;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status <> 'released' THEN
-        INSERT INTO wib.inbound_number_routes (phone_number, organization_id, number_id)
-        VALUES (NEW.phone_number, NEW.organization_id, NEW.id)
-        ON CONFLICT (phone_number) DO NOTHING;
-        IF NOT FOUND THEN
+        -- One writer per number at a time; under READ COMMITTED the check below
+        -- then sees any route committed by the writer it waited for.
+        PERFORM pg_advisory_xact_lock(hashtextextended('wib.inbound_number_routes:' || NEW.phone_number, 0));
+        IF EXISTS (SELECT 1 FROM wib.inbound_number_routes r WHERE r.phone_number = NEW.phone_number) THEN
             RAISE EXCEPTION USING ERRCODE = 'WB304',
                 MESSAGE = format('phone number %s is already provisioned', NEW.phone_number),
                 DETAIL = 'A number belongs to one organization at a time; release it there first.';
         END IF;
+        INSERT INTO wib.inbound_number_routes (phone_number, organization_id, number_id)
+        VALUES (NEW.phone_number, NEW.organization_id, NEW.id);
     END IF;
     RETURN NULL;
 END
