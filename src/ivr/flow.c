@@ -15,9 +15,12 @@
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/uuid.h"
 
+#include "core/tenancy.h"
 #include "ivr/ivr_settings.h"
+#include "ivr/menu_cache.h"
 #include "ivr/texml.h"
 
 PG_FUNCTION_INFO_V1(wib_texml_render_menu);
@@ -99,6 +102,10 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	TexmlWriter w;
 	char	   *gather_url;
+	MenuCacheKey key;
+	const char *org_text;
+	uint64		generation = 0;
+	bool		use_cache;
 	MemoryContext caller = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(0))
@@ -114,6 +121,25 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 				 errmsg("invalid attempt"),
 				 errdetail("attempt must be between 0 and 100.")));
 	disclosure = (PG_NARGS() > 2 && !PG_ARGISNULL(2)) ? PG_GETARG_BOOL(2) : attempt == 0;
+	gather_url = flow_callback("gather");
+
+	/* The cached document, when nothing it depends on has changed. */
+	memset(&key, 0, sizeof(key));
+	org_text = GetConfigOption("wib.org_id", true, false);
+	use_cache = org_text != NULL && tenancy_parse_uuid(org_text, &key.org) &&
+		menu_cache_usable(&generation);
+	if (use_cache)
+	{
+		text	   *hit;
+
+		key.userid = GetUserId();
+		key.menu = *menu_id;
+		key.attempt = attempt;
+		key.disclosure = disclosure;
+		hit = menu_cache_get(&key, generation, gather_url);
+		if (hit != NULL)
+			PG_RETURN_TEXT_P(hit);
+	}
 
 	SPI_connect();
 	if (menu_plan == NULL)
@@ -127,7 +153,8 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 		menu_plan = plan;
 	}
 	arg = UUIDPGetDatum(menu_id);
-	ret = SPI_execute_plan(menu_plan, &arg, NULL, true, 1);
+	/* A fresh snapshot, taken after the generation was noted (see menu_cache.c). */
+	ret = SPI_execute_plan(menu_plan, &arg, NULL, !use_cache, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -153,7 +180,6 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	/* Checked again here: the table's CHECKs could have been loosened. */
 	texml_check_voice(voice);
 	texml_check_language(language);
-	gather_url = flow_callback("gather");
 
 	initStringInfo(&valid);
 	for (int i = 0; i < ndigits; i++)
@@ -197,6 +223,8 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	texml_text(&w, gather_url);
 	texml_close(&w);
 	texml_finish(&w);
+	if (use_cache)
+		menu_cache_put(&key, generation, gather_url, buf.data, buf.len);
 
 	/* The result must outlive SPI's memory. */
 	{

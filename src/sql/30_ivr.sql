@@ -626,15 +626,27 @@ $$;
 COMMENT ON FUNCTION wib.ivr_number_release(uuid) IS
     'Releases a number: it stops routing calls and frees its plan quota; its call log stays; audited ivr:number_released.';
 
+-- Rendered menus are cached per backend; a committed change to a menu or an
+-- option invalidates every cached document (src/ivr/menu_cache.c).
+CREATE FUNCTION wib.ivr_menu_changed() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'wib_ivr_menu_changed';
+COMMENT ON FUNCTION wib.ivr_menu_changed() IS
+    'Trigger: invalidates the rendered-menu caches of all sessions when the transaction commits.';
+CREATE TRIGGER ivr_menus_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON wib.ivr_menus
+    FOR EACH STATEMENT EXECUTE FUNCTION wib.ivr_menu_changed();
+CREATE TRIGGER ivr_menu_options_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON wib.ivr_menu_options
+    FOR EACH STATEMENT EXECUTE FUNCTION wib.ivr_menu_changed();
+
 -- TeXML rendering (C, src/ivr/flow.c and texml.c).
 CREATE FUNCTION wib.texml_render_menu(menu_id uuid, attempt integer DEFAULT 0) RETURNS text
-    LANGUAGE c STABLE
+    LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_texml_render_menu';
 COMMENT ON FUNCTION wib.texml_render_menu(uuid, integer) IS
     'The TeXML document of a menu of the organization in context (disclosure first on attempt 0; invalid-choice prompt on a retry), for previews.';
 
 CREATE FUNCTION wib.ivr_menu_texml(menu_id uuid, attempt integer, disclosure boolean) RETURNS text
-    LANGUAGE c STABLE
+    LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_texml_render_menu';
 COMMENT ON FUNCTION wib.ivr_menu_texml(uuid, integer, boolean) IS
     'Internal: the menu document as the call flow needs it (disclosure only at the start of a call).';

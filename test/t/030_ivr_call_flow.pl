@@ -181,6 +181,19 @@ is($v->[0][2], 'Recorded <b>&amp;</b> ]]><![CDATA[', 'hostile_disclosure_reads_b
 like($v->[1][3][0][2], qr/^<Hangup\/> & "quotes" 'single' \]\]> \x{1F600} ctl {6}tab\tnl\ncr\r end\z/,
 	'hostile_greeting_reads_back_with_controls_as_spaces');
 
+# A menu change committed by another session shows in this session's next
+# render (rendered menus are cached per session, invalidated at commit).
+my $psql = $node->config_data('--bindir') . '/psql';
+my $connstr = $node->connstr('postgres');
+my $ctx = "SELECT wib.set_context((SELECT id FROM wib.organizations WHERE name = 'Acme'), 'admin-1')";
+is($node->safe_psql('postgres', qq{
+	$ctx;
+	SELECT wib.texml_render_menu(id) ~ 'Welcome to Acme' FROM wib.ivr_menus WHERE name = 'Main';
+	SELECT wib.texml_render_menu(id) ~ 'Welcome to Acme' FROM wib.ivr_menus WHERE name = 'Main';
+	\\! $psql -X -q -o /dev/null -d "$connstr" -c "$ctx" -c "SELECT wib.ivr_menu_update((SELECT id FROM wib.ivr_menus WHERE name = 'Main'), '{\\"greeting_text\\": \\"Welcome back to Acme.\\"}')"
+	SELECT wib.texml_render_menu(id) ~ 'Welcome back to Acme' FROM wib.ivr_menus WHERE name = 'Main';
+}), "\nt\nt\nt", 'committed_menu_change_in_another_session_invalidates_the_cached_render');
+
 # Toll-fraud guard: over the per-number limit the call is rejected busy and logged.
 $node->safe_psql('postgres', "ALTER SYSTEM SET wib.ivr_calls_per_minute = 2; SELECT pg_reload_conf();");
 sleep 1;
