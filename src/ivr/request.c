@@ -18,8 +18,8 @@ PG_FUNCTION_INFO_V1(wib_ivr_verify);
 PG_FUNCTION_INFO_V1(wib_form_value);
 
 /*
- * wib.ivr_verify(raw_body bytea, signature text, ts text): raises WB302 when
- * wib.telnyx_public_key is not set and WB301 when the signature or its
+ * wib.ivr_verify(raw_body bytea, signature text, ts text): raises WB301 when
+ * wib.telnyx_public_key is not set and WB007 when the signature or its
  * timestamp is not right; returns nothing otherwise.  The error says which
  * check failed but never echoes the request.
  */
@@ -37,7 +37,7 @@ wib_ivr_verify(PG_FUNCTION_ARGS)
 				 errhint("Set wib.telnyx_public_key to the base64 public key of the Telnyx account.")));
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
-				(errcode(ERRCODE_WIB_IVR_SIGNATURE_INVALID),
+				(errcode(ERRCODE_WIB_SIGNATURE_INVALID),
 				 errmsg("telnyx signature is invalid"),
 				 errdetail("The body, the signature or the timestamp is missing.")));
 	body = PG_GETARG_BYTEA_PP(0);
@@ -46,7 +46,7 @@ wib_ivr_verify(PG_FUNCTION_ARGS)
 							 text_to_cstring(PG_GETARG_TEXT_PP(2)),
 							 key, ivr_telnyx_tolerance))
 		ereport(ERROR,
-				(errcode(ERRCODE_WIB_IVR_SIGNATURE_INVALID),
+				(errcode(ERRCODE_WIB_SIGNATURE_INVALID),
 				 errmsg("telnyx signature is invalid"),
 				 errdetail("The signature does not match the body, the key or a timestamp within %d seconds of now.",
 						   ivr_telnyx_tolerance)));

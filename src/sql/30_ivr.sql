@@ -1,8 +1,8 @@
 -- Inbound IVR: numbers, menus and their options, the call log, compliance of
 -- what a menu says, and the call flow Telnyx drives through wib.ivr_webhook.
--- Errors of its own: WB301 signature invalid, WB302 Telnyx key not configured,
--- WB303 prohibited phrase, WB304 number provisioned elsewhere, WB305 menu in
--- use, WB306 dialled number or call unknown (docs/ivr.md).
+-- Errors of its own: WB007 signature invalid, WB301 Telnyx key not configured,
+-- WB302 prohibited phrase, WB303 number provisioned elsewhere, WB304 menu in
+-- use, WB305 dialled number or call unknown (docs/ivr.md).
 
 CREATE FUNCTION wib.ivr_is_e164(number text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -198,7 +198,7 @@ INSERT INTO wib.ivr_prohibited_phrases (phrase, reason) VALUES
     ('I promise', 'commitment'), ('we promise', 'commitment'), ('guaranteed', 'commitment'),
     ('guarantee', 'commitment'), ('risk-free', 'commitment'), ('no risk', 'commitment');
 
--- Raises WB303 naming the phrase and the field when text contains a prohibited
+-- Raises WB302 naming the phrase and the field when text contains a prohibited
 -- phrase: case-insensitive, on word boundaries, any run of spaces matching one.
 CREATE FUNCTION wib.ivr_compliance_check(txt text, field text) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -217,7 +217,7 @@ BEGIN
      ORDER BY length(p.phrase) DESC, p.phrase
      LIMIT 1;
     IF hit IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'WB303',
+        RAISE EXCEPTION USING ERRCODE = 'WB302',
             MESSAGE = format('prohibited phrase "%s" in %s', hit, field),
             DETAIL = 'IVR texts may not persuade, negotiate or make commitments (see wib.ivr_prohibited_phrases).',
             HINT = 'Reword the text so that it informs without persuading or promising.';
@@ -225,7 +225,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_compliance_check(text, text) IS
-    'Raises WB303 naming the phrase and field when txt contains a phrase of wib.ivr_prohibited_phrases (case-insensitive, word boundaries).';
+    'Raises WB302 naming the phrase and field when txt contains a phrase of wib.ivr_prohibited_phrases (case-insensitive, word boundaries).';
 
 -- An integer field of a JSON document in [lo, hi], or dflt when absent.
 CREATE FUNCTION wib.ivr_field_int(doc jsonb, key text, lo integer, hi integer, dflt integer) RETURNS integer
@@ -485,7 +485,7 @@ BEGIN
      WHERE n.organization_id = org AND n.menu_id = ivr_menu_delete.id AND n.status <> 'released'
      ORDER BY n.phone_number LIMIT 1;
     IF user_of IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'WB305',
+        RAISE EXCEPTION USING ERRCODE = 'WB304',
             MESSAGE = format('IVR menu %s is in use by number %s', id, user_of),
             HINT = 'Assign another menu to the number (wib.ivr_number_assign) first.';
     END IF;
@@ -494,7 +494,7 @@ BEGIN
      WHERE o.organization_id = org AND o.target_menu_id = ivr_menu_delete.id AND o.menu_id <> ivr_menu_delete.id
      ORDER BY m.name LIMIT 1;
     IF user_of IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'WB305',
+        RAISE EXCEPTION USING ERRCODE = 'WB304',
             MESSAGE = format('IVR menu %s is the submenu of menu "%s"', id, user_of),
             HINT = 'Remove the submenu option pointing to it first.';
     END IF;
@@ -503,10 +503,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_menu_delete(uuid) IS
-    'Deletes an IVR menu and its options; refused (WB305) while a number or another menu''s submenu option uses it; audited ivr:menu_deleted.';
+    'Deletes an IVR menu and its options; refused (WB304) while a number or another menu''s submenu option uses it; audited ivr:menu_deleted.';
 
 -- Keeps inbound_number_routes in step with the numbers that are not released;
--- a number already routed to any organization is refused with WB304.
+-- a number already routed to any organization is refused with WB303.
 CREATE FUNCTION wib.inbound_numbers_route() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib
@@ -521,7 +521,7 @@ BEGIN
         -- then sees any route committed by the writer it waited for.
         PERFORM pg_advisory_xact_lock(hashtextextended('wib.inbound_number_routes:' || NEW.phone_number, 0));
         IF EXISTS (SELECT 1 FROM wib.inbound_number_routes r WHERE r.phone_number = NEW.phone_number) THEN
-            RAISE EXCEPTION USING ERRCODE = 'WB304',
+            RAISE EXCEPTION USING ERRCODE = 'WB303',
                 MESSAGE = format('phone number %s is already provisioned', NEW.phone_number),
                 DETAIL = 'A number belongs to one organization at a time; release it there first.';
         END IF;
@@ -676,7 +676,7 @@ CREATE FUNCTION wib.ivr_verify(raw_body bytea, signature text, ts text) RETURNS 
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_ivr_verify';
 COMMENT ON FUNCTION wib.ivr_verify(bytea, text, text) IS
-    'Internal: raises WB301 unless the callback is signed by wib.telnyx_public_key within wib.telnyx_timestamp_tolerance (WB302 when no key is set).';
+    'Internal: raises WB007 unless the callback is signed by wib.telnyx_public_key within wib.telnyx_timestamp_tolerance (WB301 when no key is set).';
 
 CREATE FUNCTION wib.form_value(body bytea, key text) RETURNS text
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -702,13 +702,13 @@ BEGIN
     SELECT r.organization_id, r.number_id INTO organization_id, number_id
       FROM wib.inbound_number_routes r WHERE r.phone_number = to_number;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'WB306',
+        RAISE EXCEPTION USING ERRCODE = 'WB305',
             MESSAGE = format('dialled number %s is not provisioned', to_number);
     END IF;
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_route(bytea, text, text) IS
-    'Internal: verifies a Telnyx callback and returns the organization and number its dialled number belongs to (WB301, WB306).';
+    'Internal: verifies a Telnyx callback and returns the organization and number its dialled number belongs to (WB007, WB305).';
 
 -- Closes a call's log row once and tells the webhooks feature when present.
 CREATE FUNCTION wib.ivr_call_end(log_id uuid, duration integer, cause text) RETURNS void
@@ -797,7 +797,7 @@ BEGIN
         SELECT * INTO c FROM wib.inbound_call_log l
          WHERE l.organization_id = org AND l.call_sid = sid FOR UPDATE;
         IF NOT FOUND OR c.ended_at IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = 'WB306',
+            RAISE EXCEPTION USING ERRCODE = 'WB305',
                 MESSAGE = format('call %s is not in progress', sid);
         END IF;
         SELECT * INTO m FROM wib.ivr_menus x WHERE x.organization_id = org AND x.id = c.current_menu_id;
@@ -881,7 +881,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_webhook(text, bytea, text, text) IS
-    'The platform''s Telnyx route calls this with the raw callback (kind inbound, gather or status): verifies the Ed25519 signature first (WB301), finds the organization from the dialled number, logs the call and returns the TeXML answer.';
+    'The platform''s Telnyx route calls this with the raw callback (kind inbound, gather or status): verifies the Ed25519 signature first (WB007), finds the organization from the dialled number, logs the call and returns the TeXML answer.';
 
 -- Privileges: the API and what it calls as the caller.
 GRANT EXECUTE ON FUNCTION

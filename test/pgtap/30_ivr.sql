@@ -44,7 +44,7 @@ SELECT throws_ok('SELECT wib.ivr_number_add(''+15551234567'', ''mobile'', ''x'')
 SELECT throws_ok('SELECT wib.ivr_number_add(''+15551234567'', NULL, ''x'')', '22023', 'invalid number_type', 'null_number_type_refused');
 SELECT throws_ok('SELECT wib.ivr_number_add(''+15551234567'', ''local'', repeat(''x'', 101))', '22023', 'invalid display_name', 'oversized_display_name_refused');
 SELECT wib.set_context(pg_temp.org('a'), 'u');
-SELECT throws_ok('SELECT wib.ivr_number_add(''+15557770002'', ''local'', ''x'')', 'WB304',
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15557770002'', ''local'', ''x'')', 'WB303',
                  'phone number +15557770002 is already provisioned', 'number_of_another_org_refused');
 SELECT is((SELECT count(*) FROM wib.inbound_numbers WHERE phone_number = '+15557770002'), 0::bigint,
           'refused_number_wrote_nothing');
@@ -101,13 +101,13 @@ SELECT throws_ok(format('SELECT wib.ivr_menu_create(%L)', jsonb_build_object('na
                  '22023', 'invalid options[0].target', 'submenu_of_another_org_refused');
 
 -- Compliance: prohibited phrases, case-insensitive, on word boundaries.
-SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Satisfaction GUARANTEED!"}'')', 'WB303',
+SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Satisfaction GUARANTEED!"}'')', 'WB302',
                  'prohibited phrase "guaranteed" in greeting_text', 'prohibited_phrase_in_greeting_refused');
 SELECT throws_ok($$SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "prompt": "You   should press 1."}]}')$$,
-                 'WB303', 'prohibited phrase "you should" in options[0].prompt', 'prohibited_phrase_in_option_prompt_refused');
-SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Hi.", "voicemail_prompt": "I promise to call back."}'')', 'WB303',
+                 'WB302', 'prohibited phrase "you should" in options[0].prompt', 'prohibited_phrase_in_option_prompt_refused');
+SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Hi.", "voicemail_prompt": "I promise to call back."}'')', 'WB302',
                  'prohibited phrase "I promise" in voicemail_prompt', 'prohibited_phrase_in_voicemail_prompt_refused');
-SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Hi.", "survey_disclaimer": "Risk-free survey."}'')', 'WB303',
+SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Hi.", "survey_disclaimer": "Risk-free survey."}'')', 'WB302',
                  'prohibited phrase "risk-free" in survey_disclaimer', 'prohibited_phrase_in_survey_disclaimer_refused');
 SELECT lives_ok('SELECT wib.ivr_menu_create(''{"name": "Words", "greeting_text": "Our unguaranteedly odd youshould words are fine."}'')',
                 'phrases_inside_longer_words_are_allowed');
@@ -121,7 +121,7 @@ SET ROLE wib_test_admin;
 SELECT lives_ok('INSERT INTO wib.ivr_prohibited_phrases (phrase) VALUES (''free money'')', 'operators_add_prohibited_phrases');
 RESET ROLE;
 SET ROLE wib_test_app;
-SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Get FREE   money today."}'')', 'WB303',
+SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Get FREE   money today."}'')', 'WB302',
                  'prohibited phrase "free money" in greeting_text', 'an_added_phrase_is_enforced_at_once');
 
 -- A menu with every action, updated partially, assigned, refused deletion while in use.
@@ -148,8 +148,8 @@ SELECT throws_ok(format('SELECT wib.ivr_menu_update(%L, ''{"timeout_seconds": 50
 SELECT is((SELECT timeout_seconds FROM wib.ivr_menus WHERE id = :'main'), 9, 'refused_update_changed_nothing');
 SELECT lives_ok(format('SELECT wib.ivr_number_assign((SELECT id FROM wib.inbound_numbers WHERE phone_number = %L), %L)',
                        '+15552220001', :'main'), 'menu_assigned_to_number');
-SELECT throws_ok(format('SELECT wib.ivr_menu_delete(%L)', :'main'), 'WB305', NULL, 'menu_in_use_by_number_not_deleted');
-SELECT throws_ok(format('SELECT wib.ivr_menu_delete(%L)', :'sub'), 'WB305', NULL, 'submenu_in_use_not_deleted');
+SELECT throws_ok(format('SELECT wib.ivr_menu_delete(%L)', :'main'), 'WB304', NULL, 'menu_in_use_by_number_not_deleted');
+SELECT throws_ok(format('SELECT wib.ivr_menu_delete(%L)', :'sub'), 'WB304', NULL, 'submenu_in_use_not_deleted');
 SELECT lives_ok(format('SELECT wib.ivr_menu_update(%L, ''{"options": [{"digit": "1", "action_type": "hangup"}]}'')', :'main'),
                 'options_replaced_on_update');
 SELECT lives_ok(format('SELECT wib.ivr_menu_delete(%L)', :'sub'), 'unused_submenu_deleted');

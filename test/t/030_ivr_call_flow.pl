@@ -79,7 +79,7 @@ sub callback
 	my ($out, $err) = ('', '');
 	$node->psql('postgres',
 		"SELECT wib.ivr_webhook('$kind', '\\x$cb->{body_hex}'::bytea, '$cb->{signature}', '$cb->{timestamp}')",
-		stdout => \$out, stderr => \$err, extra_params => [ '-U', 'ivr_route' ],
+		stdout => \$out, stderr => \$err, extra_params => [ '-U', 'ivr_route', '-v', 'VERBOSITY=verbose' ],
 		on_error_die => 0, on_error_stop => 1);
 	return (undef, $err) if $err =~ /ERROR/;
 	$out = decode('UTF-8', $out);
@@ -108,17 +108,17 @@ my %call = (CallSid => 'v3:call-one', From => '+15559990001', To => '+1555000100
 
 # Refusals first: nothing may be written.
 my ($doc, $err) = callback('inbound', \%call, tamper => 1);
-like($err, qr/WB301|telnyx signature is invalid/, 'tampered_body_refused');
+like($err, qr/WB007: telnyx signature is invalid/, 'tampered_body_refused');
 ($doc, $err) = callback('inbound', \%call, key => "$dir/other.pem");
-like($err, qr/telnyx signature is invalid/, 'signature_by_another_key_refused');
+like($err, qr/WB007: telnyx signature is invalid/, 'signature_by_another_key_refused');
 ($doc, $err) = callback('inbound', \%call, ts_offset => -301);
-like($err, qr/telnyx signature is invalid/, 'stale_timestamp_refused');
+like($err, qr/WB007: telnyx signature is invalid/, 'stale_timestamp_refused');
 ($doc, $err) = callback('inbound', \%call, ts_offset => 400);
-like($err, qr/telnyx signature is invalid/, 'future_timestamp_refused');
+like($err, qr/WB007: telnyx signature is invalid/, 'future_timestamp_refused');
 ($doc, $err) = callback('inbound', { %call, To => '+15550009999' });
-like($err, qr/dialled number \+15550009999 is not provisioned/, 'unprovisioned_number_refused');
+like($err, qr/WB305: dialled number \+15550009999 is not provisioned/, 'unprovisioned_number_refused');
 ($doc, $err) = callback('gather', { %call, Digits => '1' });
-like($err, qr/call v3:call-one is not in progress/, 'gather_for_unknown_call_refused');
+like($err, qr/WB305: call v3:call-one is not in progress/, 'gather_for_unknown_call_refused');
 is(rows($log_count), "0", 'refused_callbacks_wrote_nothing');
 is(rows("SELECT count(*) FROM public.events"), "0", 'refused_callbacks_emitted_nothing');
 
@@ -218,7 +218,7 @@ like($terr, qr/telnyx/, 'route_lookup_requires_a_signed_callback');
 $node->safe_psql('postgres', "ALTER SYSTEM SET wib.telnyx_public_key = ''; SELECT pg_reload_conf();");
 sleep 1;
 ($doc, $err) = callback('inbound', { CallSid => 'v3:call-four', To => '+15550001000' });
-like($err, qr/telnyx public key is not configured/, 'no_key_configured_refuses_callbacks');
+like($err, qr/WB301: telnyx public key is not configured/, 'no_key_configured_refuses_callbacks');
 
 # Every document answered in this test parses.
 my $all = peer($json->encode({ documents => \@documents }), 'parse');
