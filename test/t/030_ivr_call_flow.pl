@@ -220,6 +220,19 @@ sleep 1;
 ($doc, $err) = callback('inbound', { CallSid => 'v3:call-four', To => '+15550001000' });
 like($err, qr/WB301: telnyx public key is not configured/, 'no_key_configured_refuses_callbacks');
 
+# Fuzz the escaper: 500 random byte strings (invalid UTF-8, controls, markup
+# characters) written as text and as an attribute value all parse.
+my $fuzz = $node->safe_psql('postgres', q{
+	SELECT json_agg('<?xml version="1.0" encoding="UTF-8"?><Response><Say voice="' || wib.texml_escape(b, true)
+	                || '">' || wib.texml_escape(b) || '</Say></Response>')
+	  FROM (SELECT d, decode(string_agg(lpad(to_hex(CASE WHEN random() < 0.3 THEN (ARRAY[0, 9, 10, 13, 31, 34, 38, 39, 60, 62, 93, 127, 194, 224, 237, 239, 240, 255])[1 + (random() * 17)::int]
+	                                                      ELSE (random() * 255)::int END), 2, '0'), ''), 'hex') AS b
+	          FROM generate_series(1, 500) d, LATERAL generate_series(0, (random() * 64)::int + d * 0) i
+	         GROUP BY d) x});
+my $fuzzed = peer('{"documents": ' . $fuzz . '}', 'parse');
+ok($fuzzed->{ok} && @{ $fuzzed->{documents} } == 500, 'escaper_output_of_random_bytes_always_parses')
+  or diag(join("\n", @{ $fuzzed->{errors} }[0 .. 4]));
+
 # Every document answered in this test parses.
 my $all = peer($json->encode({ documents => \@documents }), 'parse');
 ok($all->{ok} && @documents >= 15, 'every_rendered_document_parses (' . scalar(@documents) . ')')
