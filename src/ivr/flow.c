@@ -28,14 +28,11 @@ PG_FUNCTION_INFO_V1(wib_texml_action);
 
 #define MENU_QUERY \
 	"SELECT m.greeting_type, m.greeting_text, m.greeting_audio_url, m.voice, m.language," \
-	" m.timeout_seconds, m.disclosure_text, m.invalid_prompt," \
-	" coalesce(o.digits, '{}'), coalesce(o.prompts, '{}')" \
+	" m.timeout_seconds, m.disclosure_text, m.invalid_prompt, o.digit, o.prompt" \
 	" FROM wib.ivr_menus m" \
-	" LEFT JOIN LATERAL (SELECT array_agg(x.digit ORDER BY x.position, x.digit) AS digits," \
-	"                           array_agg(x.prompt ORDER BY x.position, x.digit) AS prompts" \
-	"                      FROM wib.ivr_menu_options x" \
-	"                     WHERE x.organization_id = m.organization_id AND x.menu_id = m.id) o ON true" \
-	" WHERE m.organization_id = wib.current_org_id() AND m.id = $1"
+	" LEFT JOIN wib.ivr_menu_options o ON o.organization_id = m.organization_id AND o.menu_id = m.id" \
+	" WHERE m.organization_id = wib.current_org_id() AND m.id = $1" \
+	" ORDER BY o.position, o.digit"
 
 static SPIPlanPtr menu_plan = NULL;
 
@@ -91,13 +88,8 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 			   *disclosure_text,
 			   *invalid_prompt;
 	int			timeout;
-	Datum	   *digits,
-			   *prompts;
-	bool	   *digit_nulls,
-			   *prompt_nulls;
-	int			ndigits,
-				nprompts;
 	bool		isnull;
+	uint64		nrows;
 	StringInfoData valid;
 	StringInfoData buf;
 	TexmlWriter w;
@@ -154,7 +146,7 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	}
 	arg = UUIDPGetDatum(menu_id);
 	/* A fresh snapshot, taken after the generation was noted (see menu_cache.c). */
-	ret = SPI_execute_plan(menu_plan, &arg, NULL, !use_cache, 1);
+	ret = SPI_execute_plan(menu_plan, &arg, NULL, !use_cache, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -172,19 +164,20 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	timeout = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
 	disclosure_text = flow_col(7);
 	invalid_prompt = flow_col(8);
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &isnull)),
-					  TEXTOID, -1, false, TYPALIGN_INT, &digits, &digit_nulls, &ndigits);
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 10, &isnull)),
-					  TEXTOID, -1, false, TYPALIGN_INT, &prompts, &prompt_nulls, &nprompts);
+	nrows = SPI_processed;
 
 	/* Checked again here: the table's CHECKs could have been loosened. */
 	texml_check_voice(voice);
 	texml_check_language(language);
 
 	initStringInfo(&valid);
-	for (int i = 0; i < ndigits; i++)
-		if (!digit_nulls[i])
-			appendStringInfoString(&valid, TextDatumGetCString(digits[i]));
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		char	   *digit = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 9);
+
+		if (digit != NULL)
+			appendStringInfoString(&valid, digit);
+	}
 
 	initStringInfo(&buf);
 	texml_begin(&w, &buf);
@@ -210,11 +203,10 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	}
 	else
 		flow_say(&w, greeting_text, voice, language);
-	for (int i = 0; i < nprompts; i++)
+	for (uint64 i = 0; i < nrows; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!prompt_nulls[i])
-			flow_say(&w, TextDatumGetCString(prompts[i]), voice, language);
+		flow_say(&w, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 10), voice, language);
 	}
 	texml_close(&w);
 

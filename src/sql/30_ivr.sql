@@ -563,6 +563,12 @@ BEGIN
     END IF;
     -- One provisioning at a time per organization, so the quota holds under concurrency.
     PERFORM pg_advisory_xact_lock(hashtextextended('wib.inbound_numbers:' || org::text, 0));
+    IF EXISTS (SELECT 1 FROM wib.inbound_numbers n
+                WHERE n.organization_id = org AND n.phone_number = ivr_number_add.phone_number AND n.status <> 'released') THEN
+        RAISE EXCEPTION USING ERRCODE = 'WB303',
+            MESSAGE = format('phone number %s is already provisioned', phone_number),
+            DETAIL = 'The organization already has this number.';
+    END IF;
     SELECT count(*) INTO used FROM wib.inbound_numbers n WHERE n.organization_id = org AND n.status <> 'released';
     PERFORM wib.require_limit('inbound_numbers', used, 1);
     -- Ordering the DID from Telnyx (and filling telnyx_number_id) belongs here

@@ -2,7 +2,7 @@
 -- cross-tenant ids, audit, and that a refused call leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(83);
+SELECT plan(84);
 
 INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
                       ('pro', wib.organization_create('Pro Co', 'pro')),
@@ -48,6 +48,8 @@ SELECT throws_ok('SELECT wib.ivr_number_add(''+15557770002'', ''local'', ''x'')'
                  'phone number +15557770002 is already provisioned', 'number_of_another_org_refused');
 SELECT is((SELECT count(*) FROM wib.inbound_numbers WHERE phone_number = '+15557770002'), 0::bigint,
           'refused_number_wrote_nothing');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15557770001'', ''local'', ''again'')', 'WB303',
+                 'phone number +15557770001 is already provisioned', 'number_already_held_by_the_same_org_refused');
 SELECT wib.set_context(pg_temp.org('biz'), 'u');
 
 -- Menu validation, field by field.
