@@ -9,11 +9,8 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
-#include "miscadmin.h"
 #include "fmgr.h"
-#include "utils/array.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/uuid.h"
@@ -21,27 +18,11 @@
 #include "core/tenancy.h"
 #include "ivr/ivr_settings.h"
 #include "ivr/menu_cache.h"
+#include "ivr/menu_read.h"
 #include "ivr/texml.h"
 
 PG_FUNCTION_INFO_V1(wib_texml_render_menu);
 PG_FUNCTION_INFO_V1(wib_texml_action);
-
-#define MENU_QUERY \
-	"SELECT m.greeting_type, m.greeting_text, m.greeting_audio_url, m.voice, m.language," \
-	" m.timeout_seconds, m.disclosure_text, m.invalid_prompt, o.digit, o.prompt" \
-	" FROM wib.ivr_menus m" \
-	" LEFT JOIN wib.ivr_menu_options o ON o.organization_id = m.organization_id AND o.menu_id = m.id" \
-	" WHERE m.organization_id = wib.current_org_id() AND m.id = $1" \
-	" ORDER BY o.position, o.digit"
-
-static SPIPlanPtr menu_plan = NULL;
-
-/* Column n (1-based) of the one row SPI returned, as a C string or NULL. */
-static char *
-flow_col(int n)
-{
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, n);
-}
 
 /* Writes <Say voice language>text</Say>; nothing for NULL or empty text. */
 static void
@@ -78,27 +59,16 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	pg_uuid_t  *menu_id;
 	int			attempt;
 	bool		disclosure;
-	Datum		arg;
-	int			ret;
-	char	   *greeting_type,
-			   *greeting_text,
-			   *audio_url,
-			   *voice,
-			   *language,
-			   *disclosure_text,
-			   *invalid_prompt;
-	int			timeout;
-	bool		isnull;
-	uint64		nrows;
+	MenuData	m;
 	StringInfoData valid;
 	StringInfoData buf;
 	TexmlWriter w;
 	char	   *gather_url;
 	MenuCacheKey key;
 	const char *org_text;
+	bool		has_org;
 	uint64		generation = 0;
 	bool		use_cache;
-	MemoryContext caller = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -118,8 +88,8 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	/* The cached document, when nothing it depends on has changed. */
 	memset(&key, 0, sizeof(key));
 	org_text = GetConfigOption("wib.org_id", true, false);
-	use_cache = org_text != NULL && tenancy_parse_uuid(org_text, &key.org) &&
-		menu_cache_usable(&generation);
+	has_org = org_text != NULL && org_text[0] != '\0' && tenancy_parse_uuid(org_text, &key.org);
+	use_cache = has_org && menu_cache_usable(&generation);
 	if (use_cache)
 	{
 		text	   *hit;
@@ -133,81 +103,49 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 			PG_RETURN_TEXT_P(hit);
 	}
 
-	SPI_connect();
-	if (menu_plan == NULL)
-	{
-		Oid			argtypes[1] = {UUIDOID};
-		SPIPlanPtr	plan = SPI_prepare(MENU_QUERY, 1, argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		menu_plan = plan;
-	}
-	arg = UUIDPGetDatum(menu_id);
-	/* A fresh snapshot, taken after the generation was noted (see menu_cache.c). */
-	ret = SPI_execute_plan(menu_plan, &arg, NULL, !use_cache, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
+	/* With the cache, a fresh snapshot taken after the generation was noted. */
+	if (!has_org || !menu_read(&key.org, menu_id, use_cache, &m))
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("IVR menu %s does not exist",
 						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(menu_id)))),
 				 errdetail("No menu with this id belongs to the organization in context.")));
 
-	greeting_type = flow_col(1);
-	greeting_text = flow_col(2);
-	audio_url = flow_col(3);
-	voice = flow_col(4);
-	language = flow_col(5);
-	timeout = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
-	disclosure_text = flow_col(7);
-	invalid_prompt = flow_col(8);
-	nrows = SPI_processed;
-
 	/* Checked again here: the table's CHECKs could have been loosened. */
-	texml_check_voice(voice);
-	texml_check_language(language);
+	texml_check_voice(m.voice);
+	texml_check_language(m.language);
 
 	initStringInfo(&valid);
-	for (uint64 i = 0; i < nrows; i++)
-	{
-		char	   *digit = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 9);
-
-		if (digit != NULL)
-			appendStringInfoString(&valid, digit);
-	}
+	for (int i = 0; i < m.noptions; i++)
+		if (m.digits[i] != NULL)
+			appendStringInfoString(&valid, m.digits[i]);
 
 	initStringInfo(&buf);
 	texml_begin(&w, &buf);
 	if (disclosure)
-		flow_say(&w, disclosure_text, voice, language);
+		flow_say(&w, m.disclosure_text, m.voice, m.language);
 	if (attempt > 0)
-		flow_say(&w, invalid_prompt, voice, language);
+		flow_say(&w, m.invalid_prompt, m.voice, m.language);
 
 	texml_open(&w, "Gather");
 	texml_attr(&w, "action", gather_url);
 	texml_attr(&w, "method", "POST");
-	texml_attr_int(&w, "timeout", timeout, 1, 120);
+	texml_attr_int(&w, "timeout", m.timeout_seconds, 1, 120);
 	texml_attr(&w, "numDigits", "1");
 	texml_attr(&w, "input", "dtmf");
 	if (valid.len > 0)
 		texml_attr(&w, "validDigits", valid.data);
-	if (greeting_type != NULL && strcmp(greeting_type, "audio_url") == 0 && audio_url != NULL)
+	if (m.greeting_type != NULL && strcmp(m.greeting_type, "audio_url") == 0 && m.greeting_audio_url != NULL)
 	{
-		texml_check_url(audio_url, "greeting_audio_url", false);
+		texml_check_url(m.greeting_audio_url, "greeting_audio_url", false);
 		texml_open(&w, "Play");
-		texml_text(&w, audio_url);
+		texml_text(&w, m.greeting_audio_url);
 		texml_close(&w);
 	}
 	else
-		flow_say(&w, greeting_text, voice, language);
-	for (uint64 i = 0; i < nrows; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		flow_say(&w, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 10), voice, language);
-	}
+		flow_say(&w, m.greeting_text, m.voice, m.language);
+	for (int i = 0; i < m.noptions; i++)
+		flow_say(&w, m.prompts[i], m.voice, m.language);
 	texml_close(&w);
 
 	texml_open(&w, "Redirect");
@@ -217,16 +155,7 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	texml_finish(&w);
 	if (use_cache)
 		menu_cache_put(&key, generation, gather_url, buf.data, buf.len);
-
-	/* The result must outlive SPI's memory. */
-	{
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-		text	   *result = cstring_to_text_with_len(buf.data, buf.len);
-
-		MemoryContextSwitchTo(spi);
-		SPI_finish();
-		PG_RETURN_TEXT_P(result);
-	}
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }
 
 /* Argument n as a C string, or NULL. */
