@@ -67,6 +67,7 @@ rm -f "$out"/pgbench_log.*
 (cd "$out" && "$PG_BINDIR/pgbench" -n -U bench_ivr_route -c "$clients" -j 2 -T "$seconds" -M prepared \
 	-f inbound.sql -l --log-prefix=pgbench_log >"$out/pgbench.txt" 2>&1) || { cat "$out/pgbench.txt" >&2; exit 1; }
 tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out/pgbench.txt" | head -1)
+tps=$(printf "%.0f" "${tps:-0}")
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out/pgbench.txt")
 cat "$out"/pgbench_log.* | awk '{print $3}' | sort -n >"$out/latencies"
 n=$(wc -l <"$out/latencies")
