@@ -233,6 +233,35 @@ my $fuzzed = peer('{"documents": ' . $fuzz . '}', 'parse');
 ok($fuzzed->{ok} && @{ $fuzzed->{documents} } == 500, 'escaper_output_of_random_bytes_always_parses')
   or diag(join("\n", @{ $fuzzed->{errors} }[0 .. 4]));
 
+# Fuzz the form decoder: random bodies give a value, NULL or 22023, nothing else.
+is($node->safe_psql('postgres', q{
+	DO $$
+	DECLARE
+	    body bytea;
+	    bad  int := 0;
+	BEGIN
+	    FOR i IN 1 .. 3000 LOOP
+	        SELECT decode(string_agg(lpad(to_hex(CASE WHEN random() < 0.5
+	                                                  THEN (ARRAY[37, 38, 43, 61, 48, 70, 102, 0, 255, 195, 84, 111])[1 + (random() * 11)::int]
+	                                                  ELSE (random() * 255)::int END), 2, '0'), ''), 'hex')
+	          INTO body FROM generate_series(0, (random() * 40)::int + i * 0);
+	        BEGIN
+	            PERFORM wib.form_value(coalesce(body, ''::bytea), 'To'), wib.form_value(coalesce(body, ''::bytea), '');
+	        EXCEPTION WHEN invalid_parameter_value THEN
+	            NULL;
+	        WHEN OTHERS THEN
+	            bad := bad + 1;
+	        END;
+	    END LOOP;
+	    RAISE NOTICE 'unexpected errors: %', bad;
+	    IF bad > 0 THEN
+	        RAISE EXCEPTION 'form_value raised % unexpected errors', bad;
+	    END IF;
+	END
+	$$;
+	SELECT 'ok';
+}), 'ok', 'form_decoder_on_random_bodies_returns_or_refuses_cleanly');
+
 # Every document answered in this test parses.
 my $all = peer($json->encode({ documents => \@documents }), 'parse');
 ok($all->{ok} && @documents >= 15, 'every_rendered_document_parses (' . scalar(@documents) . ')')
