@@ -13,6 +13,7 @@
 #include "core/settings.h"
 #include "core/shmem.h"
 #include "core/tenancy.h"
+#include "ivr/ivr_settings.h"
 #include "workers/worker.h"
 
 PG_MODULE_MAGIC;
@@ -35,6 +36,7 @@ _PG_init(void)
 	tenancy_define_settings();
 	settings_define_sql_only();
 	worker_define_settings();
+	ivr_define_settings();
 	analytics_define_settings();
 	if (process_shared_preload_libraries_in_progress)
 	{

@@ -19,6 +19,13 @@
 #define ERRCODE_WIB_SIGNATURE_INVALID		MAKE_SQLSTATE('W','B','0','0','7')
 #define ERRCODE_WIB_RESOURCE_EXHAUSTED		MAKE_SQLSTATE('W','B','0','0','8')
 
+/* Inbound IVR (docs/ivr.md); an invalid Telnyx signature is WB007 above. */
+#define ERRCODE_WIB_IVR_KEY_NOT_CONFIGURED	MAKE_SQLSTATE('W','B','3','0','1')
+#define ERRCODE_WIB_IVR_PROHIBITED_PHRASE	MAKE_SQLSTATE('W','B','3','0','2')
+#define ERRCODE_WIB_IVR_NUMBER_TAKEN		MAKE_SQLSTATE('W','B','3','0','3')
+#define ERRCODE_WIB_IVR_MENU_IN_USE			MAKE_SQLSTATE('W','B','3','0','4')
+#define ERRCODE_WIB_IVR_NUMBER_UNKNOWN		MAKE_SQLSTATE('W','B','3','0','5')
+
 /* Analytics (WB4xx). */
 #define ERRCODE_WIB_ANALYTICS_BUSY			MAKE_SQLSTATE('W','B','4','0','1')
 
