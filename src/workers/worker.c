@@ -131,7 +131,8 @@ worker_run(WorkerKind kind, WorkerPass pass)
 	{
 		if (!more)
 		{
-			worker_status_set_state(kind, "idle");
+			if (!waiting_logged)
+				worker_status_set_state(kind, "idle");
 			pgstat_report_activity(STATE_IDLE, NULL);
 			(void) WaitLatch(MyLatch,
 							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
