@@ -185,7 +185,7 @@ DECLARE
     q text;
     time_col text;
     agent_col text;
-    conds text[] := ARRAY[];
+    conds text[] := '{}';
 BEGIN
     PERFORM wib.export_check_request(export_type, 'csv', filters);
     IF org IS NULL THEN
