@@ -37,6 +37,8 @@ BEGIN
 END
 $$;
 SELECT pg_temp.seed_core(pg_temp.org('a')), pg_temp.seed_core(pg_temp.org('b'));
+-- Exports: one export job each.
+INSERT INTO wib.export_jobs (organization_id, user_id, export_type) SELECT id, 'fixture', 'calls' FROM fx;
 RESET wib.org_id;
 RESET wib.user_id;
 RESET client_min_messages;
