@@ -89,10 +89,10 @@ like($err, qr/wib.scheduler must be 'pg_cron'/, 'cron_schedule_refusal_says_why'
 $node->safe_psql('postgres', "ALTER SYSTEM SET wib.scheduler = 'pg_cron'; SELECT pg_reload_conf();");
 $node->poll_query_until('postgres', "SELECT current_setting('wib.scheduler') = 'pg_cron'");
 is($node->safe_psql('postgres', 'SELECT string_agg(j, \',\' ORDER BY j) FROM wib.cron_schedule() j'),
-	'wib:bad_job,wib:purge_expired,wib:test_job', 'cron_schedule_installs_every_job');
+	'wib:bad_job,wib:export_jobs,wib:purge_expired,wib:test_job', 'cron_schedule_installs_every_job');
 is($node->safe_psql('postgres', "SELECT schedule || ' ' || command FROM cron.job WHERE jobname = 'wib:purge_expired'"),
 	'0 * * * * SELECT count(*) FROM wib.purge_expired()', 'pg_cron_job_runs_the_same_sql');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM wib.cron_unschedule()'), '3', 'cron_unschedule_removes_them');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM wib.cron_unschedule()'), '4', 'cron_unschedule_removes_them');
 
 $node->stop;
 done_testing();
