@@ -46,6 +46,7 @@ typedef struct ExportFileTarget
 	int			fd;
 	const char *path;
 	pg_cryptohash_ctx *sha;
+	int			header_lines;	/* lines that are not rows (the CSV header) */
 } ExportFileTarget;
 
 /* Starts the writer on the query's result columns (once: one statement only). */
@@ -204,14 +205,16 @@ emit_to_file(ExportSink *sink, const char *data, int len)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute the export file checksum")));
 	pgstat_progress_update_param(PROGRESS_COPY_BYTES_PROCESSED, sink->bytes + len);
-	pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, sink->lines);
+	pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED,
+								 Max(sink->lines - f->header_lines, 0));
 }
 
 /*
  * wib.export_write_file(query, format, formula_guard, max_rows, storage_key):
  * writes the export to <storage_key>.part, syncs it and renames it into place;
  * returns (rows, bytes, sha256).  A crash leaves at most a .part file, which
- * the rerun of the job truncates.
+ * the rerun of the job truncates.  Progress is published as a COPY TO in
+ * pg_stat_progress_copy under the activity "wib export <storage_key>".
  */
 PG_FUNCTION_INFO_V1(wib_export_write_file);
 Datum
@@ -237,6 +240,7 @@ wib_export_write_file(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	target.path = part;
+	target.header_lines = (format == EXPORT_FORMAT_CSV) ? 1 : 0;
 	target.fd = OpenTransientFile(part, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
 	if (target.fd < 0)
 		ereport(ERROR,
@@ -249,6 +253,11 @@ wib_export_write_file(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not start the export file checksum")));
 
+	/*
+	 * Live progress for wib.export_status: this backend's activity names the
+	 * file and pg_stat_progress_copy counts rows and bytes as chunks land.
+	 */
+	pgstat_report_activity(STATE_RUNNING, psprintf("wib export %s", text_to_cstring(PG_GETARG_TEXT_PP(4))));
 	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, InvalidOid);
 	pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_TO);
 	pgstat_progress_update_param(PROGRESS_COPY_TYPE, 1);	/* file */

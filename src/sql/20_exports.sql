@@ -447,6 +447,47 @@ $$;
 COMMENT ON FUNCTION wib.run_export_jobs(integer) IS
     'Runs up to max_jobs pending export jobs into files under wib.export_directory; returns how many ran. The scheduler runs it (job export_jobs).';
 
+-- Status of an export with live progress: a job being written is still pending
+-- in the table (its claim commits with its result), so the backend writing it
+-- is found by its activity and its progress read from pg_stat_progress_copy.
+CREATE FUNCTION wib.export_status(id uuid)
+    RETURNS TABLE (status text, rows_written bigint, bytes_written bigint, total_rows bigint,
+                   started_at timestamptz, completed_at timestamptz, expires_at timestamptz, error_detail text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+AS $$
+DECLARE
+    job wib.export_jobs;
+BEGIN
+    SELECT * INTO job FROM wib.export_jobs j WHERE j.organization_id = wib.require_org() AND j.id = export_status.id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('export %s does not exist', id);
+    END IF;
+    status := job.status;
+    rows_written := job.progress_rows;
+    bytes_written := coalesce(job.file_size_bytes, 0);
+    total_rows := job.total_rows;
+    started_at := job.started_at;
+    completed_at := job.completed_at;
+    expires_at := job.expires_at;
+    error_detail := job.error_detail;
+    IF job.status IN ('pending', 'processing') THEN
+        SELECT 'processing', p.tuples_processed, p.bytes_processed, a.query_start
+          INTO status, rows_written, bytes_written, started_at
+          FROM pg_catalog.pg_stat_activity a
+          JOIN pg_catalog.pg_stat_progress_copy p ON p.pid = a.pid
+         WHERE a.query = 'wib export ' || job.storage_key
+         LIMIT 1;
+        IF NOT FOUND THEN
+            status := job.status;
+        END IF;
+    END IF;
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION wib.export_status(uuid) IS
+    'Status of an export of the organization in context, with live rows_written and bytes_written while the job runner writes it (status processing).';
+
 -- Reads a chunk of a completed export of the organization in context, or of
 -- the export whose download token was opened in this transaction.
 CREATE FUNCTION wib.export_file_chunk(id uuid, "offset" bigint, length integer) RETURNS bytea
@@ -597,7 +638,7 @@ INSERT INTO wib.scheduled_jobs (name, command, run_every, description) VALUES
 GRANT EXECUTE ON FUNCTION
     wib.export_create(text, text, jsonb, text), wib.export_stream(text, text, jsonb),
     wib.export_read(uuid, bigint, integer), wib.export_download_token(uuid, interval),
-    wib.export_open(text),
+    wib.export_open(text), wib.export_status(uuid),
     wib.export_allowed_filters(text), wib.export_filter_time(jsonb, text),
     wib.export_filter_choice(jsonb, text, text[]), wib.export_check_request(text, text, jsonb),
     wib.export_query(text, jsonb, uuid), wib.export_check_plan(text, bigint),

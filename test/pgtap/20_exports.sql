@@ -3,7 +3,7 @@
 -- reads, download tokens (forged, expired), streaming and expiry.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(68);
+SELECT plan(70);
 
 CREATE FUNCTION pg_temp.jobs() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM wib.export_jobs';
 GRANT EXECUTE ON FUNCTION pg_temp.jobs() TO PUBLIC;
@@ -79,6 +79,8 @@ SELECT is((SELECT sha256 FROM wib.export_jobs WHERE id = :'job_a'),
           encode(sha256(wib.export_read(:'job_a', 0, 8388608)), 'hex'), 'the stored SHA-256 is that of the file');
 SELECT is((SELECT file_size_bytes FROM wib.export_jobs WHERE id = :'job_a'),
           octet_length(wib.export_read(:'job_a', 0, 8388608))::bigint, 'the stored size is that of the file');
+SELECT is((SELECT status || '/' || rows_written || '/' || total_rows || '/' || (bytes_written > 0) FROM wib.export_status(:'job_a')),
+          'completed/2/2/true', 'export_status reports the completed job');
 SELECT ok(pg_temp.file(:'job_a') ~ '\+19990000001', 'tenant A''s export holds its call');
 SELECT ok(pg_temp.file(:'job_a') !~ '\+18880000002', 'tenant A''s export holds none of tenant B''s calls');
 SELECT ok(pg_temp.file(:'job_json') !~ '\+18880000002' AND pg_temp.file(:'job_json') ~ '"from_number":"\+19990000001"',
@@ -103,6 +105,7 @@ SELECT is((SELECT count(*) FROM wib.audit_log WHERE action = 'export:downloaded'
 SELECT wib.set_context(pg_temp.org('b'), 'agent-1');
 SELECT throws_ok(format('SELECT wib.export_read(%L, 0, 10)', :'job_a'), 'P0002', NULL, 'tenant B cannot read tenant A''s export');
 SELECT throws_ok(format('SELECT wib.export_download_token(%L)', :'job_a'), 'P0002', NULL, 'tenant B cannot sign tenant A''s export');
+SELECT throws_ok(format('SELECT * FROM wib.export_status(%L)', :'job_a'), 'P0002', NULL, 'tenant B cannot see tenant A''s export status');
 SELECT is((SELECT count(*) FROM wib.export_jobs WHERE id = :'job_a'), 0::bigint, 'tenant B does not see tenant A''s job');
 
 -- Download tokens: work without a session, refuse forgery and expiry.

@@ -37,6 +37,10 @@ while (!(-e $part && -s $part > 1_000_000) && !-e $final && $waited < 30_000)
 	$waited += 5;
 }
 ok(-e $part && !-e $final, 'scheduler_is_killed_while_the_export_is_half_written');
+my $live = $node->safe_psql('postgres', qq{
+	SELECT status || ' ' || (rows_written > 0 AND rows_written < $rows) || ' ' || (bytes_written > 0)
+	  FROM (SELECT wib.set_context('$org', 'tester')) s, wib.export_status('$job')});
+is($live, 'processing true true', 'export_status_shows_live_progress_while_the_file_is_written');
 kill 'KILL', $pid;
 
 # The postmaster restarts everything; the job is still pending, not processing.
