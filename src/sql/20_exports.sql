@@ -296,8 +296,12 @@ CREATE FUNCTION wib.export_kick() RETURNS void
     SET search_path = pg_catalog, wib
 AS $$
 BEGIN
-    UPDATE wib.scheduled_jobs SET next_run_at = now()
-     WHERE name = 'export_jobs' AND enabled AND next_run_at > now();
+    -- SKIP LOCKED: a concurrent request that holds the row makes it due at its commit anyway,
+    -- so requests never queue behind each other here.
+    UPDATE wib.scheduled_jobs j SET next_run_at = now()
+     WHERE j.name = (SELECT s.name FROM wib.scheduled_jobs s
+                      WHERE s.name = 'export_jobs' AND s.enabled AND s.next_run_at > now()
+                      FOR UPDATE SKIP LOCKED);
     PERFORM wib.wake('scheduler');
 END
 $$;
