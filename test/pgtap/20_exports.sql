@@ -3,7 +3,7 @@
 -- reads, download tokens (forged, expired), streaming and expiry.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(70);
+SELECT plan(82);
 
 CREATE FUNCTION pg_temp.jobs() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM wib.export_jobs';
 GRANT EXECUTE ON FUNCTION pg_temp.jobs() TO PUBLIC;
@@ -144,6 +144,33 @@ SELECT ok((SELECT string_agg(c, '') FROM wib.export_stream('calls', 'json', '{"a
           'the stream holds none of tenant B''s rows');
 SELECT throws_ok($$SELECT count(*) FROM wib.export_stream('calls', 'csv', '{"nope": 1}')$$, '22023',
                  'unknown field "nope" in filters', 'export_stream checks filters');
+
+-- Every export type: its header, and only the tenant's rows.
+CREATE FUNCTION pg_temp.stream(export_type text, format text DEFAULT 'csv') RETURNS text LANGUAGE sql AS
+    $$SELECT string_agg(c, '') FROM wib.export_stream(export_type, format) c$$;
+GRANT EXECUTE ON FUNCTION pg_temp.stream(text, text) TO PUBLIC;
+SELECT is(split_part(pg_temp.stream('recordings'), E'\r\n', 1),
+          'id,call_id,agent_id,status,duration_seconds,recording_url,transcript,created_at', 'recordings export header');
+SELECT is(split_part(pg_temp.stream('analytics'), E'\r\n', 1),
+          'call_id,agent_id,started_at,duration_seconds,call_status,overall_sentiment,sentiment_score,positive_pct,negative_pct,neutral_pct,key_phrases,summary,model,analyzed_at',
+          'analytics export header');
+SELECT is(split_part(pg_temp.stream('contacts'), E'\r\n', 1), 'id,name,email,role,created_at,updated_at', 'contacts export header');
+SELECT is(split_part(pg_temp.stream('audit_logs'), E'\r\n', 1),
+          'id,created_at,user_id,action,resource_type,resource_id,old_value,new_value', 'audit_logs export header');
+SELECT is(array_length(string_to_array(rtrim(pg_temp.stream(t, 'json'), E'\n'), E'\n'), 1),
+          (SELECT count(*)::int FROM wib.calls WHERE organization_id = pg_temp.org('a')) / (CASE t WHEN 'calls' THEN 1 ELSE 2 END),
+          t || ' JSON export has one line per row of the tenant')
+  FROM unnest(ARRAY['calls', 'recordings']) t;
+SELECT is((SELECT string_agg(l::jsonb ->> 'overall_sentiment' || ' ' || (l::jsonb -> 'key_phrases')::text, ';')
+             FROM unnest(string_to_array(rtrim(pg_temp.stream('analytics', 'json'), E'\n'), E'\n')) l),
+          'positive []', 'analytics JSON carries the sentiment and key phrases as a JSON array');
+SELECT is((SELECT count(*) FROM unnest(string_to_array(rtrim(pg_temp.stream('audit_logs', 'json'), E'\n'), E'\n')) l
+            WHERE (l::jsonb ->> 'id')::uuid NOT IN (SELECT id FROM wib.audit_log WHERE organization_id = pg_temp.org('a'))),
+          0::bigint, 'the audit log export holds only the tenant''s entries');
+SELECT throws_ok('SELECT wib.export_read(NULL, 0, 10)', '22023', 'invalid id', 'export_read refuses a NULL id');
+SELECT throws_ok('SELECT wib.export_download_token(NULL)', '22023', 'invalid id', 'export_download_token refuses a NULL id');
+SELECT throws_ok(format('SELECT wib.export_download_token(%L, NULL)', :'job_a'), '22023', 'invalid ttl', 'export_download_token refuses a NULL ttl');
+SELECT throws_ok('SELECT * FROM wib.export_status(gen_random_uuid())', 'P0002', NULL, 'export_status of an unknown id');
 
 -- Plans: features and row limits, checked up front with a clear error.
 RESET ROLE;
