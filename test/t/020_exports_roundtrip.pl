@@ -1,5 +1,6 @@
 # Exports round trip: rows with commas, quotes, CR/LF, tabs, emoji, NULL and
-# empty strings, control characters and very long text go through the job
+# empty strings, control characters, very long text and 500 rows of random
+# strings over those characters go through the job
 # runner and wib.export_stream, and Python's csv and json modules read back
 # exactly the source values (the formula guard's prefix where it applies).
 use strict;
@@ -31,6 +32,21 @@ $node->safe_psql('postgres', qq{
 	  FROM generate_series(0, 83) g
 	  JOIN tricky a ON a.n = g % 21 JOIN tricky b ON b.n = (g + 3) % 21
 	  JOIN tricky c ON c.n = (g + 7) % 21 JOIN tricky d ON d.n = (g / 21 + g) % 21;
+});
+
+# Random strings over an alphabet of the troublesome characters (a deterministic fuzz).
+$node->safe_psql('postgres', "SELECT wib.set_context('$org', 'tester');" . q{
+	SELECT setseed(0.42);
+	INSERT INTO wib.calls (organization_id, from_number, to_number, disposition, telnyx_call_id, started_at)
+	SELECT wib.current_org_id(), r[1], r[2], r[3], r[4], '2026-02-01'::timestamptz + g * interval '1 minute'
+	  FROM generate_series(1, 500) g,
+	       LATERAL (SELECT array_agg(CASE WHEN random() < 0.1 THEN NULL ELSE
+	                    (SELECT string_agg((ARRAY[',', '"', E'\r', E'\n', E'\t', '=', '+', '-', '@', ' ', 'a', 'Z',
+	                                               chr(92), '''', ';', 'é', '😀', E'\x01', E'\x1f', '中', '0'])
+	                                         [1 + floor(random() * 21)::int], '')
+	                       FROM generate_series(1, floor(random() * 12)::int + g * 0 + k * 0))
+	                  END) AS r
+	                  FROM generate_series(1, 4) k) s;
 	INSERT INTO wib.recordings (organization_id, call_id, recording_url, transcript, created_at)
 	SELECT c.organization_id, c.id, c.to_number, c.disposition, c.started_at FROM wib.calls c;
 });
