@@ -445,11 +445,15 @@ BEGIN
     END LOOP;
     PERFORM set_config('wib.org_id', prev_org, true);
     PERFORM set_config('wib.user_id', prev_user, true);
+    -- More waiting: make the scheduler's job due again at once (it runs one job per transaction).
+    IF EXISTS (SELECT 1 FROM wib.export_jobs j WHERE j.status = 'pending') THEN
+        PERFORM wib.export_kick();
+    END IF;
     RETURN done;
 END
 $$;
 COMMENT ON FUNCTION wib.run_export_jobs(integer) IS
-    'Runs up to max_jobs pending export jobs into files under wib.export_directory; returns how many ran. The scheduler runs it (job export_jobs).';
+    'Runs up to max_jobs pending export jobs into files under wib.export_directory, in the caller''s transaction; returns how many ran. The scheduler runs it with max_jobs 1 (job export_jobs) and comes back at once while jobs wait.';
 
 -- Status of an export with live progress: a job being written is still pending
 -- in the table (its claim commits with its result), so the backend writing it
@@ -635,8 +639,8 @@ INSERT INTO wib.retention_policies (name, command, description) VALUES
      'Export files past expires_at (wib.export_ttl after completion): file removed, job marked expired.');
 
 INSERT INTO wib.scheduled_jobs (name, command, run_every, description) VALUES
-    ('export_jobs', 'SELECT wib.run_export_jobs()', interval '1 minute',
-     'Runs pending export jobs into files (wib.export_create also makes it due at once).');
+    ('export_jobs', 'SELECT wib.run_export_jobs(1)', interval '1 minute',
+     'Runs pending export jobs into files, one per transaction (wib.export_create, and each run while jobs wait, make it due at once).');
 
 -- Privileges: applications call the API as themselves; the C helpers stay closed.
 GRANT EXECUTE ON FUNCTION
