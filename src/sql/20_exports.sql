@@ -445,9 +445,13 @@ BEGIN
     END LOOP;
     PERFORM set_config('wib.org_id', prev_org, true);
     PERFORM set_config('wib.user_id', prev_user, true);
-    -- More waiting: make the scheduler's job due again at once (it runs one job per transaction).
-    IF EXISTS (SELECT 1 FROM wib.export_jobs j WHERE j.status = 'pending') THEN
-        PERFORM wib.export_kick();
+    -- More waiting that nobody is writing: make the scheduler's job due again at once (it runs
+    -- one job per transaction).  Jobs another runner holds do not count, so nothing spins.
+    IF done > 0 THEN
+        PERFORM 1 FROM wib.export_jobs j WHERE j.status = 'pending' LIMIT 1 FOR UPDATE SKIP LOCKED;
+        IF FOUND THEN
+            PERFORM wib.export_kick();
+        END IF;
     END IF;
     RETURN done;
 END
