@@ -31,6 +31,8 @@ SELECT pg_temp.show($$SELECT 32767::int2 AS i2, '-2147483648'::int4 AS i4, 92233
 -- Timestamps with time zone: ISO 8601 in UTC with Z, whatever TimeZone says; fractions trimmed.
 SET TimeZone = 'America/New_York';
 SELECT pg_temp.show($$SELECT '2026-03-01 12:00:00+05:30'::timestamptz AS ts, '2026-03-01 12:00:00.5+00'::timestamptz AS half, '2026-03-01 12:00:00.000001+00'::timestamptz AS micro, 'infinity'::timestamptz AS inf$$, 'csv');
+-- Years outside 0000-9999 (ISO 8601 expanded years, astronomical: 1 BC is 0000).
+SELECT pg_temp.show($$SELECT '0001-01-01 00:00:00+00 BC'::timestamptz AS bc1, '0044-03-15 12:00:00+00 BC'::timestamptz AS bc44, '12026-01-01 00:00:00+00'::timestamptz AS far$$, 'csv');
 -- Timestamps without time zone: ISO 8601 without a zone; dates as PostgreSQL prints them.
 SELECT pg_temp.show($$SELECT '2026-03-01 12:00:00'::timestamp AS ts, '2026-03-01'::date AS d$$, 'csv');
 RESET TimeZone;

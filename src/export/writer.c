@@ -20,7 +20,6 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
-#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -168,8 +167,9 @@ put_digits(char *p, int n, int width)
 }
 
 /*
- * Formats a timestamp as ISO 8601 (2026-11-24T04:17:37.5Z when utc); returns
- * the length, or -1 when the year needs PostgreSQL's own format (BC, > 9999).
+ * Formats a timestamp as ISO 8601 (2026-11-24T04:17:37.5Z when utc) and
+ * returns the length.  Years outside 0000-9999 get a sign and as many digits
+ * as they need (ISO 8601's expanded years; 1 BC is year 0000).
  */
 static int
 format_iso_timestamp(Timestamp ts, bool utc, char *out)
@@ -183,10 +183,19 @@ format_iso_timestamp(Timestamp ts, bool utc, char *out)
 		strcpy(out, TIMESTAMP_IS_NOBEGIN(ts) ? "-infinity" : "infinity");
 		return strlen(out);
 	}
-	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0 ||
-		tm.tm_year < 1 || tm.tm_year > 9999)
-		return -1;
-	p = put_digits(p, tm.tm_year, 4);
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	if (tm.tm_year < 0 || tm.tm_year > 9999)
+	{
+		int			year = Abs(tm.tm_year);
+
+		*p++ = tm.tm_year < 0 ? '-' : '+';
+		p = put_digits(p, year, year > 99999 ? 6 : (year > 9999 ? 5 : 4));
+	}
+	else
+		p = put_digits(p, tm.tm_year, 4);
 	*p++ = '-';
 	p = put_digits(p, tm.tm_mon, 2);
 	*p++ = '-';
@@ -377,18 +386,10 @@ writer_value(ExportWriter *w, ExportColumn *col, Datum value)
 		case EXPORT_COL_TIMESTAMP:
 			len = format_iso_timestamp(DatumGetTimestamp(value),
 									   col->kind == EXPORT_COL_TIMESTAMPTZ, num);
-			if (len < 0)
-			{
-				s = OidOutputFunctionCall(col->kind == EXPORT_COL_TIMESTAMPTZ ?
-										  F_TIMESTAMPTZ_OUT : F_TIMESTAMP_OUT, value);
-				len = strlen(s);
-			}
-			else
-				s = num;
 			if (csv)
-				csv_put_text(sink, s, len, false);
+				sink_append(sink, num, len);
 			else
-				json_put_string(sink, s, len);
+				json_put_string(sink, num, len);
 			return;
 		case EXPORT_COL_UUID:
 			len = format_uuid(DatumGetUUIDP(value), num);
