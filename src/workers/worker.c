@@ -36,8 +36,9 @@ static const char *const worker_entry_points[WORKER_KIND_COUNT] = {
 	[WORKER_SCHEDULER] = "wib_scheduler_main",
 };
 
+/* Settings fixed at server start; defined only while preloading. */
 void
-worker_define_settings(void)
+worker_define_startup_settings(void)
 {
 	DefineCustomStringVariable("wib.database_name",
 							   "Database whose wib extension the background workers serve.",
@@ -47,6 +48,12 @@ worker_define_settings(void)
 							   PGC_POSTMASTER,
 							   0,
 							   NULL, NULL, NULL);
+}
+
+/* Reloadable settings of the workers. */
+void
+worker_define_settings(void)
+{
 	DefineCustomIntVariable("wib.worker_poll_interval",
 							"How long a background worker sleeps when nothing woke it.",
 							NULL,
