@@ -44,7 +44,8 @@ SELECT '  first chunk: ' || octet_length(wib.export_read('$job', 0, 1048576)) ||
 COMMIT;
 SQL
 echo "A token with one character changed is refused (WB201; an expired one gets WB202):"
-q -At -c "SELECT wib.export_open('${token%?}0')" 2>&1 | sed 's/^/  /' || true
+last=${token: -1}; [ "$last" = 0 ] && flip=1 || flip=0
+q -At -c "SELECT wib.export_open('${token%?}$flip')" 2>&1 | sed 's/^/  /' || true
 
 echo
 echo "Streaming (no file): the calls of the last hour as JSON Lines, straight to the caller:"
