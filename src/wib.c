@@ -14,6 +14,7 @@
 #include "core/shmem.h"
 #include "core/tenancy.h"
 #include "ivr/ivr_settings.h"
+#include "export/files.h"
 #include "workers/worker.h"
 
 PG_MODULE_MAGIC;
@@ -38,6 +39,7 @@ _PG_init(void)
 	worker_define_settings();
 	ivr_define_settings();
 	analytics_define_settings();
+	exports_define_settings();
 	if (process_shared_preload_libraries_in_progress)
 	{
 		rate_limit_define_settings();
