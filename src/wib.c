@@ -12,6 +12,8 @@
 #include "core/settings.h"
 #include "core/shmem.h"
 #include "core/tenancy.h"
+#include "http/http_settings.h"
+#include "webhooks/deliverer.h"
 #include "workers/worker.h"
 
 PG_MODULE_MAGIC;
@@ -33,6 +35,8 @@ _PG_init(void)
 	rate_limit_define_settings();
 	settings_define_sql_only();
 	worker_define_settings();
+	http_define_settings();
+	deliverer_define_settings();
 	MarkGUCPrefixReserved("wib");
 
 	if (!process_shared_preload_libraries_in_progress)

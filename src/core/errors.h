@@ -19,4 +19,7 @@
 #define ERRCODE_WIB_SIGNATURE_INVALID		MAKE_SQLSTATE('W','B','0','0','7')
 #define ERRCODE_WIB_RESOURCE_EXHAUSTED		MAKE_SQLSTATE('W','B','0','0','8')
 
+/* Webhooks (WB1xx) */
+#define ERRCODE_WIB_WEBHOOK_INACTIVE		MAKE_SQLSTATE('W','B','1','0','1')
+
 #endif							/* WIB_ERRORS_H */

@@ -34,6 +34,7 @@ int			worker_poll_interval_ms = 1000;
 /* The entry point of each worker kind, looked up by name in wib.so. */
 static const char *const worker_entry_points[WORKER_KIND_COUNT] = {
 	[WORKER_SCHEDULER] = "wib_scheduler_main",
+	[WORKER_DELIVERER] = "wib_deliverer_main",
 };
 
 void
