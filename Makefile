@@ -36,7 +36,7 @@ $(OBJS): $(HEADERS)
 
 # The install script is the numbered parts in order, behind the psql guard.
 wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control
-	{ echo '-- wib $(EXTVERSION): generated from src/sql/ by make; edit those files instead.'; \
+	@{ echo '-- wib $(EXTVERSION): generated from src/sql/ by make; edit those files instead.'; \
 	  printf '%s\n' '\echo Use "CREATE EXTENSION wib" to load this file. \quit'; \
 	  for f in $(SQL_PARTS); do echo; echo "-- ==== $$f"; cat $$f; done; } > $@
 

@@ -21,9 +21,11 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 /*
- * Settings are defined whenever the library loads, so SET wib.org_id works
- * even without preloading; shared memory and workers need preloading, and
- * the functions using them say so (shmem_require).
+ * Reloadable settings are defined whenever the library loads, so SET
+ * wib.org_id works even without preloading.  Settings fixed at server start,
+ * shared memory and workers exist only when preloading (PostgreSQL refuses
+ * postmaster settings later); the functions needing them say so
+ * (shmem_require).
  */
 void
 _PG_init(void)
@@ -32,11 +34,15 @@ _PG_init(void)
 		return;
 
 	tenancy_define_settings();
-	rate_limit_define_settings();
 	settings_define_sql_only();
 	worker_define_settings();
 	http_define_settings();
 	deliverer_define_settings();
+	if (process_shared_preload_libraries_in_progress)
+	{
+		rate_limit_define_settings();
+		worker_define_startup_settings();
+	}
 	MarkGUCPrefixReserved("wib");
 
 	if (!process_shared_preload_libraries_in_progress)

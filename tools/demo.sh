@@ -15,7 +15,8 @@ mkdir -p "$DEMO_OUT" && chown "$WIB_RUN_USER" "$DEMO_OUT" 2>/dev/null
 port=$(free_port)
 datadir=$TMP_CHECK/demo_data
 trap 'cluster_stop "$datadir"' EXIT
-cluster_start "$datadir" "$port" "$(cat "$WIB_ROOT"/demo/*.conf 2>/dev/null)"
+cluster_start "$datadir" "$port" "wib.database_name = 'wib_demo'
+$(cat "$WIB_ROOT"/demo/*.conf 2>/dev/null)"
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=wib_demo
 as_runner "$PG_BINDIR/psql" -X -q -d postgres -c 'CREATE DATABASE wib_demo' >/dev/null
 

@@ -73,8 +73,8 @@ fi
 if [[ " $suite_filter " == *" tap "* ]]; then
 	echo "== TAP"
 	log=$TMP_CHECK/tap.log
-	mkdir -p "$TMP_CHECK/tap" && chown "$WIB_RUN_USER" "$TMP_CHECK/tap" 2>/dev/null
-	(cd "$TMP_CHECK/tap" && as_runner env TESTDIR="$TMP_CHECK/tap" PG_TEST_PORT_DIR=/tmp \
+	rm -rf "$TMP_CHECK/tap" && mkdir -p "$TMP_CHECK/tap" && chown "$WIB_RUN_USER" "$TMP_CHECK/tap" 2>/dev/null
+	(cd "$TMP_CHECK/tap" && as_runner env TESTDIR="$TMP_CHECK/tap" PG_TEST_PORT_DIR=/tmp PG_REGRESS="$PG_REGRESS" \
 		PERL5LIB="$PG_PERL_LIB:$WIB_ROOT/test/t" WIB_ROOT="$WIB_ROOT" \
 		prove -v "$WIB_ROOT"/test/t/*.pl) >"$log" 2>&1
 	status=$?

@@ -7,7 +7,7 @@
 
 #include "datatype/timestamp.h"
 
-extern void rate_limit_define_settings(void);
+extern void rate_limit_define_settings(void);	/* only while preloading */
 extern void rate_limit_shmem_request(void);
 extern void rate_limit_shmem_startup(void);
 

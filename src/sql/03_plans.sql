@@ -61,14 +61,14 @@ CREATE FUNCTION wib.has_feature(feature text) RETURNS boolean
     SET search_path = pg_catalog, wib
 AS $$
 DECLARE
-    needed text;
-    plan   text := wib.current_plan();
+    needed   text;
+    org_plan text := wib.current_plan();
 BEGIN
     SELECT f.min_plan INTO needed FROM wib.feature_plans f WHERE f.feature = has_feature.feature;
     IF needed IS NULL THEN
         PERFORM wib.invalid_field('feature', format('Unknown feature "%s"; see wib.feature_plans.', feature));
     END IF;
-    RETURN wib.plan_rank(plan) >= wib.plan_rank(needed);
+    RETURN wib.plan_rank(org_plan) >= wib.plan_rank(needed);
 END
 $$;
 COMMENT ON FUNCTION wib.has_feature(text) IS 'True when the plan of the organization in context includes the feature.';
@@ -96,14 +96,14 @@ CREATE FUNCTION wib.plan_limit(limit_name text) RETURNS bigint
     SET search_path = pg_catalog, wib
 AS $$
 DECLARE
-    plan   text := wib.current_plan();
-    result bigint;
+    org_plan text := wib.current_plan();
+    result   bigint;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM wib.plan_limits l WHERE l.limit_name = plan_limit.limit_name) THEN
         PERFORM wib.invalid_field('limit_name', format('Unknown limit "%s"; see wib.plan_limits.', limit_name));
     END IF;
     SELECT l.value INTO result FROM wib.plan_limits l
-     WHERE l.plan = plan_limit.plan AND l.limit_name = plan_limit.limit_name;
+     WHERE l.plan = org_plan AND l.limit_name = plan_limit.limit_name;
     IF NOT FOUND THEN
         RETURN 0;
     END IF;

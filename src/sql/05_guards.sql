@@ -42,7 +42,7 @@ BEGIN
     PERFORM wib.require_text(key, 'idempotency_key', 255);
     INSERT INTO wib.idempotency_keys AS k (organization_id, key, request_hash)
     VALUES (org, idempotency_begin.key, hash)
-    ON CONFLICT (organization_id, key) DO NOTHING;
+    ON CONFLICT ON CONSTRAINT idempotency_keys_pkey DO NOTHING;
     IF FOUND THEN
         RETURN NULL;
     END IF;

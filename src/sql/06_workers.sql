@@ -55,14 +55,19 @@ CREATE FUNCTION wib.job_cron_expr(run_every interval, run_at time) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-    minutes numeric := extract(epoch FROM run_every) / 60;
+    seconds numeric := extract(epoch FROM run_every);
+    minutes integer := (seconds / 60)::integer;
 BEGIN
     IF run_at IS NOT NULL THEN
         RETURN format('%s %s * * *', extract(minute FROM run_at)::int, extract(hour FROM run_at)::int);
     ELSIF minutes = 1 THEN
         RETURN '* * * * *';
-    ELSIF minutes < 60 AND minutes = trunc(minutes) AND 60 % minutes = 0 THEN
+    ELSIF seconds % 60 <> 0 THEN
+        NULL;
+    ELSIF minutes < 60 AND 60 % minutes = 0 THEN
         RETURN format('*/%s * * * *', minutes);
+    ELSIF minutes = 60 THEN
+        RETURN '0 * * * *';
     ELSIF minutes = 1440 THEN
         RETURN '0 0 * * *';
     ELSIF minutes < 1440 AND minutes % 60 = 0 AND 24 % (minutes / 60) = 0 THEN

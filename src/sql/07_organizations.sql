@@ -10,8 +10,9 @@ BEGIN
     END IF;
     PERFORM pg_catalog.set_config('wib.org_id', org_id::text, coalesce(is_local, false));
     PERFORM pg_catalog.set_config('wib.user_id', coalesce(user_id, ''), coalesce(is_local, false));
+    -- Checked after setting, so row-level security lets the caller see its own organization;
+    -- an error rolls the settings back with the statement.
     IF NOT EXISTS (SELECT 1 FROM wib.organizations o WHERE o.id = org_id) THEN
-        PERFORM pg_catalog.set_config('wib.org_id', '', coalesce(is_local, false));
         RAISE EXCEPTION USING ERRCODE = 'P0002',
             MESSAGE = format('organization %s does not exist', org_id);
     END IF;

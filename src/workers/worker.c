@@ -37,8 +37,9 @@ static const char *const worker_entry_points[WORKER_KIND_COUNT] = {
 	[WORKER_DELIVERER] = "wib_deliverer_main",
 };
 
+/* Settings fixed at server start; defined only while preloading. */
 void
-worker_define_settings(void)
+worker_define_startup_settings(void)
 {
 	DefineCustomStringVariable("wib.database_name",
 							   "Database whose wib extension the background workers serve.",
@@ -48,6 +49,12 @@ worker_define_settings(void)
 							   PGC_POSTMASTER,
 							   0,
 							   NULL, NULL, NULL);
+}
+
+/* Reloadable settings of the workers. */
+void
+worker_define_settings(void)
+{
 	DefineCustomIntVariable("wib.worker_poll_interval",
 							"How long a background worker sleeps when nothing woke it.",
 							NULL,
@@ -132,7 +139,8 @@ worker_run(WorkerKind kind, WorkerPass pass)
 	{
 		if (!more)
 		{
-			worker_status_set_state(kind, "idle");
+			if (!waiting_logged)
+				worker_status_set_state(kind, "idle");
 			pgstat_report_activity(STATE_IDLE, NULL);
 			(void) WaitLatch(MyLatch,
 							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

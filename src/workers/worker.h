@@ -17,6 +17,7 @@ extern char *worker_database_name;
 extern int	worker_poll_interval_ms;
 
 extern void worker_define_settings(void);
+extern void worker_define_startup_settings(void);
 extern void workers_register(void);
 extern void worker_run(WorkerKind kind, WorkerPass pass) pg_attribute_noreturn();
 

@@ -25,6 +25,7 @@ sub wib_node
 		"shared_preload_libraries = 'wib'",
 		"wib.worker_poll_interval = 100ms",
 		"fsync = off",
+		"restart_after_crash = on",
 		$opts{conf} // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION wib')

@@ -1,0 +1,42 @@
+-- Shared fixture for the pgTAP suites (included with \ir, inside the suite's transaction):
+-- two organizations, an application login for each side, and at least one row of every
+-- tenant table for both, so the generic isolation checks have something to hide.
+SET client_min_messages = warning;
+CREATE ROLE wib_test_app LOGIN;
+GRANT wib_app TO wib_test_app;
+CREATE ROLE wib_test_admin LOGIN;
+GRANT wib_admin TO wib_test_admin;
+
+CREATE TEMP TABLE fx (name text PRIMARY KEY, id uuid NOT NULL);
+GRANT SELECT ON fx TO PUBLIC;
+INSERT INTO fx VALUES ('a', wib.organization_create('Tenant A', 'enterprise')),
+                      ('b', wib.organization_create('Tenant B', 'enterprise'));
+
+CREATE FUNCTION pg_temp.org(name text) RETURNS uuid
+    LANGUAGE sql STABLE RETURN (SELECT id FROM fx WHERE fx.name = org.name);
+
+-- Core rows for both tenants, written as each tenant through row-level security.
+CREATE FUNCTION pg_temp.seed_core(org uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    call uuid;
+BEGIN
+    PERFORM wib.set_context(org, 'fixture', true);
+    INSERT INTO wib.users (organization_id, id, name, email, role)
+    VALUES (org, 'agent-1', 'Agent One', 'one@example.test', 'agent');
+    INSERT INTO wib.calls (organization_id, agent_id, direction, from_number, to_number, status, ended_at, duration_seconds)
+    VALUES (org, 'agent-1', 'outbound', '+15550000001', '+15550000002', 'completed', now() + interval '1 minute', 60)
+    RETURNING id INTO call;
+    INSERT INTO wib.recordings (organization_id, call_id, recording_url, status) VALUES (org, call, 'https://rec.example.test/1.mp3', 'ready');
+    INSERT INTO wib.ai_summaries (organization_id, call_id, summary, overall_sentiment, sentiment_score, positive_pct, negative_pct, neutral_pct)
+    VALUES (org, call, 'Friendly call', 'positive', 0.6, 70, 10, 20);
+    INSERT INTO wib.call_outcomes (organization_id, call_id, outcome) VALUES (org, call, 'sale');
+    INSERT INTO wib.scorecards (organization_id, call_id, agent_id, total_score) VALUES (org, call, 'agent-1', 88);
+    PERFORM wib.idempotency_begin('fixture-key', '{}');
+    PERFORM wib.idempotency_finish('fixture-key', '{"ok": true}');
+    PERFORM wib.audit('fixture:created', 'fixture', 'x', NULL, '{}');
+END
+$$;
+SELECT pg_temp.seed_core(pg_temp.org('a')), pg_temp.seed_core(pg_temp.org('b'));
+RESET wib.org_id;
+RESET wib.user_id;
+RESET client_min_messages;
