@@ -26,7 +26,7 @@
 
 #define ENGINE_POOL_MAX		1024
 #define ENGINE_MAX_RESPONSE	(4 * 1024 * 1024)
-#define ENGINE_USER_AGENT	"wib/0.1 (+https://github.com/wordisbond/wib)"
+#define ENGINE_USER_AGENT	"wib/0.1.0 (PostgreSQL webhook deliverer)"
 #define RESOLVE_CACHE_SIZE	16
 
 typedef struct EngineSlot

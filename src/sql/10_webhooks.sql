@@ -555,7 +555,7 @@ CREATE FUNCTION wib.webhook_test(id uuid) RETURNS uuid
 AS $$
 DECLARE
     s        wib.webhook_subscriptions;
-    event_id uuid := gen_random_uuid();
+    test_event uuid := gen_random_uuid();
     delivery uuid;
 BEGIN
     PERFORM wib.require_feature('webhooks');
@@ -568,9 +568,9 @@ BEGIN
     PERFORM wib.webhook_fanout(s.organization_id, 'webhook.test',
                                jsonb_build_object('subscription_id', s.id,
                                                   'message', 'This is a test event from wib.'),
-                               event_id, s.id);
+                               test_event, s.id);
     SELECT d.id INTO delivery FROM wib.webhook_deliveries d
-     WHERE d.organization_id = s.organization_id AND d.event_id = webhook_test.event_id;
+     WHERE d.organization_id = s.organization_id AND d.event_id = test_event;
     PERFORM wib.audit('webhook:tested', 'webhook', s.id::text, NULL, jsonb_build_object('delivery_id', delivery));
     RETURN delivery;
 END
