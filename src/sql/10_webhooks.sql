@@ -606,20 +606,24 @@ AS $$
          WHERE d.status IN ('pending', 'retrying') AND d.next_retry_at <= now()
          ORDER BY d.next_retry_at
          LIMIT max_items
-           FOR UPDATE SKIP LOCKED)
-    UPDATE wib.webhook_deliveries d
-       SET attempt_number = d.attempt_number + 1,
-           next_retry_at = now() + lease,
-           leased_until = now() + lease
-      FROM due, wib.webhook_subscriptions s
-     WHERE d.organization_id = due.organization_id AND d.id = due.id
-       AND s.organization_id = d.organization_id AND s.id = d.subscription_id
-    RETURNING d.organization_id, d.id, d.attempt_number, d.message_id, s.target_url,
-              jsonb_build_object('type', d.event_type,
-                                 'timestamp', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                                 'data', d.payload)::text,
-              CASE WHEN s.previous_secret IS NOT NULL AND s.previous_secret_expires_at > now()
-                   THEN ARRAY[s.secret, s.previous_secret] ELSE ARRAY[s.secret] END
+           FOR UPDATE SKIP LOCKED),
+    claimed AS (
+        UPDATE wib.webhook_deliveries d
+           SET attempt_number = d.attempt_number + 1,
+               next_retry_at = now() + lease,
+               leased_until = now() + lease
+          FROM due
+         WHERE d.organization_id = due.organization_id AND d.id = due.id
+        RETURNING d.organization_id, d.id, d.subscription_id, d.attempt_number, d.message_id,
+                  d.event_type, d.created_at, d.payload)
+    SELECT c.organization_id, c.id, c.attempt_number, c.message_id, s.target_url,
+           jsonb_build_object('type', c.event_type,
+                              'timestamp', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                              'data', c.payload)::text,
+           CASE WHEN s.previous_secret IS NOT NULL AND s.previous_secret_expires_at > now()
+                THEN ARRAY[s.secret, s.previous_secret] ELSE ARRAY[s.secret] END
+      FROM claimed c
+      JOIN wib.webhook_subscriptions s ON s.organization_id = c.organization_id AND s.id = c.subscription_id
 $$;
 COMMENT ON FUNCTION wib.webhook_claim(integer, interval) IS
     'Internal (deliverer): leases due deliveries with FOR UPDATE SKIP LOCKED; a lease that expires makes the delivery due again.';
@@ -631,6 +635,8 @@ CREATE FUNCTION wib.webhook_record(org_ids uuid[], ids uuid[], attempts integer[
     RETURNS integer
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, wib
+    -- A generic plan cannot see the batch size and picks scans of the whole table.
+    SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     n             integer;

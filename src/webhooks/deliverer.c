@@ -25,6 +25,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/uuid.h"
 
 #include "crypto/webhook_sign.h"
@@ -265,8 +266,12 @@ deliver_batch(bool own_xact, int max_items)
 {
 	Delivery   *d;
 	HttpRequest *reqs;
+	TimestampTz t0 = GetCurrentTimestamp();
 	int			n = claim(own_xact, max_items, &d);
 	int64		ts = (int64) time(NULL);
+	TimestampTz t1 = GetCurrentTimestamp();
+	TimestampTz t2;
+	TimestampTz t3;
 
 	if (n == 0)
 		return 0;
@@ -277,8 +282,13 @@ deliver_batch(bool own_xact, int max_items)
 	if (own_xact)
 		pgstat_report_activity(STATE_RUNNING, "wib deliverer: sending");
 	http_engine_run(reqs, n);
-
+	t2 = GetCurrentTimestamp();
 	record(own_xact, d, reqs, n);
+	t3 = GetCurrentTimestamp();
+	ereport(DEBUG1,
+			(errmsg_internal("wib deliverer: %d deliveries, claim %ld ms, send %ld ms, record %ld ms",
+							 n, (long) ((t1 - t0) / 1000), (long) ((t2 - t1) / 1000),
+							 (long) ((t3 - t2) / 1000))));
 	return n;
 }
 

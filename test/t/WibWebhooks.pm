@@ -10,7 +10,7 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 use WibTest;
 
-our @EXPORT = qw(make_test_ca start_receiver stop_receiver receiver_log wait_for_receipts);
+our @EXPORT = qw(make_test_ca start_receiver stop_receiver receiver_log wait_for_receipts wait_for_count);
 
 my @receivers;
 
@@ -101,6 +101,26 @@ sub wait_for_receipts
 		usleep(100_000);
 	}
 	return @got;
+}
+
+# Waits until at least n logged requests match a regex (no JSON decoding: cheap on big logs).
+sub wait_for_count
+{
+	my ($r, $n, $re, $timeout) = @_;
+	my $count = 0;
+	for (1 .. ($timeout // 30) * 5)
+	{
+		$count = 0;
+		open(my $fh, '<', $r->{log}) or die;
+		while (my $line = <$fh>)
+		{
+			$count++ if $line =~ $re;
+		}
+		close $fh;
+		return $count if $count >= $n;
+		usleep(200_000);
+	}
+	return $count;
 }
 
 END
