@@ -132,6 +132,9 @@ CREATE TABLE wib.webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due_idx ON wib.webhook_deliveries (next_retry_at)
     WHERE status IN ('pending', 'retrying');
+-- A queue: rows are updated twice within seconds of their insert, so vacuum it often.
+ALTER TABLE wib.webhook_deliveries SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000,
+                                        autovacuum_analyze_scale_factor = 0.05, fillfactor = 80);
 CREATE INDEX webhook_deliveries_subscription_idx ON wib.webhook_deliveries (organization_id, subscription_id, created_at);
 COMMENT ON TABLE wib.webhook_deliveries IS
     'One row per event per subscription: status, attempts, the last response (first 1 KB), and the lease of the deliverer sending it. message_id (webhook-id) is stable across retries.';
@@ -599,6 +602,11 @@ CREATE FUNCTION wib.webhook_claim(max_items integer, lease interval)
                    target_url text, body text, secrets text[])
     LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, wib
+    -- Walk the due index in order: a plain index scan stops after max_items live
+    -- rows and marks the dead entries a busy queue leaves behind, where a bitmap
+    -- scan would re-read them all on every claim until the next vacuum.
+    SET enable_bitmapscan = off
+    SET enable_seqscan = off
 AS $$
     WITH due AS (
         SELECT d.organization_id, d.id

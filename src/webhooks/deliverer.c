@@ -93,10 +93,18 @@ deliverer_define_settings(void)
 							   NULL, NULL, NULL);
 }
 
-/* Starts a unit of work: its own transaction in the worker, a nested SPI call in a session. */
+static MemoryContext unit_caller = NULL;
+
+/*
+ * Starts a unit of work: its own transaction in the worker, a nested SPI call
+ * in a session.  end_unit() returns to the memory context current here (a
+ * commit would otherwise leave TopMemoryContext current, and every later
+ * allocation of the pass would leak there).
+ */
 static void
 begin_unit(bool own_xact, const char *activity)
 {
+	unit_caller = CurrentMemoryContext;
 	if (own_xact)
 	{
 		SetCurrentStatementStartTimestamp();
@@ -117,6 +125,7 @@ end_unit(bool own_xact)
 		CommitTransactionCommand();
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
+	MemoryContextSwitchTo(unit_caller);
 }
 
 /* Claims up to max_items deliveries; the array lives in the caller's context. */
@@ -297,7 +306,15 @@ static int64
 deliverer_pass(bool *more)
 {
 	static bool released = false;
+	static MemoryContext pass_context = NULL;
 	int			n;
+
+	/* Everything a pass allocates lives in pass_context, emptied at the next pass. */
+	if (pass_context == NULL)
+		pass_context = AllocSetContextCreate(TopMemoryContext, "wib deliverer pass",
+											 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(pass_context);
+	MemoryContextSwitchTo(pass_context);
 
 	if (!released)
 	{
