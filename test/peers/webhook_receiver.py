@@ -14,7 +14,7 @@ Paths:
   /retry-after/<seconds>   503 with Retry-After on the first attempt of each id, then 200
 
 Usage: webhook_receiver.py --port-file F --log F [--tls CERT KEY]
-                           [--secret S ...] [--secrets-file F] [--quiet-body]
+                           [--secret S ...] [--secrets-file F] [--print]
 """
 import argparse
 import asyncio
@@ -114,6 +114,14 @@ class Receiver:
             "body": body.decode("utf-8", "replace"),
         }
         self.log.write(json.dumps(entry) + "\n")
+        if self.args.print:
+            try:
+                event = json.loads(body)
+            except ValueError:
+                event = {}
+            mark = "verified" if entry["valid"] else "REJECTED (bad signature)"
+            print(f"[receiver] {mark}  webhook-id={msg_id}  type={event.get('type')}  "
+                  f"data={json.dumps(event.get('data'), sort_keys=True)}", flush=True)
 
         parts = path.strip("/").split("/")
         kind, arg = parts[0], (parts[1] if len(parts) > 1 else "0")
@@ -140,6 +148,7 @@ async def main():
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--secret", action="append", default=[])
     ap.add_argument("--secrets-file")
+    ap.add_argument("--print", action="store_true", help="print one line per event received")
     args = ap.parse_args()
 
     ctx = None
