@@ -157,8 +157,11 @@ BEGIN
     INSERT INTO wib.webhook_deliveries (organization_id, subscription_id, event_id, event_type, payload)
     SELECT s.organization_id, s.id, webhook_fanout.event_id, webhook_fanout.event_type, webhook_fanout.payload
       FROM wib.webhook_subscriptions s
+      JOIN wib.organizations o ON o.id = s.organization_id
+      JOIN wib.feature_plans f ON f.feature = 'webhooks'
      WHERE s.organization_id = org
        AND s.is_active
+       AND wib.plan_rank(o.plan) >= wib.plan_rank(f.min_plan)  -- a downgraded plan stops sending
        AND (CASE WHEN only_subscription IS NULL
                  THEN webhook_fanout.event_type = ANY (s.events) OR '*' = ANY (s.events)
                  ELSE s.id = only_subscription END);
@@ -170,7 +173,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.webhook_fanout(uuid, text, jsonb, uuid, uuid) IS
-    'Internal: queues one delivery of an event per matching active subscription of an organization, in the caller''s transaction.';
+    'Internal: queues one delivery of an event per matching active subscription of an organization whose plan includes webhooks, in the caller''s transaction.';
 
 CREATE FUNCTION wib.emit_event(event_type text, payload jsonb) RETURNS uuid
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -600,7 +603,7 @@ COMMENT ON FUNCTION wib.webhook_retry_delay(text, integer) IS
 CREATE FUNCTION wib.webhook_claim(max_items integer, lease interval)
     RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, message_id text,
                    target_url text, body text, secrets text[])
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib
     -- Walk the due index in order: a plain index scan stops after max_items live
     -- rows and marks the dead entries a busy queue leaves behind, where a bitmap
@@ -641,7 +644,7 @@ COMMENT ON FUNCTION wib.webhook_claim(integer, interval) IS
 CREATE FUNCTION wib.webhook_record(org_ids uuid[], ids uuid[], attempts integer[], http_status integer[],
                                    errors text[], durations integer[], bodies text[], retry_after integer[])
     RETURNS integer
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib
     -- A generic plan cannot see the batch size and picks scans of the whole table.
     SET plan_cache_mode = force_custom_plan
@@ -731,12 +734,18 @@ COMMENT ON FUNCTION wib.webhook_record(uuid[], uuid[], integer[], integer[], tex
 
 -- Makes deliveries leased by a deliverer that died due again (run when the worker starts).
 CREATE FUNCTION wib.webhook_release_leases() RETURNS integer
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib
 BEGIN ATOMIC
-    WITH released AS (
-        UPDATE wib.webhook_deliveries d SET next_retry_at = now(), leased_until = NULL
+    -- Rows locked by a live wib.deliver_due() session are its own business: skip them.
+    WITH stale AS (
+        SELECT d.organization_id, d.id FROM wib.webhook_deliveries d
          WHERE d.status IN ('pending', 'retrying') AND d.leased_until > now()
+           FOR UPDATE SKIP LOCKED),
+    released AS (
+        UPDATE wib.webhook_deliveries d SET next_retry_at = now(), leased_until = NULL
+          FROM stale
+         WHERE d.organization_id = stale.organization_id AND d.id = stale.id
         RETURNING 1)
     SELECT count(*)::integer FROM released;
 END;
@@ -781,7 +790,14 @@ GRANT EXECUTE ON FUNCTION
     wib.webhook_drop_pending(uuid, text),
     wib.webhook_new_secret()
 TO wib_app;
-GRANT EXECUTE ON FUNCTION wib.deliver_due(integer), wib.webhook_retry_delay(text, integer) TO wib_admin;
+-- Operators drive passes themselves (wib.deliver_due, e.g. from pg_cron); the helpers it calls
+-- are SECURITY DEFINER because a pass spans every organization.
+GRANT EXECUTE ON FUNCTION
+    wib.deliver_due(integer), wib.webhook_retry_delay(text, integer),
+    wib.webhook_claim(integer, interval),
+    wib.webhook_record(uuid[], uuid[], integer[], integer[], text[], integer[], text[], integer[]),
+    wib.webhook_release_leases()
+TO wib_admin;
 
 GRANT SELECT ON wib.webhook_event_types TO wib_app;
 GRANT SELECT (organization_id, id, name, target_url, events, is_active, retry_policy, max_retries,

@@ -1,7 +1,7 @@
 -- Webhooks: subscriptions API, fanout, triggers, plan gating, tenancy, the
 -- deliverer's claim/record logic (no network here; TAP tests send for real).
 BEGIN;
-SELECT plan(83);
+SELECT plan(87);
 
 SET LOCAL wib.webhook_retry_schedule = '10 s, 20 s, 40 s';
 SET LOCAL wib.webhook_disable_after = 3;
@@ -230,6 +230,29 @@ SELECT is((SELECT count(*)::int FROM wib.audit_log WHERE action = 'webhook:disab
 SELECT is((SELECT count(*)::int FROM wib.webhook_deliveries WHERE event_type = 'webhook.disabled'), 0,
           'webhook_disabled_goes_only_to_subscriptions_wanting_it');
 SELECT is((SELECT count(*)::int FROM wib.webhook_release_leases()), 1, 'release_leases_runs');
+
+-- A plan downgrade stops the fanout.
+SELECT wib.set_context(:'org_b', 'bob', true);
+SELECT id AS sub_b FROM wib.webhook_subscribe('B hook', 'https://b.example.com/in', ARRAY['call.completed']) \gset
+SELECT is(wib.webhook_fanout(:'org_b', 'call.completed', '{}'), 1, 'a_plan_with_webhooks_queues');
+SELECT wib.organization_update(:'org_b', '{"plan": "starter"}');
+SELECT is(wib.webhook_fanout(:'org_b', 'call.completed', '{}'), 0, 'a_plan_without_webhooks_queues_nothing');
+SET LOCAL wib.org_id = '';
+
+-- Operators run passes; the connect-time guard refuses an address even if it got into the table.
+UPDATE wib.webhook_deliveries SET next_retry_at = now() + interval '1 hour' WHERE status IN ('pending', 'retrying');
+INSERT INTO wib.webhook_subscriptions (organization_id, id, name, target_url, secret, events)
+VALUES (:'org_a', '00000000-0000-4000-8000-0000000000aa', 'sneaky', 'https://192.0.2.1/hook',
+        'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ARRAY['custom.guard']);
+SELECT wib.webhook_fanout(:'org_a', 'custom.guard', '{}') AS queued;
+CREATE ROLE wib_hooks_admin LOGIN;
+GRANT wib_admin TO wib_hooks_admin;
+SET ROLE wib_hooks_admin;
+SELECT is(wib.deliver_due(10), 1, 'operators_may_run_a_delivery_pass');
+RESET ROLE;
+SELECT alike((SELECT status || ': ' || last_error FROM wib.webhook_deliveries WHERE event_type = 'custom.guard'),
+            'retrying: refused: address 192.0.2.1 is in the blocked range 192.0.2.0/24%',
+            'the_guard_refuses_at_send_time_too');
 
 -- Unsubscribe cascades.
 SET ROLE wib_hooks_app;
