@@ -13,7 +13,7 @@
 #include "core/shmem.h"
 #include "core/tenancy.h"
 #include "http/http_settings.h"
-#include "webhooks/deliverer.h"
+#include "webhooks/deliver.h"
 #include "workers/worker.h"
 
 PG_MODULE_MAGIC;
@@ -37,7 +37,7 @@ _PG_init(void)
 	settings_define_sql_only();
 	worker_define_settings();
 	http_define_settings();
-	deliverer_define_settings();
+	webhook_define_settings();
 	if (process_shared_preload_libraries_in_progress)
 	{
 		rate_limit_define_settings();

@@ -657,16 +657,21 @@ BEGIN
     WITH r AS (
         SELECT * FROM unnest(org_ids, ids, attempts, http_status, errors, durations, bodies, retry_after)
                    AS r(organization_id, id, attempt, http_status, error, duration_ms, body, retry_after)),
-    outcome AS (
-        SELECT r.*, d.subscription_id,
-               CASE WHEN r.http_status BETWEEN 200 AND 299 THEN 'delivered'
-                    WHEN r.http_status = 410 OR s.retry_policy = 'none' OR r.attempt > s.max_retries THEN 'failed'
-                    ELSE 'retrying' END AS new_status,
-               s.retry_policy
+    -- The batch's rows found by primary key first (materialized, so the planner
+    -- cannot reach them through the subscription index instead).
+    rd AS MATERIALIZED (
+        SELECT r.*, d.subscription_id
           FROM r
           JOIN wib.webhook_deliveries d ON d.organization_id = r.organization_id AND d.id = r.id
-          JOIN wib.webhook_subscriptions s ON s.organization_id = d.organization_id AND s.id = d.subscription_id
          WHERE d.attempt_number = r.attempt AND d.status IN ('pending', 'retrying')),
+    outcome AS (
+        SELECT rd.*,
+               CASE WHEN rd.http_status BETWEEN 200 AND 299 THEN 'delivered'
+                    WHEN rd.http_status = 410 OR s.retry_policy = 'none' OR rd.attempt > s.max_retries THEN 'failed'
+                    ELSE 'retrying' END AS new_status,
+               s.retry_policy
+          FROM rd
+          JOIN wib.webhook_subscriptions s ON s.organization_id = rd.organization_id AND s.id = rd.subscription_id),
     upd AS (
         UPDATE wib.webhook_deliveries d
            SET status = o.new_status,

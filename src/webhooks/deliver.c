@@ -1,6 +1,7 @@
 /*
- * deliverer.c
- *		One delivery pass, run by the deliverer worker and by wib.deliver_due().
+ * deliver.c
+ *		One webhook delivery pass, run by the deliverer worker
+ *		(src/workers/deliverer.c) and by wib.deliver_due().
  *
  * A pass claims a batch of due deliveries (FOR UPDATE SKIP LOCKED, with a
  * lease) and commits; signs and sends them all at once through the HTTP
@@ -30,13 +31,12 @@
 
 #include "crypto/webhook_sign.h"
 #include "http/engine.h"
-#include "webhooks/deliverer.h"
-#include "workers/worker.h"
+#include "webhooks/deliver.h"
 
 #define DELIVERY_HEADERS	6
 #define SIGNATURE_HEADER_MAX (2 * WEBHOOK_SIG_LEN + 32)
 
-static int	webhook_batch_size = 500;
+int			webhook_batch_size = 500;
 static int	webhook_lease_seconds = 60;
 static int	webhook_disable_after = 10;
 static char *webhook_retry_schedule = NULL;
@@ -57,7 +57,7 @@ typedef struct Delivery
 } Delivery;
 
 void
-deliverer_define_settings(void)
+webhook_define_settings(void)
 {
 	DefineCustomIntVariable("wib.webhook_batch_size",
 							"How many due deliveries one deliverer pass claims and sends at once.",
@@ -269,9 +269,8 @@ record(bool own_xact, Delivery *d, HttpRequest *reqs, int n)
 	end_unit(own_xact);
 }
 
-/* One pass: claim, sign and send, record.  Returns the number of deliveries attempted. */
-static int
-deliver_batch(bool own_xact, int max_items)
+int
+webhook_deliver_batch(bool own_xact, int max_items)
 {
 	Delivery   *d;
 	HttpRequest *reqs;
@@ -301,39 +300,12 @@ deliver_batch(bool own_xact, int max_items)
 	return n;
 }
 
-/* The deliverer worker's pass; the first one releases leases a dead predecessor held. */
-static int64
-deliverer_pass(bool *more)
-{
-	static bool released = false;
-	static MemoryContext pass_context = NULL;
-	int			n;
-
-	/* Everything a pass allocates lives in pass_context, emptied at the next pass. */
-	if (pass_context == NULL)
-		pass_context = AllocSetContextCreate(TopMemoryContext, "wib deliverer pass",
-											 ALLOCSET_DEFAULT_SIZES);
-	MemoryContextReset(pass_context);
-	MemoryContextSwitchTo(pass_context);
-
-	if (!released)
-	{
-		begin_unit(true, "wib deliverer: releasing stale leases");
-		SPI_execute("SELECT wib.webhook_release_leases()", false, 0);
-		end_unit(true);
-		released = true;
-	}
-	n = deliver_batch(true, webhook_batch_size);
-	*more = (n == webhook_batch_size);
-	return n;
-}
-
-PGDLLEXPORT void wib_deliverer_main(Datum main_arg) pg_attribute_noreturn();
-
 void
-wib_deliverer_main(Datum main_arg)
+webhook_release_leases(void)
 {
-	worker_run(WORKER_DELIVERER, deliverer_pass);
+	begin_unit(true, "wib deliverer: releasing stale leases");
+	SPI_execute("SELECT wib.webhook_release_leases()", false, 0);
+	end_unit(true);
 }
 
 PG_FUNCTION_INFO_V1(wib_deliver_due);
@@ -355,7 +327,7 @@ wib_deliver_due(PG_FUNCTION_ARGS)
 	pass_context = AllocSetContextCreate(CurrentMemoryContext, "wib deliver_due",
 										 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(pass_context);
-	n = deliver_batch(false, max_items);
+	n = webhook_deliver_batch(false, max_items);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(pass_context);
 	PG_RETURN_INT32(n);
