@@ -1,7 +1,7 @@
 -- Webhooks: subscriptions API, fanout, triggers, plan gating, tenancy, the
 -- deliverer's claim/record logic (no network here; TAP tests send for real).
 BEGIN;
-SELECT plan(87);
+SELECT plan(95);
 
 SET LOCAL wib.webhook_retry_schedule = '10 s, 20 s, 40 s';
 SET LOCAL wib.webhook_disable_after = 3;
@@ -170,6 +170,14 @@ SELECT throws_ok(format($$SELECT wib.webhook_update(%L, '{"max_retries": "5"}')$
                  'update_refuses_wrong_json_types');
 SELECT throws_ok(format($$SELECT wib.webhook_update(%L, '{"target_url": "https://192.168.0.1/"}')$$, :'sub_main'), '22023',
                  'invalid target_url', 'update_applies_the_ssrf_guard');
+SELECT throws_ok(format($$SELECT wib.webhook_update(%L, NULL)$$, :'sub_main'), '22023', 'invalid changes', 'update_refuses_null_changes');
+SELECT throws_ok($$SELECT wib.webhook_update(NULL, '{}')$$, '22023', 'invalid id', 'update_refuses_null_id');
+SELECT throws_ok(format($$SELECT wib.webhook_update(%L, '{"events": "call.completed"}')$$, :'sub_main'), '22023', 'invalid events',
+                 'update_refuses_events_that_are_not_an_array');
+SELECT throws_ok(format($$SELECT wib.webhook_update(%L, '{"is_active": "yes"}')$$, :'sub_main'), '22023', 'invalid is_active',
+                 'update_refuses_non_boolean_is_active');
+SELECT throws_ok($$SELECT wib.webhook_unsubscribe(NULL)$$, '22023', 'invalid id', 'unsubscribe_refuses_null_id');
+SELECT throws_ok($$SELECT wib.webhook_test('00000000-0000-4000-8000-00000000dead')$$, 'P0002', NULL, 'test_of_unknown_id_is_not_found');
 SELECT lives_ok(format($$SELECT wib.webhook_update(%L, '{"name": "CRM", "events": ["call.completed"], "max_retries": 3}')$$, :'sub_main'),
                 'update_changes_fields');
 SELECT is((SELECT name || ':' || max_retries FROM wib.webhook_subscriptions WHERE id = :'sub_main'), 'CRM:3', 'update_is_stored');
@@ -253,6 +261,12 @@ RESET ROLE;
 SELECT alike((SELECT status || ': ' || last_error FROM wib.webhook_deliveries WHERE event_type = 'custom.guard'),
             'retrying: refused: address 192.0.2.1 is in the blocked range 192.0.2.0/24%',
             'the_guard_refuses_at_send_time_too');
+
+-- Retention: finished deliveries older than 7 days go.
+UPDATE wib.webhook_deliveries SET created_at = now() - interval '8 days' WHERE id = :'d_ok';
+SELECT is((SELECT removed FROM wib.purge_expired() WHERE policy = 'webhook_deliveries'), 1::bigint,
+          'purge_expired_removes_finished_deliveries_older_than_7_days');
+SELECT throws_ok($$SELECT wib.deliver_due(0)$$, '22023', 'invalid max_items', 'deliver_due_refuses_a_zero_batch');
 
 -- Unsubscribe cascades.
 SET ROLE wib_hooks_app;

@@ -21,7 +21,8 @@ my $node = wib_node('webhooks', conf => join("\n",
 	"wib.http_ca_file = '$ca'",
 	"wib.webhook_retry_schedule = '1 s, 2 s, 3 s'",
 	"wib.http_timeout = 1500ms",
-	"wib.http_connect_timeout = 1000ms"));
+	"wib.http_connect_timeout = 1000ms",
+	"wib.webhook_disable_after = 2"));
 wait_for_worker_pid($node, 'deliverer');
 
 my $org = $node->safe_psql('postgres', "SELECT wib.organization_create('Receiver Co', 'enterprise')");
@@ -29,7 +30,8 @@ my $ctx = "SET wib.org_id = '$org'; SET wib.user_id = 'tester';";
 my %sub;
 my @secrets;
 for my $s (['ok', '/ok', 'exponential', 5], ['fail', '/fail/1', 'exponential', 5], ['gone', '/gone', 'exponential', 5],
-	['slow', '/slow/3', 'none', 0], ['redirect', '/redirect', 'none', 0], ['retry_after', '/retry-after/3', 'linear', 3])
+	['slow', '/slow/3', 'none', 0], ['redirect', '/redirect', 'none', 0], ['retry_after', '/retry-after/3', 'linear', 3],
+	['broken', '/status/500', 'none', 0])
 {
 	my ($name, $path, $policy, $retries) = @$s;
 	my ($id, $secret) = split /\|/, $node->safe_psql('postgres',
@@ -160,6 +162,29 @@ SKIP:
 	like($node->safe_psql('postgres', "SELECT status FROM wib.webhook_deliveries WHERE message_id = '$msg'"),
 		qr/retrying|failed/, 'webhook_refused_delivery_is_not_delivered');
 }
+
+# A run of failed deliveries deactivates the subscription, audits it, and tells the others.
+my ($watch_id, $watch_secret) = split /\|/, $node->safe_psql('postgres',
+	"$ctx SELECT id || '|' || secret FROM wib.webhook_subscribe('watcher', 'https://127.0.0.1:$port/ok', ARRAY['webhook.disabled'])");
+open($sf, '>>', $rx->{secrets_file}) or die;
+print $sf "$watch_secret\n";
+close $sf;
+my $m_b1 = emit('broken');
+ok($node->poll_query_until('postgres', "SELECT status = 'failed' FROM wib.webhook_deliveries WHERE message_id = '$m_b1'"),
+	'webhook_500_under_policy_none_fails_at_once');
+is($node->safe_psql('postgres', "SELECT is_active FROM wib.webhook_subscriptions WHERE id = '$sub{broken}'"), 't',
+	'one_failure_leaves_the_subscription_active');
+emit('broken');
+ok($node->poll_query_until('postgres', "SELECT NOT is_active FROM wib.webhook_subscriptions WHERE id = '$sub{broken}'"),
+	'webhook_failures_in_a_row_deactivate_the_subscription');
+is($node->safe_psql('postgres', "SELECT count(*) FROM wib.audit_log WHERE action = 'webhook:disabled' AND resource_id = '$sub{broken}'"),
+	'1', 'webhook_deactivation_is_audited');
+($r) = wait_for_receipts($rx, 1, sub { $_[0]{body} =~ /"type": "webhook\.disabled"/ });
+ok($r && $r->{valid} && $r->{body} =~ /$sub{broken}/, 'webhook_disabled_event_reaches_the_other_subscriptions');
+$node->safe_psql('postgres', "$ctx SELECT wib.emit_event('custom.broken', '{}')");
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM wib.webhook_deliveries WHERE subscription_id = '$sub{broken}'"), '2',
+	'a_deactivated_subscription_gets_no_new_deliveries');
 
 # The deliverer reports its work.
 cmp_ok($node->safe_psql('postgres', "SELECT items_done FROM wib.worker_status WHERE name = 'deliverer'"), '>=', 8,
