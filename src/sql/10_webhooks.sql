@@ -103,6 +103,25 @@ SELECT wib.make_tenant_table('wib.webhook_subscriptions');
 CREATE TRIGGER webhook_subscriptions_touch BEFORE UPDATE ON wib.webhook_subscriptions
     FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();
 
+-- The SSRF guard holds for rows written without the API too (wib_app may write the table).
+CREATE FUNCTION wib.webhook_subscriptions_check_url() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib
+AS $$
+DECLARE
+    reason text := wib.url_check(NEW.target_url);
+BEGIN
+    IF reason IS NOT NULL THEN
+        PERFORM wib.invalid_field('target_url', format('target_url is refused: %s.', reason));
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION wib.webhook_subscriptions_check_url() IS
+    'Trigger: refuses a subscription whose target_url the SSRF guard refuses, however the row is written.';
+CREATE TRIGGER webhook_subscriptions_check_url BEFORE INSERT OR UPDATE OF target_url ON wib.webhook_subscriptions
+    FOR EACH ROW EXECUTE FUNCTION wib.webhook_subscriptions_check_url();
+
 CREATE TABLE wib.webhook_deliveries (
     organization_id uuid        NOT NULL,
     id              uuid        NOT NULL DEFAULT gen_random_uuid(),
@@ -793,7 +812,8 @@ GRANT EXECUTE ON FUNCTION
     wib.webhook_check_retry(text, integer),
     wib.webhook_public(wib.webhook_subscriptions),
     wib.webhook_drop_pending(uuid, text),
-    wib.webhook_new_secret()
+    wib.webhook_new_secret(),
+    wib.webhook_subscriptions_check_url()
 TO wib_app;
 -- Operators drive passes themselves (wib.deliver_due, e.g. from pg_cron); the helpers it calls
 -- are SECURITY DEFINER because a pass spans every organization.

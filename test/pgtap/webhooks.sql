@@ -1,7 +1,7 @@
 -- Webhooks: subscriptions API, fanout, triggers, plan gating, tenancy, the
 -- deliverer's claim/record logic (no network here; TAP tests send for real).
 BEGIN;
-SELECT plan(95);
+SELECT plan(96);
 
 SET LOCAL wib.webhook_retry_schedule = '10 s, 20 s, 40 s';
 SET LOCAL wib.webhook_disable_after = 3;
@@ -249,9 +249,15 @@ SET LOCAL wib.org_id = '';
 
 -- Operators run passes; the connect-time guard refuses an address even if it got into the table.
 UPDATE wib.webhook_deliveries SET next_retry_at = now() + interval '1 hour' WHERE status IN ('pending', 'retrying');
+SELECT throws_ok($$INSERT INTO wib.webhook_subscriptions (organization_id, name, target_url, secret, events)
+                   VALUES ((SELECT id FROM wib.organizations WHERE name = 'Hooks A'), 'direct', 'https://10.0.0.1/',
+                           'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ARRAY['*'])$$,
+                 '22023', 'invalid target_url', 'the_guard_holds_for_direct_writes_too');
+ALTER TABLE wib.webhook_subscriptions DISABLE TRIGGER webhook_subscriptions_check_url;
 INSERT INTO wib.webhook_subscriptions (organization_id, id, name, target_url, secret, events)
 VALUES (:'org_a', '00000000-0000-4000-8000-0000000000aa', 'sneaky', 'https://192.0.2.1/hook',
         'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ARRAY['custom.guard']);
+ALTER TABLE wib.webhook_subscriptions ENABLE TRIGGER webhook_subscriptions_check_url;
 SELECT wib.webhook_fanout(:'org_a', 'custom.guard', '{}') AS queued;
 CREATE ROLE wib_hooks_admin LOGIN;
 GRANT wib_admin TO wib_hooks_admin;
