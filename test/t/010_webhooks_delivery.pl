@@ -17,7 +17,7 @@ my $rx = start_receiver(dir => $dir, name => 'rx', tls => [ $cert, $key ]);
 my $port = $rx->{port};
 
 my $node = wib_node('webhooks', conf => join("\n",
-	"wib.http_allow_cidrs = '127.0.0.0/8'",
+	"wib.http_allow_cidrs = '127.0.0.0/8, ::1/128'",
 	"wib.http_ca_file = '$ca'",
 	"wib.webhook_retry_schedule = '1 s, 2 s, 3 s'",
 	"wib.http_timeout = 1500ms",
@@ -73,6 +73,19 @@ ok($node->poll_query_until('postgres', "SELECT status = 'delivered' FROM wib.web
 	'webhook_delivery_is_recorded_delivered');
 is(delivery($m_ok, "response_status || ' ' || response_body || ' ' || attempt_number"), '200 ok 1',
 	'webhook_response_is_recorded');
+
+# A host name is resolved, checked and pinned; TLS still checks the name.
+my ($named_id, $named_secret) = split /\|/, $node->safe_psql('postgres',
+	"$ctx SET wib.http_allow_cidrs = '127.0.0.0/8, ::1/128'; "
+	  . "SELECT id || '|' || secret FROM wib.webhook_subscribe('named', 'https://localhost:$port/ok', ARRAY['custom.named'])");
+open(my $nf, '>>', $rx->{secrets_file}) or die;
+print $nf "$named_secret\n";
+close $nf;
+$sub{named} = $named_id;
+my $m_named = emit('named');
+($r) = wait_for_receipts($rx, 1, sub { $_[0]{id} eq $m_named });
+ok($r && $r->{valid}, 'webhook_to_a_host_name_is_resolved_pinned_and_delivered')
+  or diag(delivery($m_named, "status || ' ' || coalesce(last_error, '')"));
 
 # A rolled-back emit sends nothing; the next committed one is sent.
 $node->safe_psql('postgres', "$ctx BEGIN; SELECT wib.emit_event('custom.ok', '{\"rolled\": \"back\"}'); ROLLBACK;");
