@@ -302,13 +302,40 @@ done:
 }
 
 bool
+url_guard_pin(const struct addrinfo *res, char *pinned, size_t pinned_len, char *reason)
+{
+	char		text[INET6_ADDRSTRLEN];
+
+	if (res == NULL)
+	{
+		snprintf(reason, URL_GUARD_REASON_LEN, "host resolved to no address");
+		return false;
+	}
+	/* Every address must pass: a name that also resolves somewhere private is refused. */
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
+		if (url_guard_check_address(ai->ai_addr, reason) != NULL)
+			return false;
+	if (res->ai_family == AF_INET)
+	{
+		inet_ntop(AF_INET, &((struct sockaddr_in *) res->ai_addr)->sin_addr, text, sizeof(text));
+		snprintf(pinned, pinned_len, "%s", text);
+	}
+	else
+	{
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) res->ai_addr)->sin6_addr, text, sizeof(text));
+		snprintf(pinned, pinned_len, "[%s]", text);
+	}
+	return true;
+}
+
+bool
 url_guard_resolve(const UrlTarget *target, char *pinned, size_t pinned_len, char *reason)
 {
 	struct addrinfo hints;
 	struct addrinfo *res = NULL;
 	char		service[16];
 	int			rc;
-	bool		ok = true;
+	bool		ok;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -321,25 +348,7 @@ url_guard_resolve(const UrlTarget *target, char *pinned, size_t pinned_len, char
 				 target->bare_host, gai_strerror(rc));
 		return false;
 	}
-	/* Every address must pass: a name that also resolves somewhere private is refused. */
-	for (struct addrinfo *ai = res; ai && ok; ai = ai->ai_next)
-		if (url_guard_check_address(ai->ai_addr, reason) != NULL)
-			ok = false;
-	if (ok)
-	{
-		char		text[INET6_ADDRSTRLEN];
-
-		if (res->ai_family == AF_INET)
-		{
-			inet_ntop(AF_INET, &((struct sockaddr_in *) res->ai_addr)->sin_addr, text, sizeof(text));
-			snprintf(pinned, pinned_len, "%s", text);
-		}
-		else
-		{
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) res->ai_addr)->sin6_addr, text, sizeof(text));
-			snprintf(pinned, pinned_len, "[%s]", text);
-		}
-	}
+	ok = url_guard_pin(res, pinned, pinned_len, reason);
 	freeaddrinfo(res);
 	return ok;
 }

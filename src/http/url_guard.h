@@ -33,6 +33,15 @@ extern bool url_guard_check(const char *url, UrlTarget *target, char *reason);
 /* NULL when the address may be reached, else a reason written to reason. */
 extern const char *url_guard_check_address(const struct sockaddr *sa, char *reason);
 
+struct addrinfo;
+
+/*
+ * Checks every address of a resolver answer and writes the first one
+ * (numeric, IPv6 in brackets) to pinned; false with a reason when any is refused.
+ */
+extern bool url_guard_pin(const struct addrinfo *res, char *pinned, size_t pinned_len,
+						  char *reason);
+
 /*
  * Resolves the target's host, checks every address it resolves to, and
  * writes the first one (numeric, IPv6 in brackets) to pinned.  False with a
