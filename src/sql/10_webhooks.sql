@@ -103,24 +103,31 @@ SELECT wib.make_tenant_table('wib.webhook_subscriptions');
 CREATE TRIGGER webhook_subscriptions_touch BEFORE UPDATE ON wib.webhook_subscriptions
     FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();
 
--- The SSRF guard holds for rows written without the API too (wib_app may write the table).
-CREATE FUNCTION wib.webhook_subscriptions_check_url() RETURNS trigger
+-- The SSRF guard and the plan limit hold for rows written without the API too
+-- (wib_app may write the table; row-level security keeps it to its organization).
+CREATE FUNCTION wib.webhook_subscriptions_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     reason text := wib.url_check(NEW.target_url);
+    used   bigint;
 BEGIN
     IF reason IS NOT NULL THEN
         PERFORM wib.invalid_field('target_url', format('target_url is refused: %s.', reason));
     END IF;
+    IF TG_OP = 'INSERT' AND wib.current_org_id() IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('wib.webhook_subscribe:' || NEW.organization_id::text, 0));
+        SELECT count(*) INTO used FROM wib.webhook_subscriptions s WHERE s.organization_id = NEW.organization_id;
+        PERFORM wib.require_limit('webhooks', used, 1);
+    END IF;
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION wib.webhook_subscriptions_check_url() IS
-    'Trigger: refuses a subscription whose target_url the SSRF guard refuses, however the row is written.';
-CREATE TRIGGER webhook_subscriptions_check_url BEFORE INSERT OR UPDATE OF target_url ON wib.webhook_subscriptions
-    FOR EACH ROW EXECUTE FUNCTION wib.webhook_subscriptions_check_url();
+COMMENT ON FUNCTION wib.webhook_subscriptions_check() IS
+    'Trigger: refuses a subscription whose target_url the SSRF guard refuses, or one over the plan''s webhooks limit, however the row is written.';
+CREATE TRIGGER webhook_subscriptions_check BEFORE INSERT OR UPDATE OF target_url ON wib.webhook_subscriptions
+    FOR EACH ROW EXECUTE FUNCTION wib.webhook_subscriptions_check();
 
 CREATE TABLE wib.webhook_deliveries (
     organization_id uuid        NOT NULL,
@@ -813,7 +820,7 @@ GRANT EXECUTE ON FUNCTION
     wib.webhook_public(wib.webhook_subscriptions),
     wib.webhook_drop_pending(uuid, text),
     wib.webhook_new_secret(),
-    wib.webhook_subscriptions_check_url()
+    wib.webhook_subscriptions_check()
 TO wib_app;
 -- Operators drive passes themselves (wib.deliver_due, e.g. from pg_cron); the helpers it calls
 -- are SECURITY DEFINER because a pass spans every organization.

@@ -56,6 +56,60 @@ typedef struct Delivery
 	char		signature[SIGNATURE_HEADER_MAX];
 } Delivery;
 
+/*
+ * Check hook of wib.webhook_retry_schedule: one or more comma-separated
+ * "<number> <unit>" waits (units s, min, h, d and their spellings), so a
+ * typo is refused when set rather than failing every delivery pass.
+ */
+static bool
+check_retry_schedule(char **newval, void **extra, GucSource source)
+{
+	static const char *const units[] = {
+		"", "s", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes",
+		"h", "hour", "hours", "d", "day", "days", NULL
+	};
+	const char *p = *newval;
+	int			items = 0;
+
+	if (p == NULL)
+		return false;
+	for (;;)
+	{
+		char		unit[16];
+		int			ulen = 0;
+		bool		digits = false;
+		bool		known = false;
+
+		while (*p == ' ')
+			p++;
+		while (isdigit((unsigned char) *p) || *p == '.')
+		{
+			digits = digits || isdigit((unsigned char) *p);
+			p++;
+		}
+		while (*p == ' ')
+			p++;
+		while (isalpha((unsigned char) *p) && ulen < (int) sizeof(unit) - 1)
+			unit[ulen++] = *p++;
+		unit[ulen] = '\0';
+		while (*p == ' ')
+			p++;
+		for (int i = 0; units[i]; i++)
+			if (pg_strcasecmp(unit, units[i]) == 0)
+				known = true;
+		if (!digits || !known || (*p != ',' && *p != '\0'))
+		{
+			GUC_check_errdetail("Expected comma-separated waits such as \"1 min, 5 min, 1 hour\".");
+			return false;
+		}
+		items++;
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	return items > 0;
+}
+
 void
 webhook_define_settings(void)
 {
@@ -90,7 +144,7 @@ webhook_define_settings(void)
 							   "1 min,5 min,15 min,1 hour,4 hours",
 							   PGC_SUSET,
 							   0,
-							   NULL, NULL, NULL);
+							   check_retry_schedule, NULL, NULL);
 }
 
 static MemoryContext unit_caller = NULL;

@@ -1,7 +1,7 @@
 -- Webhooks: subscriptions API, fanout, triggers, plan gating, tenancy, the
 -- deliverer's claim/record logic (no network here; TAP tests send for real).
 BEGIN;
-SELECT plan(96);
+SELECT plan(97);
 
 SET LOCAL wib.webhook_retry_schedule = '10 s, 20 s, 40 s';
 SET LOCAL wib.webhook_disable_after = 3;
@@ -101,6 +101,10 @@ SELECT lives_ok($$SELECT * FROM wib.webhook_subscribe('s4', 'https://example.com
 SELECT lives_ok($$SELECT * FROM wib.webhook_subscribe('s5', 'https://example.com/5', ARRAY['webhook.test'])$$, 'fifth_subscription');
 SELECT throws_ok($$SELECT * FROM wib.webhook_subscribe('s6', 'https://example.com/6', ARRAY['webhook.test'])$$,
                  'WB002', NULL, 'subscribe_stops_at_the_plan_limit');
+SELECT throws_ok(format($$INSERT INTO wib.webhook_subscriptions (organization_id, name, target_url, secret, events)
+                          VALUES (%L, 's6', 'https://example.com/6', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ARRAY['*'])$$,
+                        :'org_a'),
+                 'WB002', NULL, 'a_direct_insert_stops_at_the_plan_limit_too');
 
 -- Fanout.
 SELECT ok(wib.emit_event('call.completed', '{"call_id": "c-1"}') IS NOT NULL, 'emit_event_returns_the_event_id');
@@ -253,11 +257,11 @@ SELECT throws_ok($$INSERT INTO wib.webhook_subscriptions (organization_id, name,
                    VALUES ((SELECT id FROM wib.organizations WHERE name = 'Hooks A'), 'direct', 'https://10.0.0.1/',
                            'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ARRAY['*'])$$,
                  '22023', 'invalid target_url', 'the_guard_holds_for_direct_writes_too');
-ALTER TABLE wib.webhook_subscriptions DISABLE TRIGGER webhook_subscriptions_check_url;
+ALTER TABLE wib.webhook_subscriptions DISABLE TRIGGER webhook_subscriptions_check;
 INSERT INTO wib.webhook_subscriptions (organization_id, id, name, target_url, secret, events)
 VALUES (:'org_a', '00000000-0000-4000-8000-0000000000aa', 'sneaky', 'https://192.0.2.1/hook',
         'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ARRAY['custom.guard']);
-ALTER TABLE wib.webhook_subscriptions ENABLE TRIGGER webhook_subscriptions_check_url;
+ALTER TABLE wib.webhook_subscriptions ENABLE TRIGGER webhook_subscriptions_check;
 SELECT wib.webhook_fanout(:'org_a', 'custom.guard', '{}') AS queued;
 CREATE ROLE wib_hooks_admin LOGIN;
 GRANT wib_admin TO wib_hooks_admin;
