@@ -71,6 +71,7 @@ b64_decode(const char *in, size_t len, uint8_t *out, int max)
 	return n;
 }
 
+/* The HMAC key of a whsec_ secret; -1 when malformed (see webhook_sign.h). */
 int
 webhook_secret_key(const char *secret, uint8_t *key)
 {
@@ -83,6 +84,7 @@ webhook_secret_key(const char *secret, uint8_t *key)
 	return n > 0 ? n : -1;
 }
 
+/* Writes the "v1,<base64>" signature of msg_id.ts.body under key into out. */
 bool
 webhook_sign(const uint8_t *key, int key_len, const char *msg_id,
 			 int64_t ts, const char *body, size_t body_len, char *out)

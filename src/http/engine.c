@@ -258,6 +258,7 @@ engine_finish(EngineSlot *slot, CURLcode rc)
 	engine_release(slot);
 }
 
+/* Runs every request, at most wib.http_max_concurrency at once, and fills in its result. */
 void
 http_engine_run(HttpRequest *requests, int n)
 {

@@ -27,6 +27,7 @@ static char *allow_cidrs_setting = NULL;
 static const HttpCidrList empty_list = {0};
 static const HttpCidrList *allow_cidrs = &empty_list;
 
+/* Parses "address[/prefix]" (IPv4 or IPv6) into raw bytes; false when malformed. */
 bool
 http_parse_cidr(const char *text, HttpCidr *out)
 {
@@ -100,18 +101,21 @@ check_allow_cidrs(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* Assign hook: makes the list parsed by the check hook current. */
 static void
 assign_allow_cidrs(const char *newval, void *extra)
 {
 	allow_cidrs = extra ? (const HttpCidrList *) extra : &empty_list;
 }
 
+/* The CIDRs of wib.http_allow_cidrs, parsed (never NULL). */
 const HttpCidrList *
 http_allow_cidrs(void)
 {
 	return allow_cidrs;
 }
 
+/* Defines the wib.http_* settings; called from _PG_init. */
 void
 http_define_settings(void)
 {

@@ -73,12 +73,14 @@ prefix_match(const uint8_t *a, const uint8_t *b, int prefix)
 	return ((a[full] ^ b[full]) & (0xFF << (8 - rest))) == 0;
 }
 
+/* True when addr (of family) lies in the CIDR c. */
 static bool
 in_cidr(int family, const uint8_t *addr, const HttpCidr *c)
 {
 	return c->family == family && prefix_match(addr, c->addr, c->prefix);
 }
 
+/* True when wib.http_allow_cidrs lets addr through. */
 static bool
 allowed_by_setting(int family, const uint8_t *addr)
 {
@@ -136,6 +138,7 @@ check_raw(int family, const uint8_t *addr, char *reason)
 	return NULL;
 }
 
+/* NULL when a socket address may be reached, else the reason (see url_guard.h). */
 const char *
 url_guard_check_address(const struct sockaddr *sa, char *reason)
 {
@@ -176,6 +179,7 @@ looks_numeric(const char *host)
 	return false;
 }
 
+/* Writes reason and returns false, for the checks below. */
 static bool
 fail(char *reason, const char *text)
 {
@@ -237,6 +241,7 @@ check_host(const char *host, UrlTarget *target, char *reason)
 	return true;
 }
 
+/* Checks a URL without the network: scheme, credentials, host spelling, literal addresses. */
 bool
 url_guard_check(const char *url, UrlTarget *target, char *reason)
 {
@@ -301,6 +306,7 @@ done:
 	return ok;
 }
 
+/* Checks every address of a resolver answer and pins the first. */
 bool
 url_guard_pin(const struct addrinfo *res, char *pinned, size_t pinned_len, char *reason)
 {
@@ -328,6 +334,7 @@ url_guard_pin(const struct addrinfo *res, char *pinned, size_t pinned_len, char 
 	return true;
 }
 
+/* Resolves a target's host, then checks and pins its addresses. */
 bool
 url_guard_resolve(const UrlTarget *target, char *pinned, size_t pinned_len, char *reason)
 {

@@ -110,6 +110,7 @@ check_retry_schedule(char **newval, void **extra, GucSource source)
 	return items > 0;
 }
 
+/* Defines the wib.webhook_* settings; called from _PG_init. */
 void
 webhook_define_settings(void)
 {
@@ -169,6 +170,7 @@ begin_unit(bool own_xact, const char *activity)
 	SPI_connect();
 }
 
+/* Ends a unit of work begun by begin_unit(). */
 static void
 end_unit(bool own_xact)
 {
@@ -323,6 +325,7 @@ record(bool own_xact, Delivery *d, HttpRequest *reqs, int n)
 	end_unit(own_xact);
 }
 
+/* One pass: claim, sign and send, record (see deliver.h). */
 int
 webhook_deliver_batch(bool own_xact, int max_items)
 {
@@ -354,6 +357,7 @@ webhook_deliver_batch(bool own_xact, int max_items)
 	return n;
 }
 
+/* Makes the deliveries a dead deliverer had leased due at once, in a transaction of its own. */
 void
 webhook_release_leases(void)
 {

@@ -40,6 +40,7 @@ deliverer_pass(bool *more)
 	return n;
 }
 
+/* Entry point of the deliverer background worker. */
 void
 wib_deliverer_main(Datum main_arg)
 {
