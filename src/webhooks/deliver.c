@@ -31,6 +31,7 @@
 
 #include "crypto/webhook_sign.h"
 #include "http/engine.h"
+#include "http/http_settings.h"
 #include "webhooks/deliver.h"
 
 #define DELIVERY_HEADERS	6
@@ -124,7 +125,7 @@ webhook_define_settings(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("wib.webhook_lease",
 							"How long a claimed delivery stays leased before another pass may send it again.",
-							"A deliverer that dies mid-pass leaves its batch leased; it is sent again when the lease ends (at once when the worker restarts).",
+							"Never shorter than the batch could take if every request timed out. A deliverer that dies mid-pass leaves its batch leased; it is sent again when the lease ends (at once when the worker restarts).",
 							&webhook_lease_seconds,
 							60, 1, 3600,
 							PGC_SUSET,
@@ -190,10 +191,19 @@ claim(bool own_xact, int max_items, Delivery **out)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			types[2] = {INT4OID, INT4OID};
-	Datum		values[2] = {Int32GetDatum(max_items), Int32GetDatum(webhook_lease_seconds)};
+	Datum		values[2];
+	int			waves = (max_items + http_max_concurrency - 1) / http_max_concurrency;
+	int			longest = waves * ((http_timeout_ms + 999) / 1000) + 10;
 	Delivery   *d;
 	int			n;
 
+	/*
+	 * The lease must outlast the pass, or another pass could send the batch
+	 * again while this one still works on it: at least as long as the batch
+	 * can take when every request runs into the timeout.
+	 */
+	values[0] = Int32GetDatum(max_items);
+	values[1] = Int32GetDatum(Max(webhook_lease_seconds, longest));
 	begin_unit(own_xact, "wib deliverer: claiming due deliveries");
 	if (SPI_execute_with_args("SELECT * FROM wib.webhook_claim($1, make_interval(secs => $2))",
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
