@@ -9,18 +9,10 @@
 set -uo pipefail
 source "$(dirname "$0")/../tools/common.sh"
 
-install_private
-export PATH=$PG_BINDIR:$PATH PG_BINDIR WIB_ROOT
+start_throwaway_cluster wib_bench "$(cat "$WIB_ROOT"/bench/*.conf 2>/dev/null)" || exit 1
+as_runner "$PG_BINDIR/psql" -X -q -c 'CREATE EXTENSION wib' -c 'CREATE EXTENSION pgcrypto' >/dev/null
 export BENCH_OUT=$TMP_CHECK/bench
-mkdir -p "$BENCH_OUT" && chown "$WIB_RUN_USER" "$BENCH_OUT" 2>/dev/null
-
-port=$(free_port)
-datadir=$TMP_CHECK/bench_data
-trap 'cluster_stop "$datadir"' EXIT
-cluster_start "$datadir" "$port" "wib.database_name = 'wib_bench'
-$(cat "$WIB_ROOT"/bench/*.conf 2>/dev/null)" || exit 1
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=wib_bench
-as_runner "$PG_BINDIR/psql" -X -q -d postgres -c 'CREATE DATABASE wib_bench' -c '\c wib_bench' -c 'CREATE EXTENSION wib' -c 'CREATE EXTENSION pgcrypto' >/dev/null
+scratch_dir "$BENCH_OUT"
 
 rows=$BENCH_OUT/rows.txt
 : >"$rows"

@@ -8,11 +8,13 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "analytics/analytics_settings.h"
 #include "core/rate_limit.h"
 #include "core/settings.h"
 #include "core/shmem.h"
 #include "core/tenancy.h"
 #include "http/http_settings.h"
+#include "ivr/ivr_settings.h"
 #include "webhooks/deliver.h"
 #include "workers/worker.h"
 
@@ -38,6 +40,8 @@ _PG_init(void)
 	worker_define_settings();
 	http_define_settings();
 	webhook_define_settings();
+	ivr_define_settings();
+	analytics_define_settings();
 	if (process_shared_preload_libraries_in_progress)
 	{
 		rate_limit_define_settings();

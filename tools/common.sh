@@ -71,3 +71,25 @@ cluster_stop() {
 	[ -f "$datadir/postmaster.pid" ] && as_runner "$PG_BINDIR/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null 2>&1
 	return 0
 }
+
+# scratch_dir DIR: a directory the run user can write.
+scratch_dir() {
+	mkdir -p "$1" && chown "$WIB_RUN_USER" "$1" 2>/dev/null
+	return 0
+}
+
+# start_throwaway_cluster DB [extra conf]: the private installation, a cluster
+# in tmp_check/DB_data stopped when the script exits, database DB created and
+# served by wib's workers, and PATH/PG* exported for psql, pgbench and scripts.
+start_throwaway_cluster() {
+	local db=$1 conf=${2:-} port
+	install_private
+	export PATH=$PG_BINDIR:$PATH PG_BINDIR WIB_ROOT
+	port=$(free_port)
+	THROWAWAY_DATADIR=$TMP_CHECK/${db}_data
+	trap 'cluster_stop "$THROWAWAY_DATADIR"' EXIT
+	cluster_start "$THROWAWAY_DATADIR" "$port" "wib.database_name = '$db'
+$conf" || return 1
+	export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=$db
+	as_runner "$PG_BINDIR/psql" -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
+}

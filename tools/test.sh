@@ -16,8 +16,6 @@ if [ "$(id -u)" -eq 0 ] && ! runuser -u "$WIB_RUN_USER" -- test -r "$WIB_ROOT/to
 	exec "$copy/tools/test.sh" "$@"
 fi
 
-install_private
-export PATH=$PG_BINDIR:$PATH
 suite_filter=${WIB_SUITES:-regress pgtap tap}
 passed=0
 failed=0
@@ -35,17 +33,13 @@ count_tap() {
 	failed=$((failed + notok))
 }
 
-port=$(free_port)
-datadir=$TMP_CHECK/data
-trap 'cluster_stop "$datadir"' EXIT
-cluster_start "$datadir" "$port" "cron.database_name = 'wib_tap'" || exit 1
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
-as_runner "$PG_BINDIR/psql" -X -q -d postgres -c 'CREATE DATABASE wib_tap' >/dev/null
+start_throwaway_cluster wib_tap "cron.database_name = 'wib_tap'" || exit 1
+port=$PGPORT
 
 if [[ " $suite_filter " == *" regress "* ]]; then
 	echo "== pg_regress"
 	out=$TMP_CHECK/regress
-	mkdir -p "$out" && chown "$WIB_RUN_USER" "$out" 2>/dev/null
+	scratch_dir "$out"
 	tests=$(cd "$WIB_ROOT/sql" && ls [0-9]*.sql 2>/dev/null | sed 's/\.sql$//')
 	as_runner "$PG_REGRESS" --host=127.0.0.1 --port="$port" --user=postgres \
 		--dbname=wib_regress --load-extension=wib \
@@ -73,7 +67,7 @@ fi
 if [[ " $suite_filter " == *" tap "* ]]; then
 	echo "== TAP"
 	log=$TMP_CHECK/tap.log
-	rm -rf "$TMP_CHECK/tap" && mkdir -p "$TMP_CHECK/tap" && chown "$WIB_RUN_USER" "$TMP_CHECK/tap" 2>/dev/null
+	rm -rf "$TMP_CHECK/tap" && scratch_dir "$TMP_CHECK/tap"
 	(cd "$TMP_CHECK/tap" && as_runner env TESTDIR="$TMP_CHECK/tap" PG_TEST_PORT_DIR=/tmp PG_REGRESS="$PG_REGRESS" \
 		PERL5LIB="$PG_PERL_LIB:$WIB_ROOT/test/t" WIB_ROOT="$WIB_ROOT" \
 		prove -v "$WIB_ROOT"/test/t/*.pl) >"$log" 2>&1

@@ -22,4 +22,14 @@
 /* Webhooks (WB1xx) */
 #define ERRCODE_WIB_WEBHOOK_INACTIVE		MAKE_SQLSTATE('W','B','1','0','1')
 
+/* Inbound IVR (docs/ivr.md); an invalid Telnyx signature is WB007 above. */
+#define ERRCODE_WIB_IVR_KEY_NOT_CONFIGURED	MAKE_SQLSTATE('W','B','3','0','1')
+#define ERRCODE_WIB_IVR_PROHIBITED_PHRASE	MAKE_SQLSTATE('W','B','3','0','2')
+#define ERRCODE_WIB_IVR_NUMBER_TAKEN		MAKE_SQLSTATE('W','B','3','0','3')
+#define ERRCODE_WIB_IVR_MENU_IN_USE			MAKE_SQLSTATE('W','B','3','0','4')
+#define ERRCODE_WIB_IVR_NUMBER_UNKNOWN		MAKE_SQLSTATE('W','B','3','0','5')
+
+/* Analytics (WB4xx). */
+#define ERRCODE_WIB_ANALYTICS_BUSY			MAKE_SQLSTATE('W','B','4','0','1')
+
 #endif							/* WIB_ERRORS_H */

@@ -137,7 +137,7 @@ rate_limit_hit(const char *key, int keylen, int32 max_hits, int64 per_us,
 			found = slot;
 			break;
 		}
-		if (reusable == NULL && now / slot->per_us != slot->window)
+		if (reusable == NULL && now / slot->per_us > slot->window)
 			reusable = slot;
 	}
 
@@ -158,8 +158,9 @@ rate_limit_hit(const char *key, int keylen, int32 max_hits, int64 per_us,
 		found->window = window;
 		found->hits = 0;
 	}
-	else if (found->window != window)
+	else if (window > found->window)
 	{
+		/* A clock stepping back keeps counting in the newer window: never admits more. */
 		found->window = window;
 		found->hits = 0;
 	}

@@ -14,6 +14,7 @@
 #include "core/errors.h"
 #include "core/rate_limit.h"
 #include "core/shmem.h"
+#include "ivr/menu_cache.h"
 #include "workers/status.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -27,6 +28,7 @@ wib_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	rate_limit_shmem_request();
+	menu_cache_shmem_request();
 	worker_status_shmem_request();
 }
 
@@ -37,6 +39,7 @@ wib_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	rate_limit_shmem_startup();
+	menu_cache_shmem_startup();
 	worker_status_shmem_startup();
 	shmem_ready = true;
 }

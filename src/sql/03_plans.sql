@@ -120,6 +120,12 @@ AS $$
 DECLARE
     quota bigint := wib.plan_limit(limit_name);
 BEGIN
+    IF used IS NULL OR used < 0 THEN
+        PERFORM wib.invalid_field('used', 'used must be a count of 0 or more.');
+    END IF;
+    IF adding IS NULL OR adding < 0 THEN
+        PERFORM wib.invalid_field('adding', 'adding must be a count of 0 or more.');
+    END IF;
     IF quota IS NOT NULL AND used + adding > quota THEN
         RAISE EXCEPTION USING ERRCODE = 'WB002',
             MESSAGE = format('plan limit "%s" reached: %s of %s used on plan "%s"',

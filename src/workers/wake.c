@@ -33,6 +33,7 @@ wake_xact_callback(XactEvent event, void *arg)
 			/* FALLTHROUGH */
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:	/* the worker's poll finds the work after COMMIT PREPARED */
 			memset(wake_pending, 0, sizeof(wake_pending));
 			any_wake_pending = false;
 			break;

@@ -1,7 +1,7 @@
 -- Bad input to each core function fails with the documented error and leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(24);
+SELECT plan(30);
 
 SELECT throws_ok('SELECT wib.organization_create(NULL)', '22023', 'invalid name', 'organization_create: NULL name');
 SELECT throws_ok('SELECT wib.organization_create(repeat(''x'', 201))', '22023', 'invalid name', 'organization_create: oversized name');
@@ -39,6 +39,13 @@ SELECT throws_ok('SELECT wib.user_delete(''agent-b-only'')', 'P0002', NULL, 'ano
 RESET ROLE;
 SELECT is((SELECT name FROM wib.users WHERE id = 'agent-b-only'), 'B', 'tenant B''s user is untouched');
 
+SELECT wib.set_context(pg_temp.org('a'), 'u');
+SELECT throws_ok('SELECT wib.require_limit(''webhooks'', NULL)', '22023', 'invalid used', 'require_limit: NULL used');
+SELECT throws_ok('SELECT wib.require_limit(''webhooks'', 1, -5)', '22023', 'invalid adding', 'require_limit: negative adding');
+SELECT throws_ok('SELECT wib.has_feature(NULL)', '22023', 'invalid feature', 'has_feature: NULL feature');
+SELECT throws_ok('SELECT wib.require_feature('''')', '22023', 'invalid feature', 'require_feature: empty feature');
+SELECT throws_ok('SELECT wib.plan_limit(NULL)', '22023', 'invalid limit_name', 'plan_limit: NULL limit');
+SELECT throws_ok('SELECT wib.audit(NULL, ''user'', ''x'')', '23502', NULL, 'audit: NULL action');
 SELECT throws_ok('SELECT wib.wake(''nope'')', '22023', 'worker "nope" does not exist', 'wake: unknown worker');
 SELECT throws_ok('SELECT wib.wake(NULL)', '22023', 'worker must not be null', 'wake: NULL worker');
 SELECT throws_ok('SELECT wib.set_context(gen_random_uuid(), ''u'')', 'P0002', NULL, 'set_context: unknown organization');

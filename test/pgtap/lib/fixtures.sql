@@ -47,6 +47,29 @@ BEGIN
 END
 $$;
 SELECT pg_temp.seed_webhooks(pg_temp.org('a')), pg_temp.seed_webhooks(pg_temp.org('b'));
+
+-- Inbound IVR rows (a menu with an option, a number, a call) for both tenants.
+CREATE FUNCTION pg_temp.seed_ivr(org uuid, phone text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    menu   uuid;
+    number uuid;
+BEGIN
+    PERFORM wib.set_context(org, 'fixture', true);
+    menu := wib.ivr_menu_create('{"name": "Fixture", "greeting_text": "Hello.",
+                                  "options": [{"digit": "1", "action_type": "hangup"}]}');
+    number := wib.ivr_number_add(phone, 'local', 'Fixture line', menu);
+    INSERT INTO wib.inbound_call_log (organization_id, number_id, call_sid, from_number, to_number, menu_id)
+    VALUES (org, number, 'v3:fixture-' || phone, '+15550000009', phone, menu);
+END
+$$;
+SELECT pg_temp.seed_ivr(pg_temp.org('a'), '+15557770001'), pg_temp.seed_ivr(pg_temp.org('b'), '+15557770002');
+
+-- Analytics: a nightly run for today gives both tenants a snapshot; one prediction each.
+SELECT wib.run_nightly((now() AT TIME ZONE 'UTC')::date) IS NOT NULL AS analytics_fixture \gset
+INSERT INTO wib.ml_predictions (organization_id, prediction_type, subject, target_date, score, confidence,
+                                explanation, model_version, expires_at)
+SELECT id, 'churn_risk', 'contact-1', current_date, 0.2, 0.5, 'Fixture prediction', 'fixture', now() + interval '1 day'
+  FROM fx;
 RESET wib.org_id;
 RESET wib.user_id;
 RESET client_min_messages;

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Analytics: z-score anomalies over 200 orgs x 365 days (wib.zscore_series
+# against the same SQL window query on the same data, same run), the nightly
+# job on 1,000,000 calls and 240,000 sentiment rows across 200 orgs, and the
+# p99 latency of each dashboard function at that size (timed in the server).
+set -euo pipefail
+export PGOPTIONS="-c client_min_messages=warning"
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+# ---------------------------------------------------------------- data
+q <<'SQL'
+DROP TABLE IF EXISTS bench_series, bench_orgs;
+SELECT setseed(0.17);
+CREATE TABLE bench_series AS
+SELECT org, day, 100 + 10 * sin(day / 7.0) + (random() - 0.5) * 20
+              + CASE WHEN random() < 0.01 THEN -60 ELSE 0 END AS v
+  FROM generate_series(1, 200) org, generate_series(1, 365) day;
+ALTER TABLE bench_series ADD PRIMARY KEY (org, day);
+CREATE TABLE bench_orgs AS SELECT DISTINCT org FROM bench_series;
+VACUUM ANALYZE bench_series, bench_orgs;
+
+-- Median wall time (ms) of runs executions of stmt.
+CREATE OR REPLACE FUNCTION bench_median_ms(stmt text, runs integer) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    times float8[] := '{}';
+BEGIN
+    FOR i IN 1..runs LOOP
+        t0 := clock_timestamp();
+        EXECUTE stmt;
+        times := times || extract(epoch FROM clock_timestamp() - t0) * 1000;
+    END LOOP;
+    RETURN (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY t)::numeric, 1) FROM unnest(times) t);
+END
+$$;
+SQL
+
+# Ours reads each org's series in day order (the primary key) into an array.
+ours_sql="SELECT count(*) FILTER (WHERE z.is_anomaly)
+            FROM bench_orgs o,
+                 wib.zscore_series(ARRAY(SELECT v FROM bench_series b WHERE b.org = o.org ORDER BY b.day), 30, 3.0) z"
+anchor_sql="SELECT count(*) FILTER (WHERE abs(z) >= 3)
+              FROM (SELECT (v - avg(v) OVER w) / nullif(stddev_samp(v) OVER w, 0) AS z FROM bench_series
+                    WINDOW w AS (PARTITION BY org ORDER BY day ROWS BETWEEN 30 PRECEDING AND 1 PRECEDING)) s"
+n_ours=$(q -c "$ours_sql")
+n_anchor=$(q -c "$anchor_sql")
+echo "z-score anomalies found: wib.zscore_series $n_ours, SQL window $n_anchor (must be equal)"
+ours=$(q -c "SELECT bench_median_ms(\$q\$$ours_sql\$q\$, 7)")
+anchor=$(q -c "SELECT bench_median_ms(\$q\$$anchor_sql\$q\$, 5)")
+echo "ROW|z-score anomalies, 200 orgs x 365 days (73,000 points), median|$ours|$anchor|ms|lower|>= 10x faster than SQL window"
+
+# ---------------------------------------------------------------- 1M calls
+start=$(date +%s)
+q <<'SQL'
+SELECT setseed(0.23);
+CREATE TEMP TABLE orgs AS
+SELECT n, wib.organization_create('Bench Org ' || n, 'business') AS id FROM generate_series(1, 200) n;
+INSERT INTO wib.users (organization_id, id, name, role)
+SELECT o.id, 'agent-' || a, 'Agent ' || a, 'agent' FROM orgs o, generate_series(1, 10) a;
+-- 1,000,000 calls over the 365 days before today, 5,000 per org.
+INSERT INTO wib.calls (organization_id, agent_id, status, started_at, duration_seconds)
+SELECT o.id, 'agent-' || (1 + i % 10), CASE WHEN i % 10 = 0 THEN 'no_answer' ELSE 'completed' END,
+       (now() AT TIME ZONE 'UTC')::date::timestamp AT TIME ZONE 'UTC'
+           - ((i * 7919) % 365 + 1) * interval '1 day' + (i % 86400) * interval '1 second',
+       30 + (i * 31) % 600
+  FROM orgs o, generate_series(1, 5000) i;
+-- 240,000 AI summaries (the trigger writes sentiment_scores) and 100,000 outcomes.
+INSERT INTO wib.ai_summaries (organization_id, call_id, sentiment_score)
+SELECT organization_id, id, round((random() * 2 - 1)::numeric, 3)
+  FROM (SELECT organization_id, id, row_number() OVER (PARTITION BY organization_id ORDER BY id) AS rn FROM wib.calls) c
+ WHERE rn <= 1200;
+INSERT INTO wib.call_outcomes (organization_id, call_id, outcome)
+SELECT organization_id, id, (ARRAY['sale', 'callback', 'not_interested', 'voicemail'])[1 + rn % 4]
+  FROM (SELECT organization_id, id, row_number() OVER (PARTITION BY organization_id ORDER BY id) AS rn FROM wib.calls) c
+ WHERE rn <= 500;
+VACUUM ANALYZE wib.calls, wib.sentiment_scores, wib.call_outcomes;
+-- Back-fill the year once, so snapshots and predictions exist as in production.
+SELECT count(*) FROM wib.run_nightly_range((now() AT TIME ZONE 'UTC')::date - 365, (now() AT TIME ZONE 'UTC')::date - 2);
+SQL
+echo "loaded $(q -c 'SELECT count(*) FROM wib.calls') calls, $(q -c 'SELECT count(*) FROM wib.sentiment_scores') sentiment rows, back-filled a year of nights in $(( $(date +%s) - start )) s"
+
+nightly=$(q -c "SELECT bench_median_ms('SELECT wib.run_nightly()', 3)")
+echo "ROW|wib.run_nightly, 1M calls + 240k sentiment rows, 200 orgs, median of 3|$nightly|-|ms|lower|< 5000 ms"
+
+# ---------------------------------------------------------------- dashboards
+# p99 of 300 calls per function, each for a random organization.
+q <<'SQL'
+CREATE OR REPLACE FUNCTION bench_p99_ms(stmt text, calls integer) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+    orgs uuid[] := ARRAY(SELECT id FROM wib.organizations WHERE name LIKE 'Bench Org %');
+    t0 timestamptz;
+    times float8[] := '{}';
+BEGIN
+    FOR i IN 1..calls LOOP
+        PERFORM set_config('wib.org_id', orgs[1 + (i * 37) % array_length(orgs, 1)]::text, false);
+        t0 := clock_timestamp();
+        EXECUTE stmt;
+        times := times || extract(epoch FROM clock_timestamp() - t0) * 1000;
+    END LOOP;
+    PERFORM set_config('wib.org_id', '', false);
+    RETURN (SELECT round(percentile_disc(0.99) WITHIN GROUP (ORDER BY t)::numeric, 2) FROM unnest(times) t);
+END
+$$;
+SQL
+today="(now() AT TIME ZONE 'UTC')::date"
+for f in \
+	"sentiment_trends, 30 days by day|SELECT count(*) FROM wib.sentiment_trends($today - 30, $today - 1)" \
+	"sentiment_trends, 365 days by month|SELECT count(*) FROM wib.sentiment_trends($today - 365, $today - 1, 'month')" \
+	"agent_leaderboard, 90 days|SELECT count(*) FROM wib.agent_leaderboard($today - 90, $today - 1)" \
+	"analytics_snapshots_range, 30 days|SELECT count(*) FROM wib.analytics_snapshots_range($today - 30, $today - 1)" \
+	"anomalies, 90 days|SELECT count(*) FROM wib.anomalies($today - 90, $today - 1)" \
+	"data_as_of|SELECT wib.data_as_of()"; do
+	name=${f%%|*}
+	stmt=${f#*|}
+	p99=$(q -c "SELECT bench_p99_ms(\$q\$$stmt\$q\$, 300)")
+	echo "ROW|$name, p99 (200 orgs, 1M calls)|$p99|-|ms|lower|< 5 ms"
+done

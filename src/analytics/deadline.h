@@ -1,0 +1,10 @@
+/*
+ * deadline.h
+ *		A statement deadline that dashboard functions arm for themselves.
+ */
+#ifndef WIB_ANALYTICS_DEADLINE_H
+#define WIB_ANALYTICS_DEADLINE_H
+
+#define ANALYTICS_DEADLINE_MAX_MS	(3600 * 1000)
+
+#endif							/* WIB_ANALYTICS_DEADLINE_H */

@@ -1,0 +1,220 @@
+/*
+ * menu_read.c
+ *		One IVR menu and its options, read through the tables' primary and
+ *		unique indexes rather than through SPI and the executor.
+ *
+ * Rendering a menu is the hot path of every inbound call, and a planned
+ * query costs several times the document itself.  The read keeps what the
+ * executor would enforce: SELECT privilege on both tables is checked for the
+ * current role, and rows are restricted to the organization in context, which
+ * is exactly the tenant policy of every IVR table (organization_id =
+ * wib.current_org_id()).  Options are ordered by (position, digit), digits
+ * compared bytewise.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "ivr/menu_read.h"
+
+/* The relations and column numbers, looked up once per backend and schema. */
+typedef struct MenuRelations
+{
+	Oid			menus;
+	Oid			menus_pkey;
+	Oid			options;
+	Oid			options_key;
+	AttrNumber	greeting_type,
+				greeting_text,
+				greeting_audio_url,
+				voice,
+				language,
+				timeout_seconds,
+				disclosure_text,
+				invalid_prompt;
+	AttrNumber	digit,
+				prompt,
+				position;
+} MenuRelations;
+
+static MenuRelations rels;
+
+/* The number of column name of relid, or an error when it is missing. */
+static AttrNumber
+menu_attnum(Oid relid, const char *name)
+{
+	AttrNumber	n = get_attnum(relid, name);
+
+	if (n == InvalidAttrNumber)
+		elog(ERROR, "column \"%s\" of relation %u does not exist", name, relid);
+	return n;
+}
+
+/* Fills rels; cheap when the tables are the ones already known. */
+static void
+menu_relations(void)
+{
+	Oid			nsp = get_namespace_oid("wib", false);
+	Oid			menus = get_relname_relid("ivr_menus", nsp);
+
+	if (OidIsValid(menus) && menus == rels.menus)
+		return;
+	rels.menus = menus;
+	rels.menus_pkey = get_relname_relid("ivr_menus_pkey", nsp);
+	rels.options = get_relname_relid("ivr_menu_options", nsp);
+	rels.options_key = get_relname_relid("ivr_menu_options_digit_key", nsp);
+	if (!OidIsValid(rels.menus) || !OidIsValid(rels.menus_pkey) ||
+		!OidIsValid(rels.options) || !OidIsValid(rels.options_key))
+	{
+		rels.menus = InvalidOid;
+		elog(ERROR, "the IVR tables of schema wib are missing");
+	}
+	rels.greeting_type = menu_attnum(menus, "greeting_type");
+	rels.greeting_text = menu_attnum(menus, "greeting_text");
+	rels.greeting_audio_url = menu_attnum(menus, "greeting_audio_url");
+	rels.voice = menu_attnum(menus, "voice");
+	rels.language = menu_attnum(menus, "language");
+	rels.timeout_seconds = menu_attnum(menus, "timeout_seconds");
+	rels.disclosure_text = menu_attnum(menus, "disclosure_text");
+	rels.invalid_prompt = menu_attnum(menus, "invalid_prompt");
+	rels.digit = menu_attnum(rels.options, "digit");
+	rels.prompt = menu_attnum(rels.options, "prompt");
+	rels.position = menu_attnum(rels.options, "position");
+}
+
+/* Raises the usual permission error unless the current role may read relid. */
+static void
+menu_check_select(Oid relid)
+{
+	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+}
+
+/* Text column attno of the slot's tuple as a C string, or NULL. */
+static char *
+menu_text(TupleTableSlot *slot, AttrNumber attno)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, attno, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* Orders option indexes by position, then digit (bytewise). */
+static int
+menu_option_cmp(const void *a, const void *b, void *arg)
+{
+	const MenuData *m = arg;
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	if (m->positions[x] != m->positions[y])
+		return m->positions[x] < m->positions[y] ? -1 : 1;
+	return strcmp(m->digits[x] ? m->digits[x] : "", m->digits[y] ? m->digits[y] : "");
+}
+
+/*
+ * Reads menu of org into out; false when there is no such menu.  With
+ * fresh_snapshot the rows are read with a snapshot taken now (the menu cache
+ * needs one younger than the generation it noted), otherwise with the
+ * statement's.
+ */
+bool
+menu_read(const pg_uuid_t *org, const pg_uuid_t *menu, bool fresh_snapshot, MenuData *out)
+{
+	Snapshot	snapshot;
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	bool		found;
+	int			order[MENU_READ_MAX_OPTIONS];
+	MenuData	tmp;
+
+	menu_relations();
+	menu_check_select(rels.menus);
+	menu_check_select(rels.options);
+	memset(out, 0, sizeof(*out));
+	snapshot = RegisterSnapshot(fresh_snapshot ? GetLatestSnapshot() : GetActiveSnapshot());
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(org));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(menu));
+
+	heap = table_open(rels.menus, AccessShareLock);
+	index = index_open(rels.menus_pkey, AccessShareLock);
+	slot = table_slot_create(heap, NULL);
+	scan = index_beginscan(heap, index, snapshot, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+	{
+		bool		isnull;
+
+		out->greeting_type = menu_text(slot, rels.greeting_type);
+		out->greeting_text = menu_text(slot, rels.greeting_text);
+		out->greeting_audio_url = menu_text(slot, rels.greeting_audio_url);
+		out->voice = menu_text(slot, rels.voice);
+		out->language = menu_text(slot, rels.language);
+		out->disclosure_text = menu_text(slot, rels.disclosure_text);
+		out->invalid_prompt = menu_text(slot, rels.invalid_prompt);
+		out->timeout_seconds = DatumGetInt32(slot_getattr(slot, rels.timeout_seconds, &isnull));
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+
+	if (found)
+	{
+		heap = table_open(rels.options, AccessShareLock);
+		index = index_open(rels.options_key, AccessShareLock);
+		slot = table_slot_create(heap, NULL);
+		scan = index_beginscan(heap, index, snapshot, 2, 0);
+		index_rescan(scan, keys, 2, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			int			n = out->noptions;
+
+			CHECK_FOR_INTERRUPTS();
+			if (n >= MENU_READ_MAX_OPTIONS)
+				elog(ERROR, "IVR menu has more than %d options", MENU_READ_MAX_OPTIONS);
+			out->digits[n] = menu_text(slot, rels.digit);
+			out->prompts[n] = menu_text(slot, rels.prompt);
+			out->positions[n] = DatumGetInt32(slot_getattr(slot, rels.position, &isnull));
+			out->noptions++;
+		}
+		index_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		index_close(index, AccessShareLock);
+		table_close(heap, AccessShareLock);
+	}
+	UnregisterSnapshot(snapshot);
+
+	for (int i = 0; i < out->noptions; i++)
+		order[i] = i;
+	qsort_arg(order, out->noptions, sizeof(int), menu_option_cmp, out);
+	tmp = *out;
+	for (int i = 0; i < out->noptions; i++)
+	{
+		out->digits[i] = tmp.digits[order[i]];
+		out->prompts[i] = tmp.prompts[order[i]];
+		out->positions[i] = tmp.positions[order[i]];
+	}
+	return found;
+}

@@ -1,0 +1,181 @@
+-- Inbound IVR API: plan gating and limits, field-by-field validation, compliance,
+-- cross-tenant ids, audit, and that a refused call leaves nothing behind.
+BEGIN;
+\ir lib/fixtures.sql
+SELECT plan(84);
+
+INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
+                      ('pro', wib.organization_create('Pro Co', 'pro')),
+                      ('biz', wib.organization_create('Business Co', 'business'));
+
+SET ROLE wib_test_app;
+
+-- Plan gating.
+SELECT wib.set_context(pg_temp.org('starter'), 'u');
+SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Hi."}'')', 'WB001', NULL,
+                 'ivr_menu_create_requires_inbound_ivr_plan');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15551110001'', ''local'', ''Main'')', 'WB001', NULL,
+                 'ivr_number_add_requires_inbound_ivr_plan');
+SELECT wib.set_context(pg_temp.org('pro'), 'u');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15551110001'', ''toll_free'', ''Main'')', 'WB001', NULL,
+                 'toll_free_number_requires_toll_free_plan');
+
+-- Limits per plan: business has 5 numbers; released numbers free their quota.
+SELECT wib.set_context(pg_temp.org('biz'), 'u');
+SELECT lives_ok($$SELECT wib.ivr_number_add('+1555222000' || n, CASE WHEN n = 1 THEN 'toll_free' ELSE 'local' END, 'Line ' || n)
+                    FROM generate_series(1, 5) n$$, 'business_plan_adds_five_numbers_including_toll_free');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15552220006'', ''local'', ''Sixth'')', 'WB002', NULL,
+                 'business_plan_refuses_a_sixth_number');
+SELECT lives_ok($$SELECT wib.ivr_number_release((SELECT id FROM wib.inbound_numbers WHERE phone_number = '+15552220005'))$$,
+                'a_number_can_be_released');
+SELECT throws_ok($$SELECT wib.ivr_number_release((SELECT id FROM wib.inbound_numbers WHERE phone_number = '+15552220005'))$$,
+                 'P0002', NULL, 'a_released_number_cannot_be_released_again');
+SELECT lives_ok('SELECT wib.ivr_number_add(''+15552220006'', ''local'', ''Sixth'')', 'released_number_frees_its_quota');
+SELECT is((SELECT count(*) FROM wib.inbound_numbers WHERE status <> 'released'), 5::bigint, 'five_numbers_in_service');
+SELECT lives_ok('SELECT wib.ivr_number_add(''+15552220005'', ''local'', ''Back again'')', 'a_released_number_can_be_added_again_after_quota_frees')
+  FROM (SELECT wib.ivr_number_release((SELECT id FROM wib.inbound_numbers WHERE phone_number = '+15552220006'))) x;
+
+-- Number input.
+SELECT throws_ok('SELECT wib.ivr_number_add(''5551234567'', ''local'', ''x'')', '22023', 'invalid phone_number', 'number_not_e164_refused');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+0551234567'', ''local'', ''x'')', '22023', 'invalid phone_number', 'number_starting_with_zero_refused');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+1555123456789012'', ''local'', ''x'')', '22023', 'invalid phone_number', 'number_longer_than_e164_refused');
+SELECT throws_ok('SELECT wib.ivr_number_add(NULL, ''local'', ''x'')', '22023', 'invalid phone_number', 'null_number_refused');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15551234567'', ''mobile'', ''x'')', '22023', 'invalid number_type', 'unknown_number_type_refused');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15551234567'', NULL, ''x'')', '22023', 'invalid number_type', 'null_number_type_refused');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15551234567'', ''local'', repeat(''x'', 101))', '22023', 'invalid display_name', 'oversized_display_name_refused');
+SELECT wib.set_context(pg_temp.org('a'), 'u');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15557770002'', ''local'', ''x'')', 'WB303',
+                 'phone number +15557770002 is already provisioned', 'number_of_another_org_refused');
+SELECT is((SELECT count(*) FROM wib.inbound_numbers WHERE phone_number = '+15557770002'), 0::bigint,
+          'refused_number_wrote_nothing');
+SELECT throws_ok('SELECT wib.ivr_number_add(''+15557770001'', ''local'', ''again'')', 'WB303',
+                 'phone number +15557770001 is already provisioned', 'number_already_held_by_the_same_org_refused');
+SELECT wib.set_context(pg_temp.org('biz'), 'u');
+
+-- Menu validation, field by field.
+CREATE TEMP TABLE bad_menus (doc text, field text, why text);
+INSERT INTO bad_menus VALUES
+    (NULL, 'invalid menu', 'null_menu_refused'),
+    ('[]', 'invalid menu', 'menu_not_an_object_refused'),
+    ('{"greeting_text": "Hi."}', 'invalid name', 'missing_name_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "color": "red"}', 'unknown field "color" in menu', 'unknown_field_refused'),
+    ('{"name": "M"}', 'invalid greeting_text', 'tts_without_text_refused'),
+    ('{"name": "M", "greeting_type": "audio_url", "greeting_audio_url": "ftp://x/y.mp3"}', 'invalid greeting_audio_url', 'audio_url_not_http_refused'),
+    ('{"name": "M", "greeting_type": "video", "greeting_text": "Hi."}', 'invalid greeting_type', 'unknown_greeting_type_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "timeout_seconds": 0}', 'invalid timeout_seconds', 'timeout_below_1_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "timeout_seconds": 121}', 'invalid timeout_seconds', 'timeout_above_120_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "timeout_seconds": "5"}', 'invalid timeout_seconds', 'timeout_as_string_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "timeout_seconds": 5.5}', 'invalid timeout_seconds', 'fractional_timeout_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "max_retries": 11}', 'invalid max_retries', 'too_many_retries_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "voice": "robot"}', 'invalid voice', 'unknown_voice_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "fallback_action": "transfer"}', 'invalid fallback_target', 'fallback_transfer_without_target_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "fallback_action": "dance"}', 'invalid fallback_action', 'unknown_fallback_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "disclosure_text": "  "}', 'invalid disclosure_text', 'blank_disclosure_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": {}}', 'invalid options', 'options_not_an_array_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "A", "action_type": "hangup"}]}', 'invalid options[0].digit', 'bad_digit_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": 1, "action_type": "hangup"}]}', 'invalid digit', 'numeric_digit_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup"}, {"digit": "1", "action_type": "repeat"}]}',
+     'invalid options[1].digit', 'duplicate_digit_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "fax"}]}', 'invalid options[0].action_type', 'unknown_action_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "transfer", "target": "555-1234"}]}',
+     'invalid options[0].target', 'transfer_target_not_e164_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "submenu", "target": "not-a-uuid"}]}',
+     'invalid options[0].target', 'submenu_target_not_a_uuid_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "survey", "target": "https://s.example.com/x"}]}',
+     'invalid survey_disclaimer', 'survey_without_disclaimer_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "target": "+15551234567"}]}',
+     'invalid options[0].target', 'target_on_hangup_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [1]}', 'invalid options[0]', 'option_not_an_object_refused'),
+    ('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "extra": 1}]}',
+     'unknown field "extra" in options[0]', 'unknown_option_field_refused');
+SELECT throws_ok(format('SELECT wib.ivr_menu_create(%L)', doc), '22023', field, why) FROM bad_menus;
+SELECT throws_ok(format('SELECT wib.ivr_menu_create(%L)', jsonb_build_object('name', 'M', 'greeting_text', 'Hi.',
+                        'options', (SELECT jsonb_agg(jsonb_build_object('digit', d, 'action_type', 'hangup'))
+                                      FROM unnest(ARRAY['0','1','2','3','4','5','6','7','8','9','*','#','0']) d))),
+                 '22023', 'invalid options', 'more_than_twelve_options_refused');
+
+-- A submenu of another organization is not a menu of this one.
+SELECT wib.set_context(pg_temp.org('b'), 'u');
+SELECT id AS b_menu FROM wib.ivr_menus LIMIT 1 \gset
+SELECT wib.set_context(pg_temp.org('biz'), 'u');
+SELECT throws_ok(format('SELECT wib.ivr_menu_create(%L)', jsonb_build_object('name', 'M', 'greeting_text', 'Hi.',
+                        'options', jsonb_build_array(jsonb_build_object('digit', '1', 'action_type', 'submenu', 'target', :'b_menu')))),
+                 '22023', 'invalid options[0].target', 'submenu_of_another_org_refused');
+
+-- Compliance: prohibited phrases, case-insensitive, on word boundaries.
+SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Satisfaction GUARANTEED!"}'')', 'WB302',
+                 'prohibited phrase "guaranteed" in greeting_text', 'prohibited_phrase_in_greeting_refused');
+SELECT throws_ok($$SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "prompt": "You   should press 1."}]}')$$,
+                 'WB302', 'prohibited phrase "you should" in options[0].prompt', 'prohibited_phrase_in_option_prompt_refused');
+SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Hi.", "voicemail_prompt": "I promise to call back."}'')', 'WB302',
+                 'prohibited phrase "I promise" in voicemail_prompt', 'prohibited_phrase_in_voicemail_prompt_refused');
+SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Hi.", "survey_disclaimer": "Risk-free survey."}'')', 'WB302',
+                 'prohibited phrase "risk-free" in survey_disclaimer', 'prohibited_phrase_in_survey_disclaimer_refused');
+SELECT lives_ok('SELECT wib.ivr_menu_create(''{"name": "Words", "greeting_text": "Our unguaranteedly odd youshould words are fine."}'')',
+                'phrases_inside_longer_words_are_allowed');
+SELECT throws_ok('INSERT INTO wib.ivr_prohibited_phrases (phrase) VALUES (''free money'')', '42501', NULL,
+                 'applications_cannot_edit_prohibited_phrases');
+SELECT is((SELECT count(*) FROM wib.ivr_menus WHERE name = 'M'), 0::bigint, 'refused_menus_wrote_no_menu');
+SELECT is((SELECT count(*) FROM wib.ivr_menu_options), 0::bigint, 'refused_menus_wrote_no_option');
+SELECT is((SELECT count(*) FROM wib.audit_log WHERE action = 'ivr:menu_created'), 1::bigint, 'refused_menus_wrote_no_audit_row');
+RESET ROLE;
+SET ROLE wib_test_admin;
+SELECT lives_ok('INSERT INTO wib.ivr_prohibited_phrases (phrase) VALUES (''free money'')', 'operators_add_prohibited_phrases');
+RESET ROLE;
+SET ROLE wib_test_app;
+SELECT throws_ok('SELECT wib.ivr_menu_create(''{"name": "M", "greeting_text": "Get FREE   money today."}'')', 'WB302',
+                 'prohibited phrase "free money" in greeting_text', 'an_added_phrase_is_enforced_at_once');
+
+-- A menu with every action, updated partially, assigned, refused deletion while in use.
+SELECT wib.ivr_menu_create('{"name": "Support", "greeting_text": "Support."}') AS sub \gset
+SELECT wib.ivr_menu_create(jsonb_build_object('name', 'Main', 'greeting_text', 'Welcome.',
+    'survey_disclaimer', 'The survey is optional.',
+    'options', jsonb_build_array(
+        jsonb_build_object('digit', '1', 'action_type', 'transfer', 'target', '+15551230001', 'prompt', 'Sales, 1.'),
+        jsonb_build_object('digit', '2', 'action_type', 'submenu', 'target', :'sub'),
+        jsonb_build_object('digit', '3', 'action_type', 'voicemail'),
+        jsonb_build_object('digit', '4', 'action_type', 'survey', 'target', 'https://s.example.com/t'),
+        jsonb_build_object('digit', '*', 'action_type', 'repeat'),
+        jsonb_build_object('digit', '#', 'action_type', 'hangup')))) AS main \gset
+SELECT is((SELECT count(*) FROM wib.ivr_menu_options WHERE menu_id = :'main'), 6::bigint, 'menu_with_every_action_created');
+SELECT lives_ok(format('SELECT wib.ivr_menu_update(%L, ''{"name": "Main line", "timeout_seconds": 9}'')', :'main'),
+                'menu_updated_partially');
+SELECT is((SELECT (name, timeout_seconds, greeting_text)::text FROM wib.ivr_menus WHERE id = :'main'),
+          '("Main line",9,Welcome.)', 'partial_update_changes_given_fields_only');
+SELECT is((SELECT count(*) FROM wib.ivr_menu_options WHERE menu_id = :'main'), 6::bigint, 'partial_update_keeps_options');
+SELECT throws_ok(format('SELECT wib.ivr_menu_update(%L, ''{"survey_disclaimer": null}'')', :'main'), '22023',
+                 'invalid survey_disclaimer', 'update_cannot_drop_disclaimer_of_a_survey_menu');
+SELECT throws_ok(format('SELECT wib.ivr_menu_update(%L, ''{"timeout_seconds": 500}'')', :'main'), '22023',
+                 'invalid timeout_seconds', 'update_validates_like_create');
+SELECT is((SELECT timeout_seconds FROM wib.ivr_menus WHERE id = :'main'), 9, 'refused_update_changed_nothing');
+SELECT lives_ok(format('SELECT wib.ivr_number_assign((SELECT id FROM wib.inbound_numbers WHERE phone_number = %L), %L)',
+                       '+15552220001', :'main'), 'menu_assigned_to_number');
+SELECT throws_ok(format('SELECT wib.ivr_menu_delete(%L)', :'main'), 'WB304', NULL, 'menu_in_use_by_number_not_deleted');
+SELECT throws_ok(format('SELECT wib.ivr_menu_delete(%L)', :'sub'), 'WB304', NULL, 'submenu_in_use_not_deleted');
+SELECT lives_ok(format('SELECT wib.ivr_menu_update(%L, ''{"options": [{"digit": "1", "action_type": "hangup"}]}'')', :'main'),
+                'options_replaced_on_update');
+SELECT lives_ok(format('SELECT wib.ivr_menu_delete(%L)', :'sub'), 'unused_submenu_deleted');
+SELECT is((SELECT array_agg(action ORDER BY created_at, action) FROM wib.audit_log WHERE resource_type = 'ivr_menu' AND resource_id IN (:'main', :'sub')),
+          ARRAY['ivr:menu_created', 'ivr:menu_created', 'ivr:menu_deleted', 'ivr:menu_updated', 'ivr:menu_updated'],
+          'menu_changes_audited');
+SELECT is((SELECT count(*) FROM wib.audit_log WHERE action = 'ivr:number_provisioned'), 7::bigint, 'numbers_provisioned_audited');
+SELECT is((SELECT count(*) FROM wib.audit_log WHERE action = 'ivr:number_released'), 2::bigint, 'numbers_released_audited');
+
+-- Another organization's ids look like missing ones.
+SELECT wib.set_context(pg_temp.org('b'), 'u');
+SELECT id AS b_number FROM wib.inbound_numbers LIMIT 1 \gset
+SELECT wib.set_context(pg_temp.org('biz'), 'u');
+SELECT throws_ok(format('SELECT wib.ivr_menu_update(%L, ''{"name": "x"}'')', :'b_menu'), 'P0002', NULL, 'other_orgs_menu_not_updated');
+SELECT throws_ok(format('SELECT wib.ivr_menu_delete(%L)', :'b_menu'), 'P0002', NULL, 'other_orgs_menu_not_deleted');
+SELECT throws_ok(format('SELECT wib.texml_render_menu(%L)', :'b_menu'), 'P0002', NULL, 'other_orgs_menu_not_rendered');
+SELECT throws_ok(format('SELECT wib.ivr_number_release(%L)', :'b_number'), 'P0002', NULL, 'other_orgs_number_not_released');
+SELECT throws_ok(format('SELECT wib.ivr_number_assign(%L, NULL)', :'b_number'), 'P0002', NULL, 'other_orgs_number_not_assigned');
+SELECT throws_ok(format('SELECT wib.ivr_number_assign((SELECT id FROM wib.inbound_numbers WHERE phone_number = %L), %L)',
+                        '+15552220001', :'b_menu'), '22023', 'invalid menu_id', 'other_orgs_menu_not_assignable');
+SELECT is((SELECT count(*) FROM wib.inbound_call_log), 0::bigint, 'call_logs_of_other_orgs_invisible');
+RESET ROLE;
+SELECT is((SELECT name FROM wib.ivr_menus WHERE id = :'b_menu'), 'Fixture', 'tenant_b_menu_untouched');
+SELECT is((SELECT status FROM wib.inbound_numbers WHERE id = :'b_number'), 'active', 'tenant_b_number_untouched');
+
+SELECT * FROM finish();
+ROLLBACK;
