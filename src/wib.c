@@ -13,8 +13,10 @@
 #include "core/settings.h"
 #include "core/shmem.h"
 #include "core/tenancy.h"
-#include "ivr/ivr_settings.h"
 #include "export/files.h"
+#include "http/http_settings.h"
+#include "ivr/ivr_settings.h"
+#include "webhooks/deliver.h"
 #include "workers/worker.h"
 
 PG_MODULE_MAGIC;
@@ -37,6 +39,8 @@ _PG_init(void)
 	tenancy_define_settings();
 	settings_define_sql_only();
 	worker_define_settings();
+	http_define_settings();
+	webhook_define_settings();
 	ivr_define_settings();
 	analytics_define_settings();
 	exports_define_settings();

@@ -10,18 +10,16 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 
 #include "workers/scheduler.h"
+#include "workers/unit.h"
 #include "workers/worker.h"
 
 typedef enum SchedulerMode
@@ -71,33 +69,15 @@ static const char *const record_sql =
 "       error_count = error_count + (CASE WHEN $2 = 'failed' THEN 1 ELSE 0 END)"
 " WHERE name = $1";
 
-static void
-begin_unit(const char *activity)
-{
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
-}
-
-static void
-end_unit(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-}
-
 /* Claims the next due job; false when none is due.  Strings are palloc'd in the caller's context. */
 static bool
 claim_due_job(char **name, char **command)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	bool		claimed = false;
+	WorkerUnit	unit;
 
-	begin_unit("wib scheduler: claiming due job");
+	worker_unit_begin(&unit, true, "wib scheduler: claiming due job");
 	if (SPI_execute(claim_sql, false, 1) != SPI_OK_UPDATE_RETURNING)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -111,7 +91,7 @@ claim_due_job(char **name, char **command)
 		MemoryContextSwitchTo(spi);
 		claimed = true;
 	}
-	end_unit();
+	worker_unit_end(&unit);
 	return claimed;
 }
 
@@ -119,23 +99,23 @@ claim_due_job(char **name, char **command)
 static bool
 run_job(const char *name, const char *command, char **error)
 {
-	MemoryContext caller = CurrentMemoryContext;
 	volatile bool ok = true;
+	WorkerUnit	unit;
 
-	begin_unit(command);
+	worker_unit_begin(&unit, true, command);
 	PG_TRY();
 	{
 		SPI_execute(command, false, 0);
-		end_unit();
+		worker_unit_end(&unit);
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
-		MemoryContextSwitchTo(caller);
+		MemoryContextSwitchTo(unit.caller);
 		edata = CopyErrorData();
 		FlushErrorState();
-		AbortCurrentTransaction();
+		worker_unit_abort(&unit);
 		ereport(LOG,
 				(errmsg("wib scheduler job \"%s\" failed: %s", name, edata->message)));
 		*error = edata->message;
@@ -151,14 +131,14 @@ record_result(const char *name, bool ok, const char *error)
 	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ok ? 'n' : ' '};
+	WorkerUnit	unit;
 
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(ok ? "succeeded" : "failed");
 	values[2] = ok ? (Datum) 0 : CStringGetTextDatum(error);
-
-	begin_unit("wib scheduler: recording job result");
+	worker_unit_begin(&unit, true, "wib scheduler: recording job result");
 	SPI_execute_with_args(record_sql, 3, types, values, nulls, false, 0);
-	end_unit();
+	worker_unit_end(&unit);
 }
 
 /* One scheduler pass: runs the most overdue job, if any. */

@@ -41,6 +41,7 @@ static WorkerStatusShared *shared = NULL;
 
 static const char *const worker_names[WORKER_KIND_COUNT] = {
 	[WORKER_SCHEDULER] = "scheduler",
+	[WORKER_DELIVERER] = "deliverer",
 };
 
 const char *

@@ -12,6 +12,7 @@
 typedef enum WorkerKind
 {
 	WORKER_SCHEDULER = 0,
+	WORKER_DELIVERER,
 	WORKER_KIND_COUNT
 } WorkerKind;
 

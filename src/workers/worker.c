@@ -34,6 +34,7 @@ int			worker_poll_interval_ms = 1000;
 /* The entry point of each worker kind, looked up by name in wib.so. */
 static const char *const worker_entry_points[WORKER_KIND_COUNT] = {
 	[WORKER_SCHEDULER] = "wib_scheduler_main",
+	[WORKER_DELIVERER] = "wib_deliverer_main",
 };
 
 /* Settings fixed at server start; defined only while preloading. */
@@ -86,16 +87,22 @@ workers_register(void)
 	}
 }
 
-/* True when the wib extension is installed in the connected database. */
+/*
+ * True when the wib extension is installed in the connected database.
+ * Committing leaves CurrentMemoryContext at TopMemoryContext, so the caller's
+ * context is restored: passes allocate in the loop context, reset each turn.
+ */
 static bool
 extension_installed(void)
 {
+	MemoryContext caller = CurrentMemoryContext;
 	bool		installed;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	installed = OidIsValid(get_extension_oid("wib", true));
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
 	return installed;
 }
 

@@ -39,13 +39,11 @@ $node->safe_psql('postgres', q{
 	GRANT wib_app TO ivr_route;
 	CREATE ROLE ivr_tenant LOGIN;
 	GRANT wib_app TO ivr_tenant;
-	-- Stands in for the webhooks feature: records what wib.emit_event is given.
-	CREATE TABLE public.events (event_type text, payload jsonb);
-	GRANT INSERT ON public.events TO wib_app;
-	CREATE FUNCTION wib.emit_event(event_type text, payload jsonb) RETURNS void
-	    LANGUAGE sql AS 'INSERT INTO public.events VALUES (event_type, payload)';
-	GRANT EXECUTE ON FUNCTION wib.emit_event(text, jsonb) TO wib_app;
+	-- The events wib.emit_event queued, as a subscription to ivr.call_ended receives them.
+	CREATE VIEW public.events AS
+	    SELECT event_type, payload FROM wib.webhook_deliveries WHERE event_type = 'ivr.call_ended';
 	SELECT wib.set_context(wib.organization_create('Acme', 'business'), 'admin-1');
+	SELECT id FROM wib.webhook_subscribe('ivr events', 'https://hooks.example.test/ivr', ARRAY['ivr.call_ended']);
 	SELECT wib.ivr_menu_create('{"name": "Support", "greeting_text": "Support. Press 1 for an agent.",
 	    "options": [{"digit": "1", "action_type": "transfer", "target": "+15551230001", "prompt": "Agents, 1."}]}');
 	SELECT wib.ivr_menu_create(jsonb_build_object('name', 'Main', 'greeting_text', 'Welcome to Acme.',

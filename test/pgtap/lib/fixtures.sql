@@ -38,6 +38,16 @@ END
 $$;
 SELECT pg_temp.seed_core(pg_temp.org('a')), pg_temp.seed_core(pg_temp.org('b'));
 
+-- Webhooks: a subscription and a queued delivery for both tenants.
+CREATE FUNCTION pg_temp.seed_webhooks(org uuid) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM wib.set_context(org, 'fixture', true);
+    PERFORM wib.webhook_subscribe('fixture', 'https://hooks.example.test/in', ARRAY['*']);
+    PERFORM wib.emit_event('webhook.test', '{"fixture": true}');
+END
+$$;
+SELECT pg_temp.seed_webhooks(pg_temp.org('a')), pg_temp.seed_webhooks(pg_temp.org('b'));
+
 -- Inbound IVR rows (a menu with an option, a number, a call) for both tenants.
 CREATE FUNCTION pg_temp.seed_ivr(org uuid, phone text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,0 +1,370 @@
+/*
+ * deliver.c
+ *		One webhook delivery pass, run by the deliverer worker
+ *		(src/workers/deliverer.c) and by wib.deliver_due().
+ *
+ * A pass claims a batch of due deliveries (FOR UPDATE SKIP LOCKED, with a
+ * lease) and commits; signs and sends them all at once through the HTTP
+ * engine with no transaction open; then records every result in one more
+ * transaction.  If the worker dies between the two, the lease expires (or the
+ * next worker releases it on start) and the deliveries are sent again with
+ * the same webhook-id: delivery is at least once, and nothing committed is
+ * lost.  wib.deliver_due() runs the same pass inside its caller's
+ * transaction, for tests and pg_cron.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "crypto/webhook_sign.h"
+#include "http/engine.h"
+#include "http/http_settings.h"
+#include "webhooks/deliver.h"
+#include "workers/unit.h"
+
+#define DELIVERY_HEADERS	6
+#define SIGNATURE_HEADER_MAX (2 * WEBHOOK_SIG_LEN + 32)
+
+int			webhook_batch_size = 500;
+static int	webhook_lease_seconds = 60;
+static int	webhook_disable_after = 10;
+static char *webhook_retry_schedule = NULL;
+
+/* One claimed delivery and the request that sends it. */
+typedef struct Delivery
+{
+	pg_uuid_t	organization_id;
+	pg_uuid_t	id;
+	int32		attempt;
+	char	   *message_id;
+	char	   *url;
+	char	   *body;
+	char	   *secrets[2];
+	int			nsecrets;
+	const char *headers[DELIVERY_HEADERS];
+	char		signature[SIGNATURE_HEADER_MAX];
+} Delivery;
+
+/*
+ * Check hook of wib.webhook_retry_schedule: one or more comma-separated
+ * "<number> <unit>" waits (units s, min, h, d and their spellings), so a
+ * typo is refused when set rather than failing every delivery pass.
+ */
+static bool
+check_retry_schedule(char **newval, void **extra, GucSource source)
+{
+	static const char *const units[] = {
+		"", "s", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes",
+		"h", "hour", "hours", "d", "day", "days", NULL
+	};
+	const char *p = *newval;
+	int			items = 0;
+
+	if (p == NULL)
+		return false;
+	for (;;)
+	{
+		char		unit[16];
+		int			ulen = 0;
+		bool		digits = false;
+		bool		known = false;
+
+		while (*p == ' ')
+			p++;
+		while (isdigit((unsigned char) *p) || *p == '.')
+		{
+			digits = digits || isdigit((unsigned char) *p);
+			p++;
+		}
+		while (*p == ' ')
+			p++;
+		while (isalpha((unsigned char) *p) && ulen < (int) sizeof(unit) - 1)
+			unit[ulen++] = *p++;
+		unit[ulen] = '\0';
+		while (*p == ' ')
+			p++;
+		for (int i = 0; units[i]; i++)
+			if (pg_strcasecmp(unit, units[i]) == 0)
+				known = true;
+		if (!digits || !known || (*p != ',' && *p != '\0'))
+		{
+			GUC_check_errdetail("Expected comma-separated waits such as \"1 min, 5 min, 1 hour\".");
+			return false;
+		}
+		items++;
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	return items > 0;
+}
+
+/* Defines the wib.webhook_* settings; called from _PG_init. */
+void
+webhook_define_settings(void)
+{
+	DefineCustomIntVariable("wib.webhook_batch_size",
+							"How many due deliveries one deliverer pass claims and sends at once.",
+							NULL,
+							&webhook_batch_size,
+							500, 1, 10000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("wib.webhook_lease",
+							"How long a claimed delivery stays leased before another pass may send it again.",
+							"Never shorter than the batch could take if every request timed out. A deliverer that dies mid-pass leaves its batch leased; it is sent again when the lease ends (at once when the worker restarts).",
+							&webhook_lease_seconds,
+							60, 1, 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("wib.webhook_disable_after",
+							"Failed deliveries in a row after which a subscription is deactivated (0: never).",
+							NULL,
+							&webhook_disable_after,
+							10, 0, 100000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("wib.webhook_retry_schedule",
+							   "Waits before each retry of a failed delivery, comma-separated intervals.",
+							   "exponential uses the n-th wait for retry n (the last repeats); linear waits the first one times n.",
+							   &webhook_retry_schedule,
+							   "1 min,5 min,15 min,1 hour,4 hours",
+							   PGC_SUSET,
+							   0,
+							   check_retry_schedule, NULL, NULL);
+}
+
+/* Claims up to max_items deliveries; the array lives in the caller's context. */
+static int
+claim(bool own_xact, int max_items, Delivery **out)
+{
+	WorkerUnit	unit;
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[2] = {INT4OID, INT4OID};
+	Datum		values[2];
+	int			waves = (max_items + http_max_concurrency - 1) / http_max_concurrency;
+	int			longest = waves * ((http_timeout_ms + 999) / 1000) + 10;
+	Delivery   *d;
+	int			n;
+
+	/*
+	 * The lease must outlast the pass, or another pass could send the batch
+	 * again while this one still works on it: at least as long as the batch
+	 * can take when every request runs into the timeout.
+	 */
+	values[0] = Int32GetDatum(max_items);
+	values[1] = Int32GetDatum(Max(webhook_lease_seconds, longest));
+	worker_unit_begin(&unit, own_xact, "wib deliverer: claiming due deliveries");
+	if (SPI_execute_with_args("SELECT * FROM wib.webhook_claim($1, make_interval(secs => $2))",
+							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("wib deliverer could not claim deliveries")));
+	n = (int) SPI_processed;
+	d = (Delivery *) MemoryContextAllocZero(caller, sizeof(Delivery) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		ArrayType  *secrets;
+		Datum	   *elems;
+		int			nelems;
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		memcpy(&d[i].organization_id, DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull)), sizeof(pg_uuid_t));
+		memcpy(&d[i].id, DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull)), sizeof(pg_uuid_t));
+		d[i].attempt = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		d[i].message_id = SPI_getvalue(tup, desc, 4);
+		d[i].url = SPI_getvalue(tup, desc, 5);
+		d[i].body = SPI_getvalue(tup, desc, 6);
+		secrets = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 7, &isnull));
+		deconstruct_array(secrets, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+		for (int j = 0; j < nelems && j < 2; j++)
+			d[i].secrets[d[i].nsecrets++] = TextDatumGetCString(elems[j]);
+		MemoryContextSwitchTo(spi);
+	}
+	worker_unit_end(&unit);
+	*out = d;
+	return n;
+}
+
+/* Signs one delivery with every live secret and fills its request. */
+static void
+prepare_request(Delivery *d, HttpRequest *req, int64 ts)
+{
+	char	   *p;
+	size_t		len = strlen(d->body);
+
+	strcpy(d->signature, "webhook-signature: ");
+	p = d->signature + strlen(d->signature);
+	for (int j = 0; j < d->nsecrets; j++)
+	{
+		uint8_t		key[WEBHOOK_KEY_MAX];
+		int			key_len = webhook_secret_key(d->secrets[j], key);
+
+		if (key_len < 0 || !webhook_sign(key, key_len, d->message_id, ts, d->body, len, p + (j ? 1 : 0)))
+			continue;
+		if (j)
+			*p = ' ';
+		p += strlen(p);
+		memset(key, 0, sizeof(key));
+	}
+	d->headers[0] = psprintf("webhook-id: %s", d->message_id);
+	d->headers[1] = psprintf("webhook-timestamp: " INT64_FORMAT, ts);
+	d->headers[2] = d->signature;
+	d->headers[3] = psprintf("X-WIB-Signature: %s", d->signature + strlen("webhook-signature: "));
+	d->headers[4] = "Content-Type: application/json";
+	d->headers[5] = "Accept: */*";
+
+	memset(req, 0, sizeof(*req));
+	req->url = d->url;
+	req->headers = d->headers;
+	req->nheaders = DELIVERY_HEADERS;
+	req->body = d->body;
+	req->body_len = len;
+}
+
+/* A response body as valid text: cut at the first byte that is not valid in the database encoding. */
+static Datum
+body_text(const HttpRequest *req)
+{
+	int			valid = pg_encoding_verifymbstr(GetDatabaseEncoding(), req->body_head, (int) req->body_head_len);
+
+	return PointerGetDatum(cstring_to_text_with_len(req->body_head, Max(valid, 0)));
+}
+
+/* Records the outcome of every request in one call of wib.webhook_record. */
+static void
+record(bool own_xact, Delivery *d, HttpRequest *reqs, int n)
+{
+	WorkerUnit	unit;
+	Datum	   *orgs = palloc(sizeof(Datum) * n);
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *attempts = palloc(sizeof(Datum) * n);
+	Datum	   *statuses = palloc(sizeof(Datum) * n);
+	Datum	   *errors = palloc(sizeof(Datum) * n);
+	bool	   *error_nulls = palloc(sizeof(bool) * n);
+	Datum	   *durations = palloc(sizeof(Datum) * n);
+	Datum	   *bodies = palloc(sizeof(Datum) * n);
+	Datum	   *retry_after = palloc(sizeof(Datum) * n);
+	bool	   *retry_nulls = palloc(sizeof(bool) * n);
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	Oid			types[8] = {UUIDARRAYOID, UUIDARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
+	TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+	Datum		values[8];
+
+	for (int i = 0; i < n; i++)
+	{
+		orgs[i] = UUIDPGetDatum(&d[i].organization_id);
+		ids[i] = UUIDPGetDatum(&d[i].id);
+		attempts[i] = Int32GetDatum(d[i].attempt);
+		statuses[i] = Int32GetDatum((int32) reqs[i].status);
+		error_nulls[i] = reqs[i].error[0] == '\0';
+		errors[i] = error_nulls[i] ? (Datum) 0 : CStringGetTextDatum(reqs[i].error);
+		durations[i] = Int32GetDatum(reqs[i].duration_ms);
+		bodies[i] = body_text(&reqs[i]);
+		retry_nulls[i] = reqs[i].retry_after_seconds < 0;
+		retry_after[i] = Int32GetDatum(Max(reqs[i].retry_after_seconds, 0));
+	}
+	values[0] = PointerGetDatum(construct_array(orgs, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	values[1] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	values[2] = PointerGetDatum(construct_array(attempts, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_array(statuses, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_md_array(errors, error_nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+	values[5] = PointerGetDatum(construct_array(durations, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[6] = PointerGetDatum(construct_array(bodies, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[7] = PointerGetDatum(construct_md_array(retry_after, retry_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+
+	worker_unit_begin(&unit, own_xact, "wib deliverer: recording results");
+	if (SPI_execute_with_args("SELECT wib.webhook_record($1, $2, $3, $4, $5, $6, $7, $8)",
+							  8, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("wib deliverer could not record delivery results")));
+	worker_unit_end(&unit);
+}
+
+/* One pass: claim, sign and send, record (see deliver.h). */
+int
+webhook_deliver_batch(bool own_xact, int max_items)
+{
+	Delivery   *d;
+	HttpRequest *reqs;
+	TimestampTz t0 = GetCurrentTimestamp();
+	int			n = claim(own_xact, max_items, &d);
+	int64		ts = (int64) time(NULL);
+	TimestampTz t1 = GetCurrentTimestamp();
+	TimestampTz t2;
+	TimestampTz t3;
+
+	if (n == 0)
+		return 0;
+	reqs = (HttpRequest *) palloc(sizeof(HttpRequest) * n);
+	for (int i = 0; i < n; i++)
+		prepare_request(&d[i], &reqs[i], ts);
+
+	if (own_xact)
+		pgstat_report_activity(STATE_RUNNING, "wib deliverer: sending");
+	http_engine_run(reqs, n);
+	t2 = GetCurrentTimestamp();
+	record(own_xact, d, reqs, n);
+	t3 = GetCurrentTimestamp();
+	ereport(DEBUG1,
+			(errmsg_internal("wib deliverer: %d deliveries, claim %ld ms, send %ld ms, record %ld ms",
+							 n, (long) ((t1 - t0) / 1000), (long) ((t2 - t1) / 1000),
+							 (long) ((t3 - t2) / 1000))));
+	return n;
+}
+
+/* Makes the deliveries a dead deliverer had leased due at once, in a transaction of its own. */
+void
+webhook_release_leases(void)
+{
+	WorkerUnit	unit;
+	worker_unit_begin(&unit, true, "wib deliverer: releasing stale leases");
+	SPI_execute("SELECT wib.webhook_release_leases()", false, 0);
+	worker_unit_end(&unit);
+}
+
+PG_FUNCTION_INFO_V1(wib_deliver_due);
+
+/* wib.deliver_due(max_items): one pass in the caller's transaction. */
+Datum
+wib_deliver_due(PG_FUNCTION_ARGS)
+{
+	int32		max_items = PG_ARGISNULL(0) ? 1000 : PG_GETARG_INT32(0);
+	MemoryContext pass_context;
+	MemoryContext old;
+	int			n;
+
+	if (max_items < 1 || max_items > 100000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid max_items"),
+				 errdetail("max_items must be between 1 and 100000, not %d.", max_items)));
+	pass_context = AllocSetContextCreate(CurrentMemoryContext, "wib deliver_due",
+										 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(pass_context);
+	n = webhook_deliver_batch(false, max_items);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(pass_context);
+	PG_RETURN_INT32(n);
+}

@@ -1,0 +1,48 @@
+/*
+ * deliverer.c
+ *		The deliverer worker: runs webhook delivery passes whenever a COMMIT
+ *		that queued deliveries wakes it, or its poll interval passes.
+ *
+ * On start it first makes due again whatever a dead predecessor had leased
+ * (sent, perhaps, but never recorded), so a crash costs a resend, not a wait
+ * for the lease to expire.  Each pass allocates in a context of its own,
+ * emptied at the next pass, so memory stays flat however long it runs.
+ */
+#include "postgres.h"
+
+#include "utils/memutils.h"
+
+#include "webhooks/deliver.h"
+#include "workers/deliverer.h"
+#include "workers/worker.h"
+
+/* One pass of the worker; *more when a full batch was due (loop at once). */
+static int64
+deliverer_pass(bool *more)
+{
+	static bool released = false;
+	static MemoryContext pass_context = NULL;
+	int			n;
+
+	if (pass_context == NULL)
+		pass_context = AllocSetContextCreate(TopMemoryContext, "wib deliverer pass",
+											 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(pass_context);
+	MemoryContextSwitchTo(pass_context);
+
+	if (!released)
+	{
+		webhook_release_leases();
+		released = true;
+	}
+	n = webhook_deliver_batch(true, webhook_batch_size);
+	*more = (n == webhook_batch_size);
+	return n;
+}
+
+/* Entry point of the deliverer background worker. */
+void
+wib_deliverer_main(Datum main_arg)
+{
+	worker_run(WORKER_DELIVERER, deliverer_pass);
+}
