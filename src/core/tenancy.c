@@ -15,6 +15,7 @@
 #include "utils/uuid.h"
 
 #include "core/errors.h"
+#include "core/hex.h"
 #include "core/tenancy.h"
 
 #define USER_ID_MAX_LEN 255
@@ -24,18 +25,6 @@ static char *user_id_setting = NULL;
 
 static pg_uuid_t current_org;
 static bool current_org_set = false;
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Parses the canonical 8-4-4-4-12 spelling of a UUID, either case.  Returns
@@ -60,8 +49,8 @@ tenancy_parse_uuid(const char *text, pg_uuid_t *out)
 			pos++;
 			continue;
 		}
-		hi = hex_value(text[pos]);
-		lo = hex_value(text[pos + 1]);
+		hi = hex_digit_value(text[pos]);
+		lo = hex_digit_value(text[pos + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out->data[i++] = (unsigned char) (hi << 4 | lo);

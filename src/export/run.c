@@ -237,7 +237,9 @@ wib_export_write_file(PG_FUNCTION_ARGS)
 	int			i;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg_internal("return type must be a row type")));
 
 	target.path = part;
 	target.header_lines = (format == EXPORT_FORMAT_CSV) ? 1 : 0;
@@ -336,7 +338,9 @@ wib_export_stream(PG_FUNCTION_ARGS)
 	if (SPI_execute_with_args("SELECT query, fmt, formula_guard, max_rows FROM wib.export_prepare($1, $2, $3)",
 							  3, types, args, nulls, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
-		elog(ERROR, "wib.export_prepare returned no row");
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("wib.export_prepare returned no row")));
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	old = MemoryContextSwitchTo(caller);
@@ -350,7 +354,9 @@ wib_export_stream(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	if (!writer_parse_format(format_name, &format))
-		elog(ERROR, "wib.export_prepare returned an unknown format");
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("wib.export_prepare returned an unknown format")));
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);

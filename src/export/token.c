@@ -214,7 +214,9 @@ wib_export_token_verify(PG_FUNCTION_ARGS)
 				 errhint("Ask for a new download link.")));
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg_internal("return type must be a row type")));
 	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(job_s));
 	values[1] = DirectFunctionCall1(uuid_in, CStringGetDatum(org_s));
 	values[2] = TimestampTzGetDatum(expires);

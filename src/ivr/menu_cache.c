@@ -109,7 +109,9 @@ Datum
 wib_ivr_menu_changed(PG_FUNCTION_ARGS)
 {
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "wib.ivr_menu_changed() must be called as a trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg_internal("wib.ivr_menu_changed() must be called as a trigger")));
 	if (!callback_registered)
 	{
 		RegisterXactCallback(menu_cache_xact_callback, NULL);

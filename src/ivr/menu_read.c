@@ -58,7 +58,9 @@ menu_attnum(Oid relid, const char *name)
 	AttrNumber	n = get_attnum(relid, name);
 
 	if (n == InvalidAttrNumber)
-		elog(ERROR, "column \"%s\" of relation %u does not exist", name, relid);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg_internal("column \"%s\" of relation %u does not exist", name, relid)));
 	return n;
 }
 
@@ -79,7 +81,9 @@ menu_relations(void)
 		!OidIsValid(rels.options) || !OidIsValid(rels.options_key))
 	{
 		rels.menus = InvalidOid;
-		elog(ERROR, "the IVR tables of schema wib are missing");
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg_internal("the IVR tables of schema wib are missing")));
 	}
 	rels.greeting_type = menu_attnum(menus, "greeting_type");
 	rels.greeting_text = menu_attnum(menus, "greeting_text");
@@ -193,7 +197,9 @@ menu_read(const pg_uuid_t *org, const pg_uuid_t *menu, bool fresh_snapshot, Menu
 
 			CHECK_FOR_INTERRUPTS();
 			if (n >= MENU_READ_MAX_OPTIONS)
-				elog(ERROR, "IVR menu has more than %d options", MENU_READ_MAX_OPTIONS);
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg_internal("IVR menu has more than %d options", MENU_READ_MAX_OPTIONS)));
 			out->digits[n] = menu_text(slot, rels.digit);
 			out->prompts[n] = menu_text(slot, rels.prompt);
 			out->positions[n] = DatumGetInt32(slot_getattr(slot, rels.position, &isnull));

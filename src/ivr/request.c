@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 
 #include "core/errors.h"
+#include "core/hex.h"
 #include "crypto/ed25519.h"
 #include "ivr/ivr_settings.h"
 
@@ -53,19 +54,6 @@ wib_ivr_verify(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* Value of a hex digit, or -1. */
-static int
-form_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Appends the form-decoded bytes of s[0..len) ('+' is a space, %XX a byte). */
 static void
 form_decode(StringInfo out, const char *s, int len)
@@ -76,8 +64,8 @@ form_decode(StringInfo out, const char *s, int len)
 			appendStringInfoChar(out, ' ');
 		else if (s[i] == '%')
 		{
-			int			hi = i + 2 < len ? form_hex(s[i + 1]) : -1;
-			int			lo = i + 2 < len ? form_hex(s[i + 2]) : -1;
+			int			hi = i + 2 < len ? hex_digit_value(s[i + 1]) : -1;
+			int			lo = i + 2 < len ? hex_digit_value(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				ereport(ERROR,

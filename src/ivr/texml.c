@@ -52,7 +52,9 @@ void
 texml_open(TexmlWriter *w, const char *name)
 {
 	if (w->depth >= TEXML_MAX_DEPTH)
-		elog(ERROR, "TeXML elements nested too deeply");
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("TeXML elements nested too deeply")));
 	texml_seal(w);
 	appendStringInfoChar(w->buf, '<');
 	appendStringInfoString(w->buf, name);
@@ -65,7 +67,9 @@ void
 texml_attr(TexmlWriter *w, const char *name, const char *value)
 {
 	if (!w->pending)
-		elog(ERROR, "TeXML attribute \"%s\" written after element content", name);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("TeXML attribute \"%s\" written after element content", name)));
 	if (value == NULL)
 		return;
 	appendStringInfoChar(w->buf, ' ');
@@ -106,7 +110,9 @@ texml_close(TexmlWriter *w)
 	const char *name;
 
 	if (w->depth == 0)
-		elog(ERROR, "TeXML element closed twice");
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("TeXML element closed twice")));
 	name = w->stack[--w->depth];
 	if (w->pending)
 	{
