@@ -75,7 +75,7 @@ q -c "SELECT event_type, status, attempt_number AS attempts, response_status AS 
         FROM wib.webhook_deliveries ORDER BY created_at, event_type"
 
 echo "The SSRF guard refuses internal targets, however they are spelt (without the demo's loopback exception):"
-PGOPTIONS= q -c "SELECT u AS url, wib.url_check(u) AS refused_because
+PGOPTIONS= q -c "SET wib.http_allow_cidrs = ''" -c "SELECT u AS url, wib.url_check(u) AS refused_because
         FROM unnest(ARRAY['http://hooks.example.com/', 'https://169.254.169.254/latest/meta-data/',
                           'https://0x7f.1/', 'https://[::ffff:10.0.0.1]/', 'https://user@example.com/',
                           'https://hooks.zapier.com/x']) AS u"
