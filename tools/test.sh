@@ -13,7 +13,10 @@ if [ "$(id -u)" -eq 0 ] && ! runuser -u "$WIB_RUN_USER" -- test -r "$WIB_ROOT/to
 	cp -a "$WIB_ROOT/." "$copy/"
 	chmod 755 "$copy"
 	echo "wib: $WIB_ROOT is not readable by $WIB_RUN_USER; testing a copy in $copy"
-	exec "$copy/tools/test.sh" "$@"
+	"$copy/tools/test.sh" "$@"
+	status=$?
+	[ "$status" -eq 0 ] && rm -rf "$copy"	# kept on failure, for its logs
+	exit "$status"
 fi
 
 suite_filter=${WIB_SUITES:-regress pgtap tap}
