@@ -3,7 +3,7 @@
 -- reads, download tokens (forged, expired), streaming and expiry.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(83);
+SELECT plan(85);
 
 CREATE FUNCTION pg_temp.jobs() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM wib.export_jobs';
 GRANT EXECUTE ON FUNCTION pg_temp.jobs() TO PUBLIC;
@@ -206,8 +206,14 @@ SELECT throws_ok($$SELECT wib.export_create('calls')$$, 'WB205',
 SELECT throws_ok($$SELECT wib.export_create('analytics')$$, 'WB001', NULL, 'analytics exports need analytics_export');
 SELECT lives_ok($$SELECT wib.export_create('calls', 'csv', '{"date_to": "2026-01-01T12:00:00Z"}')$$,
                 'narrowing the date range brings the export under the limit');
+SET jit = on;
 SELECT throws_ok($$SELECT count(*) FROM wib.export_stream('calls')$$, 'WB205', NULL,
                  'a stream past the row limit stops with an error instead of being cut');
+-- The export query is planned with jit = off for that query only.
+SELECT is(current_setting('jit'), 'on', 'an export stopped by an error leaves the session''s jit setting as it was');
+SELECT wib.set_context(pg_temp.org('a'), 'agent-1');
+SELECT is((SELECT count(*) FROM wib.export_stream('calls') c) || ' ' || current_setting('jit'), '1 on',
+          'an export leaves the session''s jit setting as it was');
 
 -- Rate limit per organization.
 RESET ROLE;
