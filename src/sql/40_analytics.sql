@@ -298,6 +298,13 @@ CREATE TRIGGER calls_sentiment_follow AFTER UPDATE OF started_at, agent_id ON wi
 -- security: wib_app is granted nothing on them and reads them only through
 -- the definer-rights functions below, which filter on wib.require_org().
 
+-- Both views list their rows in the order of their unique key, and that key
+-- leads their columns.  REFRESH ... CONCURRENTLY first checks the new rows for
+-- duplicates by sorting them whole (record image order, column by column):
+-- rows that already come in that order are sorted in one linear pass instead
+-- of n log n comparisons of whole rows.  Only columns the API reads are kept,
+-- because every column is compared twice per row by that check and the diff.
+
 CREATE MATERIALIZED VIEW wib.mv_call_sentiment_daily AS
 -- Two hash aggregates joined on (organization, day): calls with their
 -- outcomes, and the (fewer) scored calls; no sort of every call.
@@ -307,8 +314,6 @@ SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_durat
        coalesce(s.positive_calls, 0) AS positive_calls,
        coalesce(s.negative_calls, 0) AS negative_calls,
        coalesce(s.neutral_calls, 0) AS neutral_calls,
-       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY u / 1000.0::float8)
-          FROM unnest(s.scores_milli) u) AS median_sentiment,
        s.scores_milli,
        a.calls_with_outcome, a.successful_calls
   FROM (SELECT c.organization_id, (c.started_at AT TIME ZONE 'UTC')::date AS day,
@@ -329,24 +334,23 @@ SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_durat
                     count(*) FILTER (WHERE ss.sentiment_label = 'positive')::integer AS positive_calls,
                     count(*) FILTER (WHERE ss.sentiment_label = 'negative')::integer AS negative_calls,
                     count(*) FILTER (WHERE ss.sentiment_label IN ('neutral', 'mixed'))::integer AS neutral_calls,
-                    array_agg((ss.sentiment_score * 1000)::smallint) AS scores_milli
+                    array_agg((ss.sentiment_score * 1000)::smallint ORDER BY ss.sentiment_score) AS scores_milli
                FROM wib.sentiment_scores ss
               GROUP BY ss.organization_id, (ss.call_started_at AT TIME ZONE 'UTC')::date) s
-         ON s.organization_id = a.organization_id AND s.day = a.day;
+         ON s.organization_id = a.organization_id AND s.day = a.day
+ ORDER BY a.organization_id, a.day;
 CREATE UNIQUE INDEX mv_call_sentiment_daily_key ON wib.mv_call_sentiment_daily (organization_id, day);
 COMMENT ON MATERIALIZED VIEW wib.mv_call_sentiment_daily IS
-    'Calls, durations, sentiment and outcomes per organization and UTC day (scores_milli: the day''s scores times 1000, for exact medians over longer periods). Refreshed by wib.run_nightly(); not readable by wib_app.';
+    'Calls, durations, sentiment and outcomes per organization and UTC day (scores_milli: the day''s scores times 1000 in ascending order, for exact medians of a day or of longer periods). Refreshed by wib.run_nightly(); not readable by wib_app.';
 
 CREATE MATERIALIZED VIEW wib.mv_agent_performance_weekly AS
-SELECT a.organization_id, a.agent_id, a.week, a.calls, a.completed_calls, a.total_duration_seconds,
+SELECT a.organization_id, a.agent_id, a.week, a.calls,
        coalesce(s.calls_with_sentiment, 0) AS calls_with_sentiment,
        s.sentiment_sum,
        coalesce(s.positive_calls, 0) AS positive_calls,
        a.calls_with_outcome, a.successful_calls
   FROM (SELECT c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE 'UTC')::date AS week,
                count(*)::integer AS calls,
-               count(*) FILTER (WHERE c.status = 'completed')::integer AS completed_calls,
-               coalesce(sum(c.duration_seconds), 0)::bigint AS total_duration_seconds,
                count(o.call_id)::integer AS calls_with_outcome,
                count(*) FILTER (WHERE o.success)::integer AS successful_calls
           FROM wib.calls c
@@ -363,12 +367,27 @@ SELECT a.organization_id, a.agent_id, a.week, a.calls, a.completed_calls, a.tota
                FROM wib.sentiment_scores ss
               WHERE ss.agent_id IS NOT NULL
               GROUP BY ss.organization_id, ss.agent_id, date_trunc('week', ss.call_started_at AT TIME ZONE 'UTC')::date) s
-         ON s.organization_id = a.organization_id AND s.agent_id = a.agent_id AND s.week = a.week;
+         ON s.organization_id = a.organization_id AND s.agent_id = a.agent_id AND s.week = a.week
+ -- Byte order of agent_id (COLLATE "C"), as the record image comparison has it.
+ ORDER BY a.organization_id, a.agent_id COLLATE "C", a.week;
 CREATE UNIQUE INDEX mv_agent_performance_weekly_key ON wib.mv_agent_performance_weekly (organization_id, week, agent_id);
 COMMENT ON MATERIALIZED VIEW wib.mv_agent_performance_weekly IS
     'Calls, sentiment and outcomes per organization, agent and ISO week (Monday, UTC). Refreshed by wib.run_nightly(); not readable by wib_app.';
 
 -- ---------------------------------------------------------------- API
+
+-- The median of a day's scores from the view's sorted scores_milli, without a
+-- sort: the same float8 percentile_cont(0.5) gives (the middle score, or the
+-- lower middle one plus half the gap to the upper one).
+CREATE FUNCTION wib.sorted_milli_median(scores smallint[]) RETURNS float8
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN cardinality(scores) % 2 = 1 THEN scores[(cardinality(scores) + 1) / 2] / 1000.0::float8
+                WHEN cardinality(scores) > 0
+                THEN scores[cardinality(scores) / 2] / 1000.0::float8
+                     + 0.5::float8 * (scores[cardinality(scores) / 2 + 1] / 1000.0::float8
+                                      - scores[cardinality(scores) / 2] / 1000.0::float8) END;
+COMMENT ON FUNCTION wib.sorted_milli_median(smallint[]) IS
+    'Internal: the median (as percentile_cont(0.5) over score / 1000.0) of an ascending array of scores times 1000, as mv_call_sentiment_daily.scores_milli keeps them; NULL for NULL or empty.';
 
 -- Refuses a missing or reversed date range, or one longer than max_days.
 CREATE FUNCTION wib.analytics_check_range(from_date date, to_date date, max_days integer) RETURNS void
@@ -419,7 +438,7 @@ BEGIN
            coalesce(sum(d.positive_calls), 0)::bigint,
            coalesce(sum(d.negative_calls), 0)::bigint,
            coalesce(sum(d.neutral_calls), 0)::bigint,
-           CASE WHEN granularity = 'day' THEN max(d.median_sentiment)
+           CASE WHEN granularity = 'day' THEN max(wib.sorted_milli_median(d.scores_milli))
                 ELSE (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY u / 1000.0::float8)
                         FROM wib.mv_call_sentiment_daily m, unnest(m.scores_milli) u
                        WHERE m.organization_id = org
@@ -596,6 +615,7 @@ CREATE FUNCTION wib.analytics_refresh() RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib
     SET work_mem = '64MB'
+    SET jit = off
 AS $$
 BEGIN
     REFRESH MATERIALIZED VIEW CONCURRENTLY wib.mv_call_sentiment_daily;
