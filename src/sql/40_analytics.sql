@@ -431,25 +431,38 @@ BEGIN
         PERFORM wib.invalid_field('granularity', 'granularity must be one of day, week, month.');
     END IF;
     RETURN QUERY
+    WITH p AS (
+        SELECT g::date AS period
+          FROM generate_series(date_trunc(granularity, from_date::timestamp), to_date::timestamp, step) g
+    ), d AS (
+        SELECT date_trunc(granularity, m.day::timestamp)::date AS period, m.*
+          FROM wib.mv_call_sentiment_daily m
+         WHERE m.organization_id = org AND m.day BETWEEN from_date AND to_date
+    ), agg AS (
+        SELECT d.period,
+               sum(d.total_calls) AS total_calls, sum(d.calls_with_sentiment) AS calls_with_sentiment,
+               sum(d.sentiment_sum) AS sentiment_sum, sum(d.positive_calls) AS positive_calls,
+               sum(d.negative_calls) AS negative_calls, sum(d.neutral_calls) AS neutral_calls,
+               max(wib.sorted_milli_median(d.scores_milli)) AS day_median
+          FROM d GROUP BY d.period
+    ), med AS (
+        -- Exact medians of longer periods: every score of the period, once.
+        SELECT d.period, percentile_cont(0.5) WITHIN GROUP (ORDER BY u / 1000.0::float8) AS median
+          FROM d, unnest(d.scores_milli) u
+         WHERE granularity <> 'day'
+         GROUP BY d.period
+    )
     SELECT p.period,
-           coalesce(sum(d.total_calls), 0)::bigint,
-           coalesce(sum(d.calls_with_sentiment), 0)::bigint,
-           round(sum(d.sentiment_sum) / nullif(sum(d.calls_with_sentiment), 0), 4),
-           coalesce(sum(d.positive_calls), 0)::bigint,
-           coalesce(sum(d.negative_calls), 0)::bigint,
-           coalesce(sum(d.neutral_calls), 0)::bigint,
-           CASE WHEN granularity = 'day' THEN max(wib.sorted_milli_median(d.scores_milli))
-                ELSE (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY u / 1000.0::float8)
-                        FROM wib.mv_call_sentiment_daily m, unnest(m.scores_milli) u
-                       WHERE m.organization_id = org
-                         AND m.day >= greatest(p.period, from_date) AND m.day < p.period + step
-                         AND m.day <= to_date) END
-      FROM (SELECT g::date AS period
-              FROM generate_series(date_trunc(granularity, from_date::timestamp), to_date::timestamp, step) g) p
-      LEFT JOIN wib.mv_call_sentiment_daily d
-             ON d.organization_id = org
-            AND d.day >= greatest(p.period, from_date) AND d.day < p.period + step AND d.day <= to_date
-     GROUP BY p.period
+           coalesce(a.total_calls, 0)::bigint,
+           coalesce(a.calls_with_sentiment, 0)::bigint,
+           round(a.sentiment_sum / nullif(a.calls_with_sentiment, 0), 4),
+           coalesce(a.positive_calls, 0)::bigint,
+           coalesce(a.negative_calls, 0)::bigint,
+           coalesce(a.neutral_calls, 0)::bigint,
+           CASE WHEN granularity = 'day' THEN a.day_median ELSE md.median END
+      FROM p
+      LEFT JOIN agg a ON a.period = p.period
+      LEFT JOIN med md ON md.period = p.period
      ORDER BY p.period;
 END
 $$;
