@@ -304,6 +304,8 @@ CREATE TRIGGER calls_sentiment_follow AFTER UPDATE OF started_at, agent_id ON wi
 -- rows that already come in that order are sorted in one linear pass instead
 -- of n log n comparisons of whole rows.  Only columns the API reads are kept,
 -- because every column is compared twice per row by that check and the diff.
+-- UTC days and weeks are taken AT TIME ZONE INTERVAL '0': the same values as
+-- AT TIME ZONE 'UTC' without looking the zone up by name for every call.
 
 CREATE MATERIALIZED VIEW wib.mv_call_sentiment_daily AS
 -- Two hash aggregates joined on (organization, day): calls with their
@@ -316,7 +318,7 @@ SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_durat
        coalesce(s.neutral_calls, 0) AS neutral_calls,
        s.scores_milli,
        a.calls_with_outcome, a.successful_calls
-  FROM (SELECT c.organization_id, (c.started_at AT TIME ZONE 'UTC')::date AS day,
+  FROM (SELECT c.organization_id, (c.started_at AT TIME ZONE INTERVAL '0')::date AS day,
                count(*)::integer AS total_calls,
                count(*) FILTER (WHERE c.status = 'completed')::integer AS completed_calls,
                coalesce(sum(c.duration_seconds), 0)::bigint AS total_duration_seconds,
@@ -327,8 +329,8 @@ SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_durat
           LEFT JOIN (SELECT co.organization_id, co.call_id, bool_or(co.is_success) AS success
                        FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
                  ON o.organization_id = c.organization_id AND o.call_id = c.id
-         GROUP BY c.organization_id, (c.started_at AT TIME ZONE 'UTC')::date) a
-  LEFT JOIN (SELECT ss.organization_id, (ss.call_started_at AT TIME ZONE 'UTC')::date AS day,
+         GROUP BY c.organization_id, (c.started_at AT TIME ZONE INTERVAL '0')::date) a
+  LEFT JOIN (SELECT ss.organization_id, (ss.call_started_at AT TIME ZONE INTERVAL '0')::date AS day,
                     count(*)::integer AS calls_with_sentiment,
                     sum(ss.sentiment_score) AS sentiment_sum,
                     count(*) FILTER (WHERE ss.sentiment_label = 'positive')::integer AS positive_calls,
@@ -336,7 +338,7 @@ SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_durat
                     count(*) FILTER (WHERE ss.sentiment_label IN ('neutral', 'mixed'))::integer AS neutral_calls,
                     array_agg((ss.sentiment_score * 1000)::smallint ORDER BY ss.sentiment_score) AS scores_milli
                FROM wib.sentiment_scores ss
-              GROUP BY ss.organization_id, (ss.call_started_at AT TIME ZONE 'UTC')::date) s
+              GROUP BY ss.organization_id, (ss.call_started_at AT TIME ZONE INTERVAL '0')::date) s
          ON s.organization_id = a.organization_id AND s.day = a.day
  ORDER BY a.organization_id, a.day;
 CREATE UNIQUE INDEX mv_call_sentiment_daily_key ON wib.mv_call_sentiment_daily (organization_id, day);
@@ -349,7 +351,7 @@ SELECT a.organization_id, a.agent_id, a.week, a.calls,
        s.sentiment_sum,
        coalesce(s.positive_calls, 0) AS positive_calls,
        a.calls_with_outcome, a.successful_calls
-  FROM (SELECT c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE 'UTC')::date AS week,
+  FROM (SELECT c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE INTERVAL '0')::date AS week,
                count(*)::integer AS calls,
                count(o.call_id)::integer AS calls_with_outcome,
                count(*) FILTER (WHERE o.success)::integer AS successful_calls
@@ -358,15 +360,15 @@ SELECT a.organization_id, a.agent_id, a.week, a.calls,
                        FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
                  ON o.organization_id = c.organization_id AND o.call_id = c.id
          WHERE c.agent_id IS NOT NULL
-         GROUP BY c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE 'UTC')::date) a
+         GROUP BY c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE INTERVAL '0')::date) a
   LEFT JOIN (SELECT ss.organization_id, ss.agent_id,
-                    date_trunc('week', ss.call_started_at AT TIME ZONE 'UTC')::date AS week,
+                    date_trunc('week', ss.call_started_at AT TIME ZONE INTERVAL '0')::date AS week,
                     count(*)::integer AS calls_with_sentiment,
                     sum(ss.sentiment_score) AS sentiment_sum,
                     count(*) FILTER (WHERE ss.sentiment_label = 'positive')::integer AS positive_calls
                FROM wib.sentiment_scores ss
               WHERE ss.agent_id IS NOT NULL
-              GROUP BY ss.organization_id, ss.agent_id, date_trunc('week', ss.call_started_at AT TIME ZONE 'UTC')::date) s
+              GROUP BY ss.organization_id, ss.agent_id, date_trunc('week', ss.call_started_at AT TIME ZONE INTERVAL '0')::date) s
          ON s.organization_id = a.organization_id AND s.agent_id = a.agent_id AND s.week = a.week
  -- Byte order of agent_id (COLLATE "C"), as the record image comparison has it.
  ORDER BY a.organization_id, a.agent_id COLLATE "C", a.week;
