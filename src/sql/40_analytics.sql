@@ -445,7 +445,7 @@ BEGIN
                sum(d.total_calls) AS total_calls, sum(d.calls_with_sentiment) AS calls_with_sentiment,
                sum(d.sentiment_sum) AS sentiment_sum, sum(d.positive_calls) AS positive_calls,
                sum(d.negative_calls) AS negative_calls, sum(d.neutral_calls) AS neutral_calls,
-               max(wib.sorted_milli_median(d.scores_milli)) AS day_median
+               max(wib.sorted_milli_median(d.scores_milli)) FILTER (WHERE granularity = 'day') AS day_median
           FROM d GROUP BY d.period
     ), med AS (
         -- Exact medians of longer periods: every score of the period, once.
