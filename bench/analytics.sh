@@ -35,10 +35,14 @@ END
 $$;
 SQL
 
-# Ours reads each org's series in day order (the primary key) into an array.
+# Ours reads the whole table once in (org, day) order (the primary key), folds
+# each org's values into an array in that order and scores every point; the
+# anomaly counts below must equal the window query's.
 ours_sql="SELECT count(*) FILTER (WHERE z.is_anomaly)
-            FROM bench_orgs o,
-                 wib.zscore_series(ARRAY(SELECT v FROM bench_series b WHERE b.org = o.org ORDER BY b.day), 30, 3.0) z"
+            FROM (SELECT org, array_agg(v) AS vals
+                    FROM (SELECT org, v FROM bench_series ORDER BY org, day) b
+                   GROUP BY org) s,
+                 wib.zscore_series(s.vals, 30, 3.0) z"
 anchor_sql="SELECT count(*) FILTER (WHERE abs(z) >= 3)
               FROM (SELECT (v - avg(v) OVER w) / nullif(stddev_samp(v) OVER w, 0) AS z FROM bench_series
                     WINDOW w AS (PARTITION BY org ORDER BY day ROWS BETWEEN 30 PRECEDING AND 1 PRECEDING)) s"

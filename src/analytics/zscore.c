@@ -24,6 +24,7 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -200,6 +201,52 @@ zscore_compute(const double *x, const bool *missing, int count,
 	}
 }
 
+/*
+ * A preformed output row whose fields are overwritten in place.  Most rows
+ * have all six columns present; copying such a row into the tuplestore costs
+ * less than forming each one from values and nulls (size pass, zeroing, fill
+ * pass).  Only usable when every column is fixed-width and passed by value.
+ */
+typedef struct ZRowTemplate
+{
+	HeapTuple	tuple;
+	char	   *data;			/* start of the tuple's data area */
+	int			off[ZSCORE_OUT_COLS];	/* offset of each column in it */
+	bool		usable;
+} ZRowTemplate;
+
+/* Prepares t for rows of desc, or marks it unusable. */
+static void
+zscore_template_init(ZRowTemplate *t, TupleDesc desc)
+{
+	Datum		values[ZSCORE_OUT_COLS];
+	bool		nulls[ZSCORE_OUT_COLS];
+	int			off = 0;
+
+	t->tuple = NULL;
+	t->data = NULL;
+	t->usable = desc->natts == ZSCORE_OUT_COLS;
+	for (int i = 0; t->usable && i < ZSCORE_OUT_COLS; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || !att->attbyval || att->attlen <= 0)
+		{
+			t->usable = false;
+			break;
+		}
+		off = att_align_nominal(off, att->attalign);
+		t->off[i] = off;
+		off += att->attlen;
+		values[i] = (Datum) 0;
+		nulls[i] = false;
+	}
+	if (!t->usable)
+		return;
+	t->tuple = heap_form_tuple(desc, values, nulls);
+	t->data = (char *) t->tuple->t_data + t->tuple->t_data->t_hoff;
+}
+
 /* Reads an int argument that must be present and within [lo, hi]. */
 static int
 zscore_int_arg(FunctionCallInfo fcinfo, int argno, const char *field, int lo, int hi)
@@ -237,6 +284,7 @@ wib_zscore_series(PG_FUNCTION_ARGS)
 	bool	   *missing;
 	int			count;
 	ZScorePoint *out;
+	ZRowTemplate tmpl;
 
 	window = zscore_int_arg(fcinfo, 1, "window_size", 2, ZSCORE_MAX_WINDOW);
 	min_history = zscore_int_arg(fcinfo, 3, "min_history", ZSCORE_MIN_HISTORY_FLOOR, window);
@@ -250,6 +298,7 @@ wib_zscore_series(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
+	zscore_template_init(&tmpl, rsinfo->setDesc);
 
 	count = series_read(PG_GETARG_ARRAYTYPE_P(0), "vals", &x, &missing);
 	out = palloc(sizeof(ZScorePoint) * Max(count, 1));
@@ -257,8 +306,8 @@ wib_zscore_series(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < count; i++)
 	{
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, false, false, false};
+		Datum		values[ZSCORE_OUT_COLS];
+		bool		nulls[ZSCORE_OUT_COLS] = {false, false, false, false, false, false};
 		ZScorePoint *p = &out[i];
 
 		if ((i & 1023) == 0)
@@ -273,8 +322,18 @@ wib_zscore_series(PG_FUNCTION_ARGS)
 		values[4] = Float8GetDatum(p->z);
 		nulls[4] = !p->has_z;
 		values[5] = BoolGetDatum(p->has_z && fabs(p->z) >= threshold);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if (tmpl.usable && !nulls[1] && !nulls[2] && !nulls[3] && !nulls[4])
+		{
+			for (int c = 0; c < ZSCORE_OUT_COLS; c++)
+				store_att_byval(tmpl.data + tmpl.off[c], values[c],
+								TupleDescAttr(rsinfo->setDesc, c)->attlen);
+			tuplestore_puttuple(rsinfo->setResult, tmpl.tuple);
+		}
+		else
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	if (tmpl.usable)
+		heap_freetuple(tmpl.tuple);
 	pfree(out);
 	pfree(x);
 	pfree(missing);

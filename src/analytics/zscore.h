@@ -8,6 +8,8 @@
 /* Fewest points a window needs before a z-score is given (sample stddev needs 2). */
 #define ZSCORE_MIN_HISTORY_FLOOR	2
 #define ZSCORE_MAX_WINDOW			10000
+/* Columns of wib.zscore_series(): idx, value, mean, stddev, z, is_anomaly. */
+#define ZSCORE_OUT_COLS				6
 /* Largest magnitude accepted, so that squared deviations cannot overflow. */
 #define ZSCORE_MAX_ABS_VALUE		1e150
 
