@@ -61,8 +61,6 @@ INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
      '{"call_id": "0b6c3f5e-8d1a-4d43-9a39-6f1b2d0f6a11", "outcome": "sale", "is_success": true, "value_amount": 1200.00}'),
     ('scorecard.created', 'A call was scored by a reviewer.',
      '{"scorecard_id": "7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "call_id": "0b6c3f5e-8d1a-4d43-9a39-6f1b2d0f6a11", "agent_id": "agent-1", "total_score": 87.5}'),
-    ('ivr.call_ended', 'An inbound call answered by an IVR menu ended.',
-     '{"call_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "call_sid": "v3:AbCdEf", "from": "+15550100", "to": "+18005550123", "menu_id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", "ivr_path": [{"digit": "1", "menu": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", "ts": "2026-01-01T12:00:09Z"}], "final_action": "transfer", "duration_seconds": 95, "recording_url": null, "started_at": "2026-01-01T12:00:00Z", "ended_at": "2026-01-01T12:01:35Z"}'),
     ('webhook.test', 'Sent by wib.webhook_test to check an endpoint.',
      '{"subscription_id": "2c9d8e7f-6a5b-4c3d-9e1f-0a1b2c3d4e5f", "message": "This is a test event from wib."}'),
     ('webhook.disabled', 'A subscription was deactivated after a run of failed deliveries (sent to the organization''s other subscriptions).',

@@ -428,14 +428,13 @@ BEGIN
              WHERE j.organization_id = job.organization_id AND j.id = job.id
             RETURNING * INTO job;
         END;
-        IF job.status = 'completed' AND to_regprocedure('wib.emit_event(text,jsonb)') IS NOT NULL THEN
+        IF job.status = 'completed' THEN
             BEGIN
-                EXECUTE 'SELECT wib.emit_event($1, $2)'
-                  USING 'export.completed',
+                PERFORM wib.emit_event('export.completed',
                         jsonb_build_object('export_id', job.id, 'export_type', job.export_type,
                                            'format', job.format, 'total_rows', job.total_rows,
                                            'file_size_bytes', job.file_size_bytes, 'sha256', job.sha256,
-                                           'expires_at', job.expires_at);
+                                           'expires_at', job.expires_at));
             EXCEPTION WHEN others THEN
                 GET STACKED DIAGNOSTICS detail = MESSAGE_TEXT;
                 RAISE WARNING 'export.completed event of export % was not emitted: %', job.id, detail;
@@ -638,18 +637,11 @@ $$;
 COMMENT ON FUNCTION wib.export_expire() IS
     'Removes the files of completed exports past expires_at and marks them expired; returns how many (retention policy export_files).';
 
--- The event a completed job emits, in the webhooks catalogue when that feature is installed
--- (its SQL comes first), so that wib.emit_event accepts it and subscriptions can ask for it.
-DO $event$
-BEGIN
-    IF pg_catalog.to_regclass('wib.webhook_event_types') IS NOT NULL THEN
-        EXECUTE $q$INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
-            ('export.completed', 'An export job finished writing its file (feature exports).',
-             '{"export_id": "6f1c2a9e-4b1d-4c55-9a43-2f0d7d1e8a10", "export_type": "calls", "format": "csv", "total_rows": 1000000, "file_size_bytes": 213909504, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "expires_at": "2026-11-25T12:00:00Z"}')
-            ON CONFLICT DO NOTHING$q$;
-    END IF;
-END
-$event$;
+-- The event a completed job emits, in the webhooks catalogue so that wib.emit_event
+-- accepts it and subscriptions can ask for it.
+INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
+    ('export.completed', 'An export job finished writing its file (feature exports).',
+     '{"export_id": "6f1c2a9e-4b1d-4c55-9a43-2f0d7d1e8a10", "export_type": "calls", "format": "csv", "total_rows": 1000000, "file_size_bytes": 213909504, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "expires_at": "2026-11-25T12:00:00Z"}');
 
 INSERT INTO wib.retention_policies (name, command, description) VALUES
     ('export_files', 'SELECT wib.export_expire()',

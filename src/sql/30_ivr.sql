@@ -716,7 +716,13 @@ $$;
 COMMENT ON FUNCTION wib.ivr_route(bytea, text, text) IS
     'Internal: verifies a Telnyx callback and returns the organization and number its dialled number belongs to (WB007, WB305).';
 
--- Closes a call's log row once and tells the webhooks feature when present.
+-- The event a finished call emits, in the webhooks catalogue so that wib.emit_event
+-- accepts it and subscriptions can ask for it.
+INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
+    ('ivr.call_ended', 'An inbound call answered by an IVR menu ended.',
+     '{"call_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "call_sid": "v3:AbCdEf", "from": "+15550100", "to": "+18005550123", "menu_id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", "ivr_path": [{"digit": "1", "menu": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", "ts": "2026-01-01T12:00:09Z"}], "final_action": "transfer", "duration_seconds": 95, "recording_url": null, "started_at": "2026-01-01T12:00:00Z", "ended_at": "2026-01-01T12:01:35Z"}');
+
+-- Closes a call's log row once and emits ivr.call_ended.
 CREATE FUNCTION wib.ivr_call_end(log_id uuid, duration integer, cause text) RETURNS void
     LANGUAGE plpgsql
 AS $$
@@ -732,18 +738,17 @@ BEGIN
            status = CASE WHEN l.status = 'rejected' THEN 'rejected' ELSE 'completed' END
      WHERE l.organization_id = org AND l.id = log_id AND l.ended_at IS NULL
     RETURNING * INTO c;
-    IF FOUND AND to_regprocedure('wib.emit_event(text,jsonb)') IS NOT NULL THEN
-        EXECUTE 'SELECT wib.emit_event($1, $2)'
-          USING 'ivr.call_ended', jsonb_build_object(
+    IF FOUND THEN
+        PERFORM wib.emit_event('ivr.call_ended', jsonb_build_object(
                 'call_id', c.id, 'call_sid', c.call_sid, 'from', c.from_number, 'to', c.to_number,
                 'menu_id', c.menu_id, 'ivr_path', c.ivr_path, 'final_action', c.final_action,
                 'duration_seconds', c.duration_seconds, 'recording_url', c.recording_url,
-                'started_at', c.started_at, 'ended_at', c.ended_at);
+                'started_at', c.started_at, 'ended_at', c.ended_at));
     END IF;
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_call_end(uuid, integer, text) IS
-    'Internal: closes an inbound call log row (once) and emits ivr.call_ended when wib.emit_event exists.';
+    'Internal: closes an inbound call log row (once) and emits ivr.call_ended.';
 
 CREATE FUNCTION wib.ivr_webhook(kind text, raw_body bytea, signature text, ts text) RETURNS text
     LANGUAGE plpgsql VOLATILE

@@ -811,26 +811,24 @@ BEGIN
               FROM upserted u WHERE u.inserted AND u.features ->> 'kind' = 'anomaly')
       INTO written, removed, fresh;
 
-    -- anomaly.detected, only where the webhooks feature is installed.  An
-    -- event that cannot be queued is logged and skipped: the anomaly itself
-    -- is recorded, and the other organizations still get theirs.
-    IF pg_catalog.to_regprocedure('wib.emit_event(text,jsonb)') IS NOT NULL THEN
-        FOR ev IN SELECT e FROM jsonb_array_elements(fresh) e LOOP
-            BEGIN
-                PERFORM pg_catalog.set_config('wib.org_id', ev ->> 'organization_id', true);
-                EXECUTE 'SELECT wib.emit_event($1, $2)' USING 'anomaly.detected', ev;
-                emitted := emitted + 1;
-            EXCEPTION WHEN OTHERS THEN
-                RAISE WARNING 'anomaly.detected for organization % not queued: %', ev ->> 'organization_id', SQLERRM;
-            END;
-        END LOOP;
-    END IF;
+    -- anomaly.detected for each new anomaly.  An event that cannot be queued
+    -- is logged and skipped: the anomaly itself is recorded, and the other
+    -- organizations still get theirs.
+    FOR ev IN SELECT e FROM jsonb_array_elements(fresh) e LOOP
+        BEGIN
+            PERFORM pg_catalog.set_config('wib.org_id', ev ->> 'organization_id', true);
+            PERFORM wib.emit_event('anomaly.detected', ev);
+            emitted := emitted + 1;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'anomaly.detected for organization % not queued: %', ev ->> 'organization_id', SQLERRM;
+        END;
+    END LOOP;
     RETURN jsonb_build_object('predictions_written', written, 'predictions_removed', removed,
                               'new_anomalies', jsonb_array_length(fresh), 'events', emitted);
 END
 $$;
 COMMENT ON FUNCTION wib.analytics_detect(date) IS
-    'Internal: z-score anomalies (call volume, average duration, average sentiment, positive share) and the sentiment trend of day for every organization on advanced_analytics, upserted into wib.ml_predictions; emits anomaly.detected for new anomalies when wib.emit_event exists.';
+    'Internal: z-score anomalies (call volume, average duration, average sentiment, positive share) and the sentiment trend of day for every organization on advanced_analytics, upserted into wib.ml_predictions; emits anomaly.detected for new anomalies.';
 
 -- Snapshots and predictions of one day (the views must be fresh).
 CREATE FUNCTION wib.analytics_process_day(day date) RETURNS jsonb
@@ -947,18 +945,10 @@ $$;
 COMMENT ON FUNCTION wib.run_nightly_range(date, date) IS
     'Back-fills the nightly job for every day from from_date to to_date (views refreshed once); one summary per day.';
 
--- The event the nightly job emits, in the webhooks catalogue when that feature is installed
--- (its SQL comes first), so that subscriptions can ask for it.
-DO $event$
-BEGIN
-    IF pg_catalog.to_regclass('wib.webhook_event_types') IS NOT NULL THEN
-        EXECUTE $q$INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
-            ('anomaly.detected', 'The nightly analytics job found an unusual day for the organization (a z-score anomaly of call volume, duration, sentiment or positive share).',
-             '{"organization_id": "6f1c2a9e-4b1d-4c55-9a43-2f0d7d1e8a10", "prediction_id": "3e2f1a0b-9c8d-4e7f-a6b5-c4d3e2f1a0b9", "day": "2026-11-17", "metric": "call_volume", "z": -3.2, "value": 59, "baseline_mean": 100.4, "explanation": "Call volume dropped 41% on Tue 2026-11-17 vs the 30-day baseline (z = −3.2)"}')
-            ON CONFLICT DO NOTHING$q$;
-    END IF;
-END
-$event$;
+-- The event the nightly job emits, in the webhooks catalogue so that subscriptions can ask for it.
+INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
+    ('anomaly.detected', 'The nightly analytics job found an unusual day for the organization (a z-score anomaly of call volume, duration, sentiment or positive share).',
+     '{"organization_id": "6f1c2a9e-4b1d-4c55-9a43-2f0d7d1e8a10", "prediction_id": "3e2f1a0b-9c8d-4e7f-a6b5-c4d3e2f1a0b9", "day": "2026-11-17", "metric": "call_volume", "z": -3.2, "value": 59, "baseline_mean": 100.4, "explanation": "Call volume dropped 41% on Tue 2026-11-17 vs the 30-day baseline (z = −3.2)"}');
 
 INSERT INTO wib.scheduled_jobs (name, command, run_every, run_at, description, next_run_at)
 SELECT 'analytics_nightly', 'SELECT wib.run_nightly()', interval '1 day', at,
