@@ -3,6 +3,7 @@
 #   1. pg_regress (sql/, expected/)   deterministic outputs
 #   2. pgTAP via pg_prove (test/pgtap/) contracts, tenant isolation, errors
 #   3. TAP via prove (test/t/)          workers, crashes, restarts, peers
+#   0. kernels (test/kernels/)          backend-free C (codecs, crypto, parsers) on their own
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
@@ -19,7 +20,7 @@ if [ "$(id -u)" -eq 0 ] && ! runuser -u "$WIB_RUN_USER" -- test -r "$WIB_ROOT/to
 	exit "$status"
 fi
 
-suite_filter=${WIB_SUITES:-regress pgtap tap}
+suite_filter=${WIB_SUITES:-kernels regress pgtap tap}
 passed=0
 failed=0
 
@@ -35,6 +36,29 @@ count_tap() {
 	passed=$((passed + ok))
 	failed=$((failed + notok))
 }
+
+# The backend-free kernels: the C files that include no PostgreSQL header,
+# linked into each test program of test/kernels/.
+if [[ " $suite_filter " == *" kernels "* ]]; then
+	echo "== kernels"
+	kdir=$TMP_CHECK/kernels
+	rm -rf "$kdir" && mkdir -p "$kdir"
+	mapfile -t kernel_srcs < <(cd "$WIB_ROOT" && grep -L '#include "postgres.h"' $(find src -name '*.c' | sort))
+	for t in "$WIB_ROOT"/test/kernels/*_test.c; do
+		[ -e "$t" ] || continue
+		name=$(basename "$t" .c)
+		if (cd "$WIB_ROOT" && cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -I src \
+			-o "$kdir/$name" "$t" "${kernel_srcs[@]}" -lcrypto -lm) >"$kdir/$name.build.log" 2>&1; then
+			"$kdir/$name" >"$kdir/$name.log" 2>&1
+			status=$?
+		else
+			cp "$kdir/$name.build.log" "$kdir/$name.log"
+			status=1
+		fi
+		grep -vE '^ok [0-9]+' "$kdir/$name.log" | sed "s/^/$name: /"
+		count_tap "$kdir/$name.log" "$status"
+	done
+fi
 
 start_throwaway_cluster wib_tap "cron.database_name = 'wib_tap'" || exit 1
 port=$PGPORT
