@@ -55,7 +55,7 @@ if [[ " $suite_filter " == *" kernels "* ]]; then
 			cp "$kdir/$name.build.log" "$kdir/$name.log"
 			status=1
 		fi
-		grep -vE '^ok [0-9]+' "$kdir/$name.log" | sed "s/^/$name: /"
+		grep -vE '^(ok [0-9]+|1\.\.[0-9]+$)' "$kdir/$name.log" | sed "s/^/$name: /"
 		count_tap "$kdir/$name.log" "$status"
 	done
 fi
