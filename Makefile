@@ -6,11 +6,17 @@ EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" wib.control)
 MODULE_big = wib
 SRCS       = $(sort $(shell find src -name '*.c'))
 OBJS       = $(SRCS:.c=.o)
-HEADERS    = $(shell find src -name '*.h')
+# Private headers: rebuilt against, never installed (PGXS installs HEADERS).
+WIB_HEADERS = $(shell find src -name '*.h')
 
-SQL_PARTS  = $(sort $(wildcard src/sql/[0-9][0-9]_*.sql))
-DATA_built = wib--$(EXTVERSION).sql
-DATA       = $(wildcard src/sql/updates/wib--*--*.sql)
+# Install scripts of released versions are frozen in src/sql/released/; the
+# current version's install script and the update scripts to it are generated
+# from the parts of src/sql/ by tools/sql_script.sh.
+SQL_PARTS  = $(shell find src/sql -path src/sql/released -prune -o -name '*.sql' -print) \
+             $(wildcard src/sql/updates/*/new_schema)
+UPDATES    = wib--0.1.0--0.2.0.sql
+DATA_built = wib--$(EXTVERSION).sql $(UPDATES)
+DATA       = $(wildcard src/sql/released/wib--*.sql)
 
 PG_CPPFLAGS = -I$(srcdir)/src -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-sign-compare
@@ -32,13 +38,13 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
-$(OBJS): $(HEADERS)
+$(OBJS): $(WIB_HEADERS)
 
-# The install script is the numbered parts in order, behind the psql guard.
-wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control
-	@{ echo '-- wib $(EXTVERSION): generated from src/sql/ by make; edit those files instead.'; \
-	  printf '%s\n' '\echo Use "CREATE EXTENSION wib" to load this file. \quit'; \
-	  for f in $(SQL_PARTS); do echo; echo "-- ==== $$f"; cat $$f; done; } > $@
+wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
+	@tools/sql_script.sh install $(EXTVERSION) > $@
+
+wib--%--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
+	@tools/sql_script.sh update $* $(EXTVERSION) > $@
 
 .PHONY: deps demo test bench
 

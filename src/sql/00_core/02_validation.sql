@@ -1,7 +1,7 @@
--- Input validation helpers: every API function reports a bad field the same way,
--- SQLSTATE 22023 with the field named in the message and what was expected in the detail.
+-- Input validation: every API function reports a bad field the same way, SQLSTATE 22023
+-- with the field named in the message and what was expected in the detail.
 
-CREATE FUNCTION wib.invalid_field(field text, expected text) RETURNS void
+CREATE OR REPLACE FUNCTION wib.invalid_field(field text, expected text) RETURNS void
     LANGUAGE plpgsql
 AS $$
 BEGIN
@@ -14,7 +14,7 @@ COMMENT ON FUNCTION wib.invalid_field(text, text) IS
     'Internal: raises 22023 naming the field, with what was expected as the detail.';
 
 -- Refuses anything but a JSON object whose keys are all in allowed.
-CREATE FUNCTION wib.check_fields(doc jsonb, allowed text[], what text) RETURNS void
+CREATE OR REPLACE FUNCTION wib.check_fields(doc jsonb, allowed text[], what text) RETURNS void
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -35,7 +35,7 @@ COMMENT ON FUNCTION wib.check_fields(jsonb, text[], text) IS
     'Internal: raises 22023 unless doc is a JSON object with only the allowed keys.';
 
 -- The text value of doc->key, checked to be a string of at most max_len characters (NULL when absent).
-CREATE FUNCTION wib.field_text(doc jsonb, key text, max_len integer DEFAULT 1000) RETURNS text
+CREATE OR REPLACE FUNCTION wib.field_text(doc jsonb, key text, max_len integer DEFAULT 1000) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
@@ -57,7 +57,7 @@ COMMENT ON FUNCTION wib.field_text(jsonb, text, integer) IS
     'Internal: doc->>key after checking it is a string of bounded length; NULL when absent.';
 
 -- Refuses a NULL or blank required text argument.
-CREATE FUNCTION wib.require_text(value text, field text, max_len integer DEFAULT 1000) RETURNS text
+CREATE OR REPLACE FUNCTION wib.require_text(value text, field text, max_len integer DEFAULT 1000) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
@@ -72,3 +72,8 @@ END
 $$;
 COMMENT ON FUNCTION wib.require_text(text, text, integer) IS
     'Internal: returns value, or raises 22023 naming the field when it is NULL, blank or too long.';
+
+CREATE OR REPLACE FUNCTION wib.plan_rank(plan text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN array_position(ARRAY['free', 'starter', 'pro', 'business', 'enterprise'], plan);
+COMMENT ON FUNCTION wib.plan_rank(text) IS 'Order of the plans, free = 1 to enterprise = 5; NULL for an unknown plan.';

@@ -1,47 +1,24 @@
--- Background workers: their status, the commit-time wake-up, periodic jobs
--- (run by the scheduler worker or by pg_cron) and retention.
+-- Background workers: their status, the commit-time wake-up, and periodic jobs run by
+-- the scheduler worker or by pg_cron.
 
-CREATE FUNCTION wib.worker_status_rows()
+CREATE OR REPLACE FUNCTION wib.worker_status_rows()
     RETURNS TABLE (name text, pid integer, state text, started_at timestamptz,
                    last_activity timestamptz, items_done bigint, errors bigint)
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_worker_status';
 COMMENT ON FUNCTION wib.worker_status_rows() IS 'Internal: the rows of the wib.worker_status view.';
 
-CREATE VIEW wib.worker_status AS SELECT * FROM wib.worker_status_rows();
+CREATE OR REPLACE VIEW wib.worker_status AS SELECT * FROM wib.worker_status_rows();
 COMMENT ON VIEW wib.worker_status IS
     'One row per background worker: pid (NULL when not running), state, start, last activity, items done and errors since start.';
 
-CREATE FUNCTION wib.wake(worker text) RETURNS void
+CREATE OR REPLACE FUNCTION wib.wake(worker text) RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_wake';
 COMMENT ON FUNCTION wib.wake(text) IS 'Wakes the named worker when the current transaction commits.';
 
-CREATE TABLE wib.scheduled_jobs (
-    name             text        NOT NULL,
-    command          text        NOT NULL,
-    run_every        interval    NOT NULL,
-    run_at           time,
-    description      text        NOT NULL,
-    enabled          boolean     NOT NULL DEFAULT true,
-    next_run_at      timestamptz NOT NULL DEFAULT now(),
-    last_started_at  timestamptz,
-    last_finished_at timestamptz,
-    last_status      text,
-    last_error       text,
-    run_count        bigint      NOT NULL DEFAULT 0,
-    error_count      bigint      NOT NULL DEFAULT 0,
-    CONSTRAINT scheduled_jobs_pkey PRIMARY KEY (name),
-    CONSTRAINT scheduled_jobs_name_check CHECK (name ~ '^[a-z][a-z0-9_]*$'),
-    CONSTRAINT scheduled_jobs_every_check CHECK (run_every > interval '0'),
-    CONSTRAINT scheduled_jobs_at_check CHECK (run_at IS NULL OR run_every = interval '1 day'),
-    CONSTRAINT scheduled_jobs_status_check CHECK (last_status IN ('succeeded', 'failed'))
-);
-COMMENT ON TABLE wib.scheduled_jobs IS
-    'Periodic jobs: a SQL command run every run_every (or daily at run_at, UTC) by the scheduler worker, or by pg_cron after wib.cron_schedule().';
-
 -- When a job runs next: run_every after from, or the next run_at (UTC) after from.
-CREATE FUNCTION wib.job_next_run(run_every interval, run_at time, from_ts timestamptz) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION wib.job_next_run(run_every interval, run_at time, from_ts timestamptz) RETURNS timestamptz
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE
         WHEN run_at IS NULL THEN from_ts + run_every
@@ -51,7 +28,7 @@ CREATE FUNCTION wib.job_next_run(run_every interval, run_at time, from_ts timest
 COMMENT ON FUNCTION wib.job_next_run(interval, time, timestamptz) IS 'Internal: the next run of a job after from_ts.';
 
 -- The same schedule in cron syntax, for pg_cron (minute granularity, UTC).
-CREATE FUNCTION wib.job_cron_expr(run_every interval, run_at time) RETURNS text
+CREATE OR REPLACE FUNCTION wib.job_cron_expr(run_every interval, run_at time) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
@@ -80,7 +57,7 @@ $$;
 COMMENT ON FUNCTION wib.job_cron_expr(interval, time) IS 'Internal: a job''s schedule in cron syntax.';
 
 -- Installs every enabled job in pg_cron as "wib:<name>", in this database.
-CREATE FUNCTION wib.cron_schedule() RETURNS SETOF text
+CREATE OR REPLACE FUNCTION wib.cron_schedule() RETURNS SETOF text
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib
 AS $$
@@ -108,7 +85,7 @@ $$;
 COMMENT ON FUNCTION wib.cron_schedule() IS
     'Installs wib''s periodic jobs in pg_cron (as wib:<name>); requires wib.scheduler = pg_cron. Returns the job names.';
 
-CREATE FUNCTION wib.cron_unschedule() RETURNS SETOF text
+CREATE OR REPLACE FUNCTION wib.cron_unschedule() RETURNS SETOF text
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib
 AS $$
@@ -122,42 +99,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.cron_unschedule() IS 'Removes wib''s jobs from pg_cron. Returns the job names removed.';
-
--- Retention: each policy is a statement returning the number of rows it removed.
-CREATE TABLE wib.retention_policies (
-    name        text NOT NULL,
-    command     text NOT NULL,
-    description text NOT NULL,
-    CONSTRAINT retention_policies_pkey PRIMARY KEY (name)
-);
-COMMENT ON TABLE wib.retention_policies IS
-    'What wib.purge_expired() removes: one SQL statement per policy, returning the count of rows removed.';
-
-INSERT INTO wib.retention_policies (name, command, description) VALUES
-    ('idempotency_keys',
-     $q$WITH gone AS (DELETE FROM wib.idempotency_keys
-                       WHERE created_at < now() - current_setting('wib.idempotency_ttl')::interval
-                       RETURNING 1)
-        SELECT count(*) FROM gone$q$,
-     'Idempotency keys older than wib.idempotency_ttl.');
-
-CREATE FUNCTION wib.purge_expired() RETURNS TABLE (policy text, removed bigint)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
-AS $$
-DECLARE
-    p wib.retention_policies;
-BEGIN
-    FOR p IN SELECT * FROM wib.retention_policies ORDER BY name LOOP
-        policy := p.name;
-        EXECUTE p.command INTO removed;
-        RETURN NEXT;
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION wib.purge_expired() IS
-    'Applies every retention policy (old idempotency keys, delivery logs, expired exports, ...) and returns what each removed.';
-
-INSERT INTO wib.scheduled_jobs (name, command, run_every, description) VALUES
-    ('purge_expired', 'SELECT count(*) FROM wib.purge_expired()', interval '1 hour',
-     'Applies the retention policies of wib.retention_policies.');

@@ -1,7 +1,7 @@
--- The platform's core tables: organizations, users, calls and what hangs off a call.
--- Every tenant table keys on (organization_id, id) so it can be distributed by tenant,
--- and references other tenant rows by (organization_id, id), which also makes a
--- reference to another tenant's row impossible.
+-- The platform's core tables: organizations, users, calls and what hangs off a call, plans,
+-- the audit log, idempotency keys, periodic jobs and retention.  Every tenant table keys on
+-- (organization_id, id) so it can be distributed by tenant, and references other tenant rows
+-- by (organization_id, id), which also makes a reference to another tenant's row impossible.
 
 CREATE TABLE wib.organizations (
     id          uuid        NOT NULL DEFAULT gen_random_uuid(),
@@ -160,19 +160,96 @@ CREATE INDEX scorecards_call_idx ON wib.scorecards (organization_id, call_id);
 COMMENT ON TABLE wib.scorecards IS 'Quality-assurance scores of a call.';
 SELECT wib.make_tenant_table('wib.scorecards');
 
--- Keeps updated_at true on every table that has one.
-CREATE FUNCTION wib.touch_updated_at() RETURNS trigger
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION wib.touch_updated_at() IS 'Trigger: sets updated_at on every update.';
-
 CREATE TRIGGER organizations_touch BEFORE UPDATE ON wib.organizations FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();
 CREATE TRIGGER users_touch BEFORE UPDATE ON wib.users FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();
 CREATE TRIGGER calls_touch BEFORE UPDATE ON wib.calls FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();
 CREATE TRIGGER recordings_touch BEFORE UPDATE ON wib.recordings FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();
 CREATE TRIGGER ai_summaries_touch BEFORE UPDATE ON wib.ai_summaries FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();
+
+CREATE TABLE wib.feature_plans (
+    feature     text NOT NULL,
+    min_plan    text NOT NULL,
+    description text NOT NULL,
+    CONSTRAINT feature_plans_pkey PRIMARY KEY (feature),
+    CONSTRAINT feature_plans_plan_check CHECK (wib.plan_rank(min_plan) IS NOT NULL)
+);
+COMMENT ON TABLE wib.feature_plans IS 'The lowest plan that includes each feature.';
+
+CREATE TABLE wib.plan_limits (
+    plan       text   NOT NULL,
+    limit_name text   NOT NULL,
+    value      bigint,
+    CONSTRAINT plan_limits_pkey PRIMARY KEY (plan, limit_name),
+    CONSTRAINT plan_limits_plan_check CHECK (wib.plan_rank(plan) IS NOT NULL),
+    CONSTRAINT plan_limits_value_check CHECK (value IS NULL OR value >= 0)
+);
+COMMENT ON TABLE wib.plan_limits IS 'Per-plan quotas; a NULL value means unlimited, a missing row means 0.';
+
+CREATE TABLE wib.audit_log (
+    organization_id uuid        NOT NULL,
+    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
+    user_id         text,
+    resource_type   text        NOT NULL,
+    resource_id     text,
+    action          text        NOT NULL,
+    old_value       jsonb,
+    new_value       jsonb,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT audit_log_pkey PRIMARY KEY (organization_id, id),
+    CONSTRAINT audit_log_organization_fkey FOREIGN KEY (organization_id)
+        REFERENCES wib.organizations (id) ON DELETE CASCADE,
+    CONSTRAINT audit_log_action_check CHECK (action ~ '^[a-z_]+:[a-z_]+$')
+);
+CREATE INDEX audit_log_org_created_idx ON wib.audit_log (organization_id, created_at);
+CREATE INDEX audit_log_resource_idx ON wib.audit_log (organization_id, resource_type, resource_id);
+COMMENT ON TABLE wib.audit_log IS
+    'Append-only record of every change made through the API (action names like webhook:created); secrets are redacted.';
+SELECT wib.make_tenant_table('wib.audit_log');
+
+CREATE TABLE wib.idempotency_keys (
+    organization_id uuid        NOT NULL,
+    key             text        NOT NULL,
+    request_hash    bytea       NOT NULL,
+    response        jsonb,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT idempotency_keys_pkey PRIMARY KEY (organization_id, key),
+    CONSTRAINT idempotency_keys_organization_fkey FOREIGN KEY (organization_id)
+        REFERENCES wib.organizations (id) ON DELETE CASCADE,
+    CONSTRAINT idempotency_keys_key_check CHECK (length(key) BETWEEN 1 AND 255)
+);
+COMMENT ON TABLE wib.idempotency_keys IS
+    'First answer to each idempotent request, replayed for the same key and request (kept for wib.idempotency_ttl).';
+SELECT wib.make_tenant_table('wib.idempotency_keys');
+
+CREATE TABLE wib.scheduled_jobs (
+    name             text        NOT NULL,
+    command          text        NOT NULL,
+    run_every        interval    NOT NULL,
+    run_at           time,
+    description      text        NOT NULL,
+    enabled          boolean     NOT NULL DEFAULT true,
+    next_run_at      timestamptz NOT NULL DEFAULT now(),
+    last_started_at  timestamptz,
+    last_finished_at timestamptz,
+    last_status      text,
+    last_error       text,
+    run_count        bigint      NOT NULL DEFAULT 0,
+    error_count      bigint      NOT NULL DEFAULT 0,
+    CONSTRAINT scheduled_jobs_pkey PRIMARY KEY (name),
+    CONSTRAINT scheduled_jobs_name_check CHECK (name ~ '^[a-z][a-z0-9_]*$'),
+    CONSTRAINT scheduled_jobs_every_check CHECK (run_every > interval '0'),
+    CONSTRAINT scheduled_jobs_at_check CHECK (run_at IS NULL OR run_every = interval '1 day'),
+    CONSTRAINT scheduled_jobs_status_check CHECK (last_status IN ('succeeded', 'failed'))
+);
+COMMENT ON TABLE wib.scheduled_jobs IS
+    'Periodic jobs: a SQL command run every run_every (or daily at run_at, UTC) by the scheduler worker, or by pg_cron after wib.cron_schedule().';
+
+-- Retention: each policy is a statement returning the number of rows it removed.
+CREATE TABLE wib.retention_policies (
+    name        text NOT NULL,
+    command     text NOT NULL,
+    description text NOT NULL,
+    CONSTRAINT retention_policies_pkey PRIMARY KEY (name)
+);
+COMMENT ON TABLE wib.retention_policies IS
+    'What wib.purge_expired() removes: one SQL statement per policy, returning the count of rows removed.';

@@ -1,28 +1,7 @@
 -- The audit log: every create, update and delete of the API, append-only, secrets redacted.
 
-CREATE TABLE wib.audit_log (
-    organization_id uuid        NOT NULL,
-    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
-    user_id         text,
-    resource_type   text        NOT NULL,
-    resource_id     text,
-    action          text        NOT NULL,
-    old_value       jsonb,
-    new_value       jsonb,
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT audit_log_pkey PRIMARY KEY (organization_id, id),
-    CONSTRAINT audit_log_organization_fkey FOREIGN KEY (organization_id)
-        REFERENCES wib.organizations (id) ON DELETE CASCADE,
-    CONSTRAINT audit_log_action_check CHECK (action ~ '^[a-z_]+:[a-z_]+$')
-);
-CREATE INDEX audit_log_org_created_idx ON wib.audit_log (organization_id, created_at);
-CREATE INDEX audit_log_resource_idx ON wib.audit_log (organization_id, resource_type, resource_id);
-COMMENT ON TABLE wib.audit_log IS
-    'Append-only record of every change made through the API (action names like webhook:created); secrets are redacted.';
-SELECT wib.make_tenant_table('wib.audit_log');
-
 -- Only the table's owner may rewrite history (an organization's cascade delete runs as the owner).
-CREATE FUNCTION wib.audit_log_append_only() RETURNS trigger
+CREATE OR REPLACE FUNCTION wib.audit_log_append_only() RETURNS trigger
     LANGUAGE plpgsql
 AS $$
 BEGIN
@@ -36,13 +15,13 @@ END
 $$;
 COMMENT ON FUNCTION wib.audit_log_append_only() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the audit log.';
 
-CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON wib.audit_log
+CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON wib.audit_log
     FOR EACH ROW EXECUTE FUNCTION wib.audit_log_append_only();
-CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON wib.audit_log
+CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON wib.audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION wib.audit_log_append_only();
 
 -- Replaces the value of every key that names a secret, at any depth.
-CREATE FUNCTION wib.redact(value jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION wib.redact(value jsonb) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT CASE jsonb_typeof(value)
@@ -62,7 +41,7 @@ COMMENT ON FUNCTION wib.redact(jsonb) IS
     'Replaces values under keys naming secrets (secret, token, password, api_key, ...) with "[redacted]".';
 
 -- Writes one audit row for the organization in context (or the one given, for operators).
-CREATE FUNCTION wib.audit(action text, resource_type text, resource_id text,
+CREATE OR REPLACE FUNCTION wib.audit(action text, resource_type text, resource_id text,
                           old_value jsonb DEFAULT NULL, new_value jsonb DEFAULT NULL,
                           organization_id uuid DEFAULT NULL) RETURNS void
     LANGUAGE sql VOLATILE SECURITY DEFINER

@@ -1,62 +1,13 @@
--- Plan gating as data: which plan a feature needs, and the limits of each plan.
-
-CREATE FUNCTION wib.plan_rank(plan text) RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN array_position(ARRAY['free', 'starter', 'pro', 'business', 'enterprise'], plan);
-COMMENT ON FUNCTION wib.plan_rank(text) IS 'Order of the plans, free = 1 to enterprise = 5; NULL for an unknown plan.';
-
-CREATE TABLE wib.feature_plans (
-    feature     text NOT NULL,
-    min_plan    text NOT NULL,
-    description text NOT NULL,
-    CONSTRAINT feature_plans_pkey PRIMARY KEY (feature),
-    CONSTRAINT feature_plans_plan_check CHECK (wib.plan_rank(min_plan) IS NOT NULL)
-);
-COMMENT ON TABLE wib.feature_plans IS 'The lowest plan that includes each feature.';
-
-INSERT INTO wib.feature_plans (feature, min_plan, description) VALUES
-    ('crm_hubspot',        'pro',        'HubSpot CRM sync'),
-    ('crm_salesforce',     'business',   'Salesforce CRM sync'),
-    ('crm_custom',         'enterprise', 'Custom CRM integration'),
-    ('mobile_pwa',         'starter',    'Installable web app'),
-    ('mobile_push',        'pro',        'Web Push notifications'),
-    ('mobile_native',      'business',   'Native mobile apps'),
-    ('inbound_ivr',        'business',   'Inbound numbers and IVR menus'),
-    ('toll_free_numbers',  'business',   'Toll-free inbound numbers'),
-    ('advanced_analytics', 'business',   'Sentiment trends, leaderboards, anomalies'),
-    ('ml_predictions',     'enterprise', 'Statistical predictions'),
-    ('analytics_export',   'pro',        'Export of analytics data'),
-    ('webhooks',           'pro',        'Outbound webhooks'),
-    ('zapier_integration', 'pro',        'Zapier integration'),
-    ('csv_export',         'starter',    'CSV and JSON exports'),
-    ('bulk_export',        'business',   'Exports above the starter row limit');
-
-CREATE TABLE wib.plan_limits (
-    plan       text   NOT NULL,
-    limit_name text   NOT NULL,
-    value      bigint,
-    CONSTRAINT plan_limits_pkey PRIMARY KEY (plan, limit_name),
-    CONSTRAINT plan_limits_plan_check CHECK (wib.plan_rank(plan) IS NOT NULL),
-    CONSTRAINT plan_limits_value_check CHECK (value IS NULL OR value >= 0)
-);
-COMMENT ON TABLE wib.plan_limits IS 'Per-plan quotas; a NULL value means unlimited, a missing row means 0.';
-
-INSERT INTO wib.plan_limits (plan, limit_name, value) VALUES
-    ('free', 'webhooks', 0), ('starter', 'webhooks', 0), ('pro', 'webhooks', 5),
-    ('business', 'webhooks', 25), ('enterprise', 'webhooks', NULL),
-    ('free', 'export_rows', 0), ('starter', 'export_rows', 100000), ('pro', 'export_rows', 100000),
-    ('business', 'export_rows', 500000), ('enterprise', 'export_rows', 1000000),
-    ('free', 'inbound_numbers', 0), ('starter', 'inbound_numbers', 0), ('pro', 'inbound_numbers', 0),
-    ('business', 'inbound_numbers', 5), ('enterprise', 'inbound_numbers', 25);
+-- Plan gating: does the organization's plan include a feature, and what are its quotas.
 
 -- The plan of the organization in context (raises WB005 without one).
-CREATE FUNCTION wib.current_plan() RETURNS text
+CREATE OR REPLACE FUNCTION wib.current_plan() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, wib
     RETURN (SELECT o.plan FROM wib.organizations o WHERE o.id = wib.require_org());
 COMMENT ON FUNCTION wib.current_plan() IS 'The plan of the organization in context.';
 
-CREATE FUNCTION wib.has_feature(feature text) RETURNS boolean
+CREATE OR REPLACE FUNCTION wib.has_feature(feature text) RETURNS boolean
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib
 AS $$
@@ -73,7 +24,7 @@ END
 $$;
 COMMENT ON FUNCTION wib.has_feature(text) IS 'True when the plan of the organization in context includes the feature.';
 
-CREATE FUNCTION wib.require_feature(feature text) RETURNS void
+CREATE OR REPLACE FUNCTION wib.require_feature(feature text) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib
 AS $$
@@ -91,7 +42,7 @@ $$;
 COMMENT ON FUNCTION wib.require_feature(text) IS
     'Raises WB001, naming the feature, the plan needed and the current plan, unless the plan includes the feature.';
 
-CREATE FUNCTION wib.plan_limit(limit_name text) RETURNS bigint
+CREATE OR REPLACE FUNCTION wib.plan_limit(limit_name text) RETURNS bigint
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib
 AS $$
@@ -113,7 +64,7 @@ $$;
 COMMENT ON FUNCTION wib.plan_limit(text) IS
     'The quota of the organization in context for limit_name; NULL means unlimited.';
 
-CREATE FUNCTION wib.require_limit(limit_name text, used bigint, adding bigint DEFAULT 1) RETURNS void
+CREATE OR REPLACE FUNCTION wib.require_limit(limit_name text, used bigint, adding bigint DEFAULT 1) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib
 AS $$

@@ -1,36 +1,21 @@
 -- Guards the API uses: rate limits (shared memory, in C) and idempotency keys.
 
-CREATE FUNCTION wib.rate_limit(key text, max_hits integer, per interval) RETURNS boolean
+CREATE OR REPLACE FUNCTION wib.rate_limit(key text, max_hits integer, per interval) RETURNS boolean
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_rate_limit';
 COMMENT ON FUNCTION wib.rate_limit(text, integer, interval) IS
     'Counts one hit for key and returns true while at most max_hits hits fall in the current window of length per (windows aligned to the epoch, shared by all sessions).';
 
-CREATE FUNCTION wib.rate_limit_check(key text, max_hits integer, per interval) RETURNS void
+CREATE OR REPLACE FUNCTION wib.rate_limit_check(key text, max_hits integer, per interval) RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_rate_limit_check';
 COMMENT ON FUNCTION wib.rate_limit_check(text, integer, interval) IS
     'Like wib.rate_limit, but raises WB003 (with the seconds to wait) instead of returning false.';
 
-CREATE TABLE wib.idempotency_keys (
-    organization_id uuid        NOT NULL,
-    key             text        NOT NULL,
-    request_hash    bytea       NOT NULL,
-    response        jsonb,
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT idempotency_keys_pkey PRIMARY KEY (organization_id, key),
-    CONSTRAINT idempotency_keys_organization_fkey FOREIGN KEY (organization_id)
-        REFERENCES wib.organizations (id) ON DELETE CASCADE,
-    CONSTRAINT idempotency_keys_key_check CHECK (length(key) BETWEEN 1 AND 255)
-);
-COMMENT ON TABLE wib.idempotency_keys IS
-    'First answer to each idempotent request, replayed for the same key and request (kept for wib.idempotency_ttl).';
-SELECT wib.make_tenant_table('wib.idempotency_keys');
-
 -- Starts an idempotent request.  NULL: first time, go ahead (then call
 -- idempotency_finish in the same transaction).  Otherwise the first answer to
 -- replay.  A concurrent request with the same key waits for the first to end.
-CREATE FUNCTION wib.idempotency_begin(key text, request jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION wib.idempotency_begin(key text, request jsonb) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib
 AS $$
@@ -63,7 +48,7 @@ $$;
 COMMENT ON FUNCTION wib.idempotency_begin(text, jsonb) IS
     'Starts an idempotent request: NULL means proceed, otherwise the stored first answer; raises WB004 when the key was used for another request.';
 
-CREATE FUNCTION wib.idempotency_finish(key text, response jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION wib.idempotency_finish(key text, response jsonb) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib
 AS $$

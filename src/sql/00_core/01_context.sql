@@ -1,31 +1,18 @@
--- Tenancy: roles, the tenant context, and the helper that makes a table a tenant table.
+-- The tenant context (settings wib.org_id and wib.user_id) and what makes a table a tenant table.
 
-DO $roles$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'wib_app') THEN
-        CREATE ROLE wib_app NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'wib_admin') THEN
-        CREATE ROLE wib_admin NOLOGIN;
-    END IF;
-END
-$roles$;
-
-COMMENT ON SCHEMA wib IS 'Word Is Bond integration engine: webhooks, exports, CRM sync, inbound IVR, analytics, mobile push.';
-
-CREATE FUNCTION wib.current_org_id() RETURNS uuid
+CREATE OR REPLACE FUNCTION wib.current_org_id() RETURNS uuid
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'wib_current_org_id';
 COMMENT ON FUNCTION wib.current_org_id() IS
     'The organization in context (setting wib.org_id), or NULL. Every row-level security policy compares organization_id with it.';
 
-CREATE FUNCTION wib.require_org() RETURNS uuid
+CREATE OR REPLACE FUNCTION wib.require_org() RETURNS uuid
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'wib_require_org';
 COMMENT ON FUNCTION wib.require_org() IS
     'The organization in context; raises WB005 when none is set.';
 
-CREATE FUNCTION wib.current_user_id() RETURNS text
+CREATE OR REPLACE FUNCTION wib.current_user_id() RETURNS text
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'wib_current_user_id';
 COMMENT ON FUNCTION wib.current_user_id() IS
@@ -33,7 +20,7 @@ COMMENT ON FUNCTION wib.current_user_id() IS
 
 -- Makes tbl a tenant table: row-level security on organization_id, enforced
 -- for the owner too, one policy per command, and its rows kept by pg_dump.
-CREATE FUNCTION wib.make_tenant_table(tbl regclass) RETURNS void
+CREATE OR REPLACE FUNCTION wib.make_tenant_table(tbl regclass) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib
 AS $$
@@ -49,3 +36,31 @@ END
 $$;
 COMMENT ON FUNCTION wib.make_tenant_table(regclass) IS
     'Internal: enables and forces row-level security on organization_id for a table of the extension.';
+
+CREATE OR REPLACE FUNCTION wib.set_context(org_id uuid, user_id text, is_local boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib
+AS $$
+BEGIN
+    IF org_id IS NULL THEN
+        PERFORM wib.invalid_field('org_id', 'org_id must be the UUID of an organization.');
+    END IF;
+    PERFORM pg_catalog.set_config('wib.org_id', org_id::text, coalesce(is_local, false));
+    PERFORM pg_catalog.set_config('wib.user_id', coalesce(user_id, ''), coalesce(is_local, false));
+    -- Checked after setting, so row-level security lets the caller see its own organization;
+    -- an error rolls the settings back with the statement.
+    IF NOT EXISTS (SELECT 1 FROM wib.organizations o WHERE o.id = org_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'P0002',
+            MESSAGE = format('organization %s does not exist', org_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION wib.set_context(uuid, text, boolean) IS
+    'Sets the organization and user the session acts for (is_local: for the current transaction only, as pooled connections need).';
+
+CREATE OR REPLACE FUNCTION wib.clear_context() RETURNS void
+    LANGUAGE sql
+BEGIN ATOMIC
+    SELECT pg_catalog.set_config('wib.org_id', '', false), pg_catalog.set_config('wib.user_id', '', false);
+END;
+COMMENT ON FUNCTION wib.clear_context() IS 'Forgets the organization and user in context.';

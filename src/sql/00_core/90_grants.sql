@@ -1,8 +1,6 @@
--- Privileges, last so they cover every object above.  Functions are closed to
--- PUBLIC and opened to wib_app (applications) and wib_admin (operators) one by one.
--- API functions run as their caller, so row-level security applies to them too.
+-- Privileges of the core: applications call the API as themselves (row-level security
+-- applies); operators also manage organizations, plans, workers and jobs.
 
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA wib FROM PUBLIC;
 GRANT USAGE ON SCHEMA wib TO wib_app, wib_admin;
 GRANT wib_app TO wib_admin;
 

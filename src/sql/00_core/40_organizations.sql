@@ -1,0 +1,51 @@
+-- Organizations: created and changed by operators, audited.
+
+CREATE OR REPLACE FUNCTION wib.organization_create(name text, plan text DEFAULT 'free') RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+AS $$
+DECLARE
+    new_org wib.organizations;
+BEGIN
+    PERFORM wib.require_text(name, 'name', 200);
+    IF wib.plan_rank(plan) IS NULL THEN
+        PERFORM wib.invalid_field('plan', 'plan must be one of free, starter, pro, business, enterprise.');
+    END IF;
+    INSERT INTO wib.organizations (name, plan) VALUES (btrim(name), plan) RETURNING * INTO new_org;
+    PERFORM wib.audit('organization:created', 'organization', new_org.id::text,
+                      NULL, to_jsonb(new_org), new_org.id);
+    RETURN new_org.id;
+END
+$$;
+COMMENT ON FUNCTION wib.organization_create(text, text) IS 'Operators: creates an organization on a plan; audited organization:created.';
+
+CREATE OR REPLACE FUNCTION wib.organization_update(id uuid, changes jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+AS $$
+DECLARE
+    old_row wib.organizations;
+    new_row wib.organizations;
+BEGIN
+    PERFORM wib.check_fields(changes, ARRAY['name', 'plan'], 'changes');
+    IF changes ? 'plan' AND wib.plan_rank(wib.field_text(changes, 'plan')) IS NULL THEN
+        PERFORM wib.invalid_field('plan', 'plan must be one of free, starter, pro, business, enterprise.');
+    END IF;
+    IF changes ? 'name' THEN
+        PERFORM wib.require_text(wib.field_text(changes, 'name', 200), 'name', 200);
+    END IF;
+    SELECT * INTO old_row FROM wib.organizations o WHERE o.id = organization_update.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('organization %s does not exist', id);
+    END IF;
+    UPDATE wib.organizations o
+       SET name = coalesce(btrim(wib.field_text(changes, 'name')), o.name),
+           plan = coalesce(wib.field_text(changes, 'plan'), o.plan)
+     WHERE o.id = organization_update.id
+    RETURNING * INTO new_row;
+    PERFORM wib.audit('organization:updated', 'organization', id::text,
+                      to_jsonb(old_row), to_jsonb(new_row), id);
+END
+$$;
+COMMENT ON FUNCTION wib.organization_update(uuid, jsonb) IS
+    'Operators: changes an organization''s name or plan ({"name": ..., "plan": ...}); audited organization:updated.';

@@ -1,0 +1,188 @@
+-- The deliverer's side: claim due deliveries with a lease, record results, retry on schedule.
+
+-- The deliverer's side (called by the worker and by wib.deliver_due)
+
+-- Delay before retry number attempt (1-based) of a policy, from wib.webhook_retry_schedule.
+CREATE OR REPLACE FUNCTION wib.webhook_retry_delay(policy text, attempt integer) RETURNS interval
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (SELECT CASE policy
+                       WHEN 'exponential' THEN s[least(greatest(attempt, 1), cardinality(s))]
+                       WHEN 'linear' THEN s[1] * greatest(attempt, 1)
+                   END
+              FROM (SELECT string_to_array(replace(current_setting('wib.webhook_retry_schedule'), ' ', ''),
+                                           ',')::interval[] AS s) x);
+COMMENT ON FUNCTION wib.webhook_retry_delay(text, integer) IS
+    'Internal: the wait before a retry: exponential takes the attempt''s step of wib.webhook_retry_schedule (the last one repeats), linear the first step times the attempt.';
+
+-- Claims up to max_items due deliveries for lease, returning what sending them needs.
+CREATE OR REPLACE FUNCTION wib.webhook_claim(max_items integer, lease interval)
+    RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, message_id text,
+                   target_url text, body text, secrets text[])
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+    -- Walk the due index in order: a plain index scan stops after max_items live
+    -- rows and marks the dead entries a busy queue leaves behind, where a bitmap
+    -- scan would re-read them all on every claim until the next vacuum.
+    SET enable_bitmapscan = off
+    SET enable_seqscan = off
+AS $$
+    WITH due AS (
+        SELECT d.organization_id, d.id
+          FROM wib.webhook_deliveries d
+         WHERE d.status IN ('pending', 'retrying') AND d.next_retry_at <= now()
+         ORDER BY d.next_retry_at
+         LIMIT max_items
+           FOR UPDATE SKIP LOCKED),
+    claimed AS (
+        UPDATE wib.webhook_deliveries d
+           SET attempt_number = d.attempt_number + 1,
+               next_retry_at = now() + lease,
+               leased_until = now() + lease
+          FROM due
+         WHERE d.organization_id = due.organization_id AND d.id = due.id
+        RETURNING d.organization_id, d.id, d.subscription_id, d.attempt_number, d.message_id,
+                  d.event_type, d.created_at, d.payload)
+    SELECT c.organization_id, c.id, c.attempt_number, c.message_id, s.target_url,
+           jsonb_build_object('type', c.event_type,
+                              'timestamp', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                              'data', c.payload)::text,
+           CASE WHEN s.previous_secret IS NOT NULL AND s.previous_secret_expires_at > now()
+                THEN ARRAY[s.secret, s.previous_secret] ELSE ARRAY[s.secret] END
+      FROM claimed c
+      JOIN wib.webhook_subscriptions s ON s.organization_id = c.organization_id AND s.id = c.subscription_id
+$$;
+COMMENT ON FUNCTION wib.webhook_claim(integer, interval) IS
+    'Internal (deliverer): leases due deliveries with FOR UPDATE SKIP LOCKED; a lease that expires makes the delivery due again.';
+
+-- Records the results of one batch of attempts, schedules retries, and
+-- deactivates subscriptions after wib.webhook_disable_after failed deliveries in a row.
+CREATE OR REPLACE FUNCTION wib.webhook_record(org_ids uuid[], ids uuid[], attempts integer[], http_status integer[],
+                                   errors text[], durations integer[], bodies text[], retry_after integer[])
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+    -- A generic plan cannot see the batch size and picks scans of the whole table.
+    SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+    n             integer;
+    disable_after integer := current_setting('wib.webhook_disable_after')::integer;
+    sub           record;
+BEGIN
+    WITH r AS (
+        SELECT * FROM unnest(org_ids, ids, attempts, http_status, errors, durations, bodies, retry_after)
+                   AS r(organization_id, id, attempt, http_status, error, duration_ms, body, retry_after)),
+    -- The batch's rows found by primary key first (materialized, so the planner
+    -- cannot reach them through the subscription index instead).
+    rd AS MATERIALIZED (
+        SELECT r.*, d.subscription_id
+          FROM r
+          JOIN wib.webhook_deliveries d ON d.organization_id = r.organization_id AND d.id = r.id
+         WHERE d.attempt_number = r.attempt AND d.status IN ('pending', 'retrying')),
+    outcome AS (
+        SELECT rd.*,
+               CASE WHEN rd.http_status BETWEEN 200 AND 299 THEN 'delivered'
+                    WHEN rd.http_status = 410 OR s.retry_policy = 'none' OR rd.attempt > s.max_retries THEN 'failed'
+                    ELSE 'retrying' END AS new_status,
+               s.retry_policy
+          FROM rd
+          JOIN wib.webhook_subscriptions s ON s.organization_id = rd.organization_id AND s.id = rd.subscription_id),
+    upd AS (
+        UPDATE wib.webhook_deliveries d
+           SET status = o.new_status,
+               response_status = nullif(o.http_status, 0),
+               response_body = left(o.body, 1024),
+               last_error = o.error,
+               duration_ms = o.duration_ms,
+               last_attempt_at = now(),
+               leased_until = NULL,
+               delivered_at = CASE WHEN o.new_status = 'delivered' THEN now() END,
+               next_retry_at = CASE WHEN o.new_status = 'retrying'
+                                    THEN now() + greatest(wib.webhook_retry_delay(o.retry_policy, o.attempt),
+                                                          CASE WHEN o.http_status IN (429, 503)
+                                                               THEN make_interval(secs => coalesce(o.retry_after, 0))
+                                                               ELSE interval '0' END)
+                                    ELSE d.next_retry_at END
+          FROM outcome o
+         WHERE d.organization_id = o.organization_id AND d.id = o.id
+        RETURNING d.organization_id, d.subscription_id, d.status),
+    per_sub AS (
+        SELECT u.organization_id, u.subscription_id,
+               count(*) FILTER (WHERE u.status = 'delivered') AS delivered,
+               count(*) FILTER (WHERE u.status = 'failed') AS failed
+          FROM upd u GROUP BY 1, 2),
+    -- Failure runs: a delivered message resets the count, each failed delivery adds one.
+    counted AS (
+        UPDATE wib.webhook_subscriptions s
+           SET consecutive_failures = CASE WHEN p.delivered > 0 THEN 0 ELSE s.consecutive_failures + p.failed END
+          FROM per_sub p
+         WHERE s.organization_id = p.organization_id AND s.id = p.subscription_id
+           AND (p.failed > 0 OR (p.delivered > 0 AND s.consecutive_failures > 0))
+        RETURNING 1)
+    SELECT count(*) INTO n FROM upd;
+
+    IF disable_after > 0 THEN
+        FOR sub IN
+            UPDATE wib.webhook_subscriptions s
+               SET is_active = false, disabled_at = now(),
+                   disabled_reason = format('%s failed deliveries in a row', s.consecutive_failures)
+              FROM (SELECT DISTINCT d.organization_id, d.subscription_id
+                      FROM unnest(org_ids, ids) AS u(organization_id, id)
+                      JOIN wib.webhook_deliveries d ON d.organization_id = u.organization_id AND d.id = u.id) t
+             WHERE s.organization_id = t.organization_id AND s.id = t.subscription_id
+               AND s.is_active AND s.consecutive_failures >= disable_after
+            RETURNING s.organization_id, s.id, s.name, s.consecutive_failures
+        LOOP
+            UPDATE wib.webhook_deliveries d
+               SET status = 'failed', last_error = 'subscription deactivated after repeated failures',
+                   leased_until = NULL
+             WHERE d.organization_id = sub.organization_id AND d.subscription_id = sub.id
+               AND d.status IN ('pending', 'retrying') AND (d.leased_until IS NULL OR d.leased_until < now());
+            PERFORM wib.audit('webhook:disabled', 'webhook', sub.id::text, NULL,
+                              jsonb_build_object('consecutive_failures', sub.consecutive_failures),
+                              sub.organization_id);
+            PERFORM wib.webhook_fanout(sub.organization_id, 'webhook.disabled',
+                                       jsonb_build_object('subscription_id', sub.id, 'name', sub.name,
+                                                          'consecutive_failures', sub.consecutive_failures));
+        END LOOP;
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION wib.webhook_record(uuid[], uuid[], integer[], integer[], text[], integer[], text[], integer[]) IS
+    'Internal (deliverer): records a batch of attempts: delivered on 2xx, failed on 410 or when retries are spent, else retrying on the schedule (Retry-After on 429/503 when longer).';
+
+-- Makes deliveries leased by a deliverer that died due again (run when the worker starts).
+CREATE OR REPLACE FUNCTION wib.webhook_release_leases() RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+BEGIN ATOMIC
+    -- Rows locked by a live wib.deliver_due() session are its own business: skip them.
+    WITH stale AS (
+        SELECT d.organization_id, d.id FROM wib.webhook_deliveries d
+         WHERE d.status IN ('pending', 'retrying') AND d.leased_until > now()
+           FOR UPDATE SKIP LOCKED),
+    released AS (
+        UPDATE wib.webhook_deliveries d SET next_retry_at = now(), leased_until = NULL
+          FROM stale
+         WHERE d.organization_id = stale.organization_id AND d.id = stale.id
+        RETURNING 1)
+    SELECT count(*)::integer FROM released;
+END;
+COMMENT ON FUNCTION wib.webhook_release_leases() IS
+    'Internal (deliverer): makes the deliveries leased before a restart due at once.';
+
+CREATE OR REPLACE FUNCTION wib.deliver_due(max_items integer DEFAULT 1000) RETURNS integer
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_deliver_due';
+COMMENT ON FUNCTION wib.deliver_due(integer) IS
+    'Operators: one delivery pass in the caller''s session, the same code the deliverer worker runs (claim, send concurrently, record); returns the number of deliveries attempted.';
+
+INSERT INTO wib.retention_policies (name, command, description) VALUES
+    ('webhook_deliveries',
+     $q$WITH gone AS (DELETE FROM wib.webhook_deliveries
+                       WHERE created_at < now() - interval '7 days' AND status IN ('delivered', 'failed')
+                       RETURNING 1)
+        SELECT count(*) FROM gone$q$,
+     'Finished webhook deliveries older than 7 days.')
+ON CONFLICT (name) DO UPDATE SET command = EXCLUDED.command, description = EXCLUDED.description;

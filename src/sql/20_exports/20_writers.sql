@@ -1,0 +1,44 @@
+-- The C side of exports: writers, files and tokens.  None of these is granted to applications.
+
+-- The C side: writers, files and tokens.  None of these is granted to applications.
+CREATE OR REPLACE FUNCTION wib.export_render(query text, format text, formula_guard boolean DEFAULT true, max_rows bigint DEFAULT 0)
+    RETURNS SETOF text
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_export_render';
+COMMENT ON FUNCTION wib.export_render(text, text, boolean, bigint) IS
+    'Internal: the rows of a read-only query as chunks of whole CSV or JSON lines (the writer of every export); max_rows > 0 raises WB205 past that many rows.';
+
+CREATE OR REPLACE FUNCTION wib.export_write_file(query text, format text, formula_guard boolean, max_rows bigint, storage_key text,
+                                      OUT rows bigint, OUT bytes bigint, OUT sha256 text)
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'wib_export_write_file';
+COMMENT ON FUNCTION wib.export_write_file(text, text, boolean, bigint, text) IS
+    'Internal: writes the rows of a query to the export file of storage_key (via a .part file renamed when complete); returns rows, bytes and SHA-256.';
+
+CREATE OR REPLACE FUNCTION wib.export_file_read(storage_key text, "offset" bigint, length integer) RETURNS bytea
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'wib_export_file_read';
+COMMENT ON FUNCTION wib.export_file_read(text, bigint, integer) IS 'Internal: bytes of an export file.';
+
+CREATE OR REPLACE FUNCTION wib.export_file_remove(storage_key text) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'wib_export_file_remove';
+COMMENT ON FUNCTION wib.export_file_remove(text) IS 'Internal: removes an export file; false when it was already gone.';
+
+CREATE OR REPLACE FUNCTION wib.export_token_sign(job_id uuid, organization_id uuid, expires_at timestamptz) RETURNS text
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'wib_export_token_sign';
+COMMENT ON FUNCTION wib.export_token_sign(uuid, uuid, timestamptz) IS
+    'Internal: an HMAC-SHA256 signed download token for a job, valid until expires_at.';
+
+CREATE OR REPLACE FUNCTION wib.export_token_verify(token text, OUT job_id uuid, OUT organization_id uuid, OUT expires_at timestamptz)
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_export_token_verify';
+COMMENT ON FUNCTION wib.export_token_verify(text) IS
+    'Internal: checks a download token (WB201 forged or malformed, WB202 expired) and opens it for the rest of the transaction.';
+
+CREATE OR REPLACE FUNCTION wib.export_token_org(job_id uuid) RETURNS uuid
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'wib_export_token_org';
+COMMENT ON FUNCTION wib.export_token_org(uuid) IS
+    'Internal: the organization of job_id when a token for it was opened in this transaction, else NULL.';

@@ -1,0 +1,128 @@
+-- Inbound numbers: provisioned, assigned a menu, released; routes kept by a trigger.
+
+-- Keeps inbound_number_routes in step with the numbers that are not released;
+-- a number already routed to any organization is refused with WB303.
+CREATE OR REPLACE FUNCTION wib.inbound_numbers_route() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status <> 'released' THEN
+        DELETE FROM wib.inbound_number_routes r
+         WHERE r.phone_number = OLD.phone_number AND r.organization_id = OLD.organization_id AND r.number_id = OLD.id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status <> 'released' THEN
+        -- One writer per number at a time; under READ COMMITTED the check below
+        -- then sees any route committed by the writer it waited for.
+        PERFORM pg_advisory_xact_lock(hashtextextended('wib.inbound_number_routes:' || NEW.phone_number, 0));
+        IF EXISTS (SELECT 1 FROM wib.inbound_number_routes r WHERE r.phone_number = NEW.phone_number) THEN
+            RAISE EXCEPTION USING ERRCODE = 'WB303',
+                MESSAGE = format('phone number %s is already provisioned', NEW.phone_number),
+                DETAIL = 'A number belongs to one organization at a time; release it there first.';
+        END IF;
+        INSERT INTO wib.inbound_number_routes (phone_number, organization_id, number_id)
+        VALUES (NEW.phone_number, NEW.organization_id, NEW.id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION wib.inbound_numbers_route() IS 'Trigger: keeps wib.inbound_number_routes in step with inbound_numbers.';
+CREATE OR REPLACE TRIGGER inbound_numbers_route AFTER INSERT OR DELETE OR UPDATE OF phone_number, status, organization_id
+    ON wib.inbound_numbers FOR EACH ROW EXECUTE FUNCTION wib.inbound_numbers_route();
+
+CREATE OR REPLACE FUNCTION wib.ivr_number_add(phone_number text, number_type text, display_name text,
+                                   menu_id uuid DEFAULT NULL) RETURNS uuid
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    org  uuid := wib.require_org();
+    used bigint;
+    nrow wib.inbound_numbers;
+BEGIN
+    PERFORM wib.require_feature('inbound_ivr');
+    IF number_type IS NULL OR number_type NOT IN ('local', 'toll_free') THEN
+        PERFORM wib.invalid_field('number_type', 'number_type must be local or toll_free.');
+    END IF;
+    IF number_type = 'toll_free' THEN
+        PERFORM wib.require_feature('toll_free_numbers');
+    END IF;
+    IF NOT coalesce(wib.ivr_is_e164(phone_number), false) THEN
+        PERFORM wib.invalid_field('phone_number', 'phone_number must be an E.164 number such as +15551234567.');
+    END IF;
+    IF display_name IS NOT NULL AND length(display_name) > 100 THEN
+        PERFORM wib.invalid_field('display_name', 'display_name must be at most 100 characters.');
+    END IF;
+    IF menu_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM wib.ivr_menus m
+                                            WHERE m.organization_id = org AND m.id = ivr_number_add.menu_id) THEN
+        PERFORM wib.invalid_field('menu_id', 'menu_id must be the id of a menu of this organization.');
+    END IF;
+    -- One provisioning at a time per organization, so the quota holds under concurrency.
+    PERFORM pg_advisory_xact_lock(hashtextextended('wib.inbound_numbers:' || org::text, 0));
+    IF EXISTS (SELECT 1 FROM wib.inbound_numbers n
+                WHERE n.organization_id = org AND n.phone_number = ivr_number_add.phone_number AND n.status <> 'released') THEN
+        RAISE EXCEPTION USING ERRCODE = 'WB303',
+            MESSAGE = format('phone number %s is already provisioned', phone_number),
+            DETAIL = 'The organization already has this number.';
+    END IF;
+    SELECT count(*) INTO used FROM wib.inbound_numbers n WHERE n.organization_id = org AND n.status <> 'released';
+    PERFORM wib.require_limit('inbound_numbers', used, 1);
+    -- Ordering the DID from Telnyx (and filling telnyx_number_id) belongs here
+    -- once the HTTP engine exists; today the number is recorded as given.
+    INSERT INTO wib.inbound_numbers (organization_id, phone_number, number_type, display_name, menu_id)
+    VALUES (org, phone_number, number_type, nullif(btrim(display_name), ''), menu_id)
+    RETURNING * INTO nrow;
+    PERFORM wib.audit('ivr:number_provisioned', 'inbound_number', nrow.id::text, NULL, to_jsonb(nrow));
+    RETURN nrow.id;
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_number_add(text, text, text, uuid) IS
+    'Provisions an inbound number (E.164, local or toll_free) for the organization in context; plan-gated (inbound_ivr, toll_free_numbers) and limited (inbound_numbers); audited ivr:number_provisioned.';
+
+CREATE OR REPLACE FUNCTION wib.ivr_number_assign(number_id uuid, menu_id uuid) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    org     uuid := wib.require_org();
+    old_row wib.inbound_numbers;
+    new_row wib.inbound_numbers;
+BEGIN
+    PERFORM wib.require_feature('inbound_ivr');
+    SELECT * INTO old_row FROM wib.inbound_numbers n
+     WHERE n.organization_id = org AND n.id = number_id AND n.status <> 'released' FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('inbound number %s does not exist', number_id);
+    END IF;
+    IF menu_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM wib.ivr_menus m
+                                            WHERE m.organization_id = org AND m.id = ivr_number_assign.menu_id) THEN
+        PERFORM wib.invalid_field('menu_id', 'menu_id must be the id of a menu of this organization.');
+    END IF;
+    UPDATE wib.inbound_numbers n SET menu_id = ivr_number_assign.menu_id
+     WHERE n.organization_id = org AND n.id = number_id
+    RETURNING * INTO new_row;
+    PERFORM wib.audit('ivr:number_updated', 'inbound_number', number_id::text, to_jsonb(old_row), to_jsonb(new_row));
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_number_assign(uuid, uuid) IS
+    'Sets the menu a number answers with (NULL: none, calls are rejected); audited ivr:number_updated.';
+
+CREATE OR REPLACE FUNCTION wib.ivr_number_release(number_id uuid) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    org     uuid := wib.require_org();
+    old_row wib.inbound_numbers;
+    new_row wib.inbound_numbers;
+BEGIN
+    SELECT * INTO old_row FROM wib.inbound_numbers n
+     WHERE n.organization_id = org AND n.id = number_id AND n.status <> 'released' FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('inbound number %s does not exist', number_id);
+    END IF;
+    UPDATE wib.inbound_numbers n SET status = 'released', released_at = now()
+     WHERE n.organization_id = org AND n.id = number_id
+    RETURNING * INTO new_row;
+    PERFORM wib.audit('ivr:number_released', 'inbound_number', number_id::text, to_jsonb(old_row), to_jsonb(new_row));
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_number_release(uuid) IS
+    'Releases a number: it stops routing calls and frees its plan quota; its call log stays; audited ivr:number_released.';

@@ -1,0 +1,227 @@
+-- The call flow Telnyx drives: signed callbacks verified, routed to their organization,
+-- logged, and answered with TeXML.
+
+-- Telnyx callbacks (C: src/crypto/ed25519.c, src/ivr/request.c).
+CREATE OR REPLACE FUNCTION wib.telnyx_verify(raw_body bytea, signature text, ts text, public_key text,
+                                  tolerance_seconds integer DEFAULT 300) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'wib_telnyx_verify';
+COMMENT ON FUNCTION wib.telnyx_verify(bytea, text, text, text, integer) IS
+    'True when signature (base64 Ed25519) signs ts || ''|'' || raw_body under public_key (base64, 32 bytes) and ts (Unix seconds) is within tolerance_seconds of now.';
+
+CREATE OR REPLACE FUNCTION wib.ivr_verify(raw_body bytea, signature text, ts text) RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_ivr_verify';
+COMMENT ON FUNCTION wib.ivr_verify(bytea, text, text) IS
+    'Internal: raises WB007 unless the callback is signed by wib.telnyx_public_key within wib.telnyx_timestamp_tolerance (WB301 when no key is set).';
+
+CREATE OR REPLACE FUNCTION wib.form_value(body bytea, key text) RETURNS text
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'wib_form_value';
+COMMENT ON FUNCTION wib.form_value(bytea, text) IS
+    'The first value of key in an application/x-www-form-urlencoded body, decoded; NULL when absent.';
+
+-- The narrow path from a signed callback to its organization: verifies the
+-- signature first, then looks the dialled number ("To") up in the routes.
+-- Nothing is returned for an unsigned request, so no tenant can use it to
+-- learn which organization holds a number.
+CREATE OR REPLACE FUNCTION wib.ivr_route(raw_body bytea, signature text, ts text,
+                              OUT organization_id uuid, OUT number_id uuid, OUT to_number text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+AS $$
+BEGIN
+    PERFORM wib.ivr_verify(raw_body, signature, ts);
+    to_number := wib.form_value(raw_body, 'To');
+    IF NOT coalesce(wib.ivr_is_e164(to_number), false) THEN
+        PERFORM wib.invalid_field('To', 'To must be the dialled E.164 number.');
+    END IF;
+    SELECT r.organization_id, r.number_id INTO organization_id, number_id
+      FROM wib.inbound_number_routes r WHERE r.phone_number = to_number;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'WB305',
+            MESSAGE = format('dialled number %s is not provisioned', to_number);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_route(bytea, text, text) IS
+    'Internal: verifies a Telnyx callback and returns the organization and number its dialled number belongs to (WB007, WB305).';
+
+-- The event a finished call emits, in the webhooks catalogue so that wib.emit_event
+-- accepts it and subscriptions can ask for it.
+INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
+    ('ivr.call_ended', 'An inbound call answered by an IVR menu ended.',
+     '{"call_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "call_sid": "v3:AbCdEf", "from": "+15550100", "to": "+18005550123", "menu_id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", "ivr_path": [{"digit": "1", "menu": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", "ts": "2026-01-01T12:00:09Z"}], "final_action": "transfer", "duration_seconds": 95, "recording_url": null, "started_at": "2026-01-01T12:00:00Z", "ended_at": "2026-01-01T12:01:35Z"}')
+ON CONFLICT (event_type) DO UPDATE SET description = EXCLUDED.description, example = EXCLUDED.example;
+
+-- Closes a call's log row once and emits ivr.call_ended.
+CREATE OR REPLACE FUNCTION wib.ivr_call_end(log_id uuid, duration integer, cause text) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    org uuid := wib.require_org();
+    c   wib.inbound_call_log;
+BEGIN
+    UPDATE wib.inbound_call_log l
+       SET ended_at = now(),
+           duration_seconds = coalesce(duration, greatest(0, extract(epoch FROM now() - l.started_at))::integer),
+           hangup_cause = coalesce(cause, l.hangup_cause),
+           final_action = coalesce(l.final_action, 'abandoned'),
+           status = CASE WHEN l.status = 'rejected' THEN 'rejected' ELSE 'completed' END
+     WHERE l.organization_id = org AND l.id = log_id AND l.ended_at IS NULL
+    RETURNING * INTO c;
+    IF FOUND THEN
+        PERFORM wib.emit_event('ivr.call_ended', jsonb_build_object(
+                'call_id', c.id, 'call_sid', c.call_sid, 'from', c.from_number, 'to', c.to_number,
+                'menu_id', c.menu_id, 'ivr_path', c.ivr_path, 'final_action', c.final_action,
+                'duration_seconds', c.duration_seconds, 'recording_url', c.recording_url,
+                'started_at', c.started_at, 'ended_at', c.ended_at));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_call_end(uuid, integer, text) IS
+    'Internal: closes an inbound call log row (once) and emits ivr.call_ended.';
+
+CREATE OR REPLACE FUNCTION wib.ivr_webhook(kind text, raw_body bytea, signature text, ts text) RETURNS text
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    route     record;
+    prev_org  text := current_setting('wib.org_id', true);
+    org       uuid;
+    sid       text;
+    digits    text;
+    num       wib.inbound_numbers;
+    c         wib.inbound_call_log;
+    m         wib.ivr_menus;
+    o         wib.ivr_menu_options;
+    doc       text;
+    final     text;
+    next_menu uuid;
+    next_try  integer;
+    per_min   integer;
+    dur       text;
+    rec       text;
+BEGIN
+    -- Nothing is parsed before the signature is checked (inside ivr_route).
+    SELECT * INTO route FROM wib.ivr_route(raw_body, signature, ts);
+    IF kind IS NULL OR kind NOT IN ('inbound', 'gather', 'status') THEN
+        PERFORM wib.invalid_field('kind', 'kind must be inbound, gather or status.');
+    END IF;
+    sid := wib.form_value(raw_body, 'CallSid');
+    IF sid IS NULL OR sid = '' OR length(sid) > 200 THEN
+        PERFORM wib.invalid_field('CallSid', 'CallSid must be a non-empty string of at most 200 characters.');
+    END IF;
+    org := route.organization_id;
+    PERFORM pg_catalog.set_config('wib.org_id', org::text, true);
+
+    IF kind = 'inbound' THEN
+        SELECT * INTO num FROM wib.inbound_numbers n WHERE n.organization_id = org AND n.id = route.number_id;
+        per_min := current_setting('wib.ivr_calls_per_minute')::integer;
+        IF per_min > 0 AND NOT wib.rate_limit('ivr:' || route.to_number, per_min, '1 minute') THEN
+            final := 'rejected';
+            doc := wib.texml_action('reject', NULL, 'busy');
+        ELSIF num.status <> 'active' OR num.menu_id IS NULL THEN
+            final := 'rejected';
+            doc := wib.texml_action('reject', NULL, 'rejected');
+        END IF;
+        INSERT INTO wib.inbound_call_log AS l (organization_id, number_id, call_sid, from_number, to_number,
+                                               menu_id, current_menu_id, final_action, status, ended_at)
+        VALUES (org, num.id, sid, left(wib.form_value(raw_body, 'From'), 32), route.to_number,
+                CASE WHEN final IS NULL THEN num.menu_id END, CASE WHEN final IS NULL THEN num.menu_id END,
+                final, CASE WHEN final IS NULL THEN 'in_progress' ELSE 'rejected' END,
+                CASE WHEN final IS NULL THEN NULL ELSE now() END)
+        ON CONFLICT (organization_id, call_sid) DO NOTHING;
+        IF doc IS NULL THEN
+            doc := wib.ivr_menu_texml(num.menu_id, 0, true);
+        END IF;
+
+    ELSIF kind = 'gather' THEN
+        SELECT * INTO c FROM wib.inbound_call_log l
+         WHERE l.organization_id = org AND l.call_sid = sid FOR UPDATE;
+        IF NOT FOUND OR c.ended_at IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'WB305',
+                MESSAGE = format('call %s is not in progress', sid);
+        END IF;
+        SELECT * INTO m FROM wib.ivr_menus x WHERE x.organization_id = org AND x.id = c.current_menu_id;
+        IF NOT FOUND THEN
+            -- The menu was deleted during the call.
+            final := 'hangup';
+            doc := wib.texml_action('hangup', NULL, NULL);
+        ELSE
+            digits := wib.form_value(raw_body, 'Digits');
+            SELECT * INTO o FROM wib.ivr_menu_options x
+             WHERE x.organization_id = org AND x.menu_id = m.id AND x.digit = digits;
+            next_menu := m.id;
+            next_try := 0;
+            IF FOUND THEN
+                CASE o.action_type
+                    WHEN 'transfer' THEN
+                        final := 'transfer';
+                        doc := wib.texml_action('transfer', NULL, o.action_target, m.voice, m.language);
+                    WHEN 'submenu' THEN
+                        next_menu := o.target_menu_id;
+                        doc := wib.ivr_menu_texml(next_menu, 0, false);
+                    WHEN 'voicemail' THEN
+                        final := 'voicemail';
+                        doc := wib.texml_action('voicemail', m.voicemail_prompt, NULL, m.voice, m.language);
+                    WHEN 'survey' THEN
+                        final := 'survey';
+                        doc := wib.texml_action('survey', m.survey_disclaimer, o.action_target, m.voice, m.language);
+                    WHEN 'hangup' THEN
+                        final := 'hangup';
+                        doc := wib.texml_action('hangup', NULL, NULL);
+                    ELSE
+                        doc := wib.ivr_menu_texml(m.id, 0, false);
+                END CASE;
+            ELSIF c.attempt < m.max_retries THEN
+                next_try := c.attempt + 1;
+                doc := wib.ivr_menu_texml(m.id, next_try, false);
+            ELSE
+                CASE m.fallback_action
+                    WHEN 'voicemail' THEN
+                        final := 'voicemail';
+                        doc := wib.texml_action('voicemail', m.voicemail_prompt, NULL, m.voice, m.language);
+                    WHEN 'transfer' THEN
+                        final := 'transfer';
+                        doc := wib.texml_action('transfer', NULL, m.fallback_target, m.voice, m.language);
+                    WHEN 'repeat' THEN
+                        doc := wib.ivr_menu_texml(m.id, 0, false);
+                    ELSE
+                        final := 'hangup';
+                        doc := wib.texml_action('hangup', NULL, NULL);
+                END CASE;
+            END IF;
+        END IF;
+        UPDATE wib.inbound_call_log l
+           SET ivr_path = l.ivr_path || jsonb_build_array(jsonb_build_object(
+                   'digit', nullif(digits, ''), 'menu', c.current_menu_id, 'ts', clock_timestamp())),
+               current_menu_id = next_menu, attempt = coalesce(next_try, 0),
+               final_action = coalesce(final, l.final_action)
+         WHERE l.organization_id = org AND l.id = c.id;
+
+    ELSE
+        SELECT * INTO c FROM wib.inbound_call_log l
+         WHERE l.organization_id = org AND l.call_sid = sid FOR UPDATE;
+        IF FOUND THEN
+            rec := wib.form_value(raw_body, 'RecordingUrl');
+            IF rec ~ '^https?://[^[:space:]]+$' AND length(rec) <= 2048 THEN
+                UPDATE wib.inbound_call_log l SET recording_url = rec WHERE l.organization_id = org AND l.id = c.id;
+            END IF;
+            IF coalesce(wib.form_value(raw_body, 'CallStatus'), '') IN
+                   ('completed', 'busy', 'failed', 'no-answer', 'canceled') THEN
+                dur := wib.form_value(raw_body, 'CallDuration');
+                PERFORM wib.ivr_call_end(c.id,
+                    CASE WHEN dur ~ '^[0-9]{1,9}$' THEN dur::integer END,
+                    left(wib.form_value(raw_body, 'HangupCause'), 100));
+            END IF;
+        END IF;
+        doc := wib.texml_action('hangup', NULL, NULL);
+    END IF;
+
+    PERFORM pg_catalog.set_config('wib.org_id', coalesce(prev_org, ''), true);
+    RETURN doc;
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_webhook(text, bytea, text, text) IS
+    'The platform''s Telnyx route calls this with the raw callback (kind inbound, gather or status): verifies the Ed25519 signature first (WB007), finds the organization from the dialled number, logs the call and returns the TeXML answer.';

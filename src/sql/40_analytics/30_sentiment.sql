@@ -1,0 +1,114 @@
+-- Sentiment scores, kept in step with the AI summaries and calls by triggers.
+
+-- The label of a score when the summary gave none.
+CREATE OR REPLACE FUNCTION wib.sentiment_label(label text, score numeric) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN coalesce(label, CASE WHEN score >= 0.25 THEN 'positive'
+                                WHEN score <= -0.25 THEN 'negative'
+                                ELSE 'neutral' END);
+COMMENT ON FUNCTION wib.sentiment_label(text, numeric) IS
+    'The sentiment label of a call: the summary''s overall_sentiment, else positive from 0.25, negative to -0.25, neutral between.';
+
+-- Trigger on ai_summaries: keeps the call's sentiment_scores row in step.
+-- Definer rights because applications do not write sentiment_scores; it only
+-- touches the row of the summary's own organization and call.
+CREATE OR REPLACE FUNCTION wib.sentiment_from_summary() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.call_id IS DISTINCT FROM NEW.call_id THEN
+        DELETE FROM wib.sentiment_scores s
+         WHERE s.organization_id = OLD.organization_id AND s.call_id = OLD.call_id;
+    END IF;
+    IF NEW.sentiment_score IS NULL THEN
+        DELETE FROM wib.sentiment_scores s
+         WHERE s.organization_id = NEW.organization_id AND s.call_id = NEW.call_id;
+        RETURN NULL;
+    END IF;
+    INSERT INTO wib.sentiment_scores AS s
+           (organization_id, call_id, ai_summary_id, call_started_at, agent_id, sentiment_score, sentiment_label,
+            positive_pct, negative_pct, neutral_pct, model_version, analyzed_at)
+    SELECT NEW.organization_id, NEW.call_id, NEW.id, c.started_at, c.agent_id, NEW.sentiment_score,
+           wib.sentiment_label(NEW.overall_sentiment, NEW.sentiment_score),
+           NEW.positive_pct, NEW.negative_pct, NEW.neutral_pct, NEW.model, NEW.updated_at
+      FROM wib.calls c
+     WHERE c.organization_id = NEW.organization_id AND c.id = NEW.call_id
+    ON CONFLICT (organization_id, call_id) DO UPDATE
+       SET ai_summary_id = EXCLUDED.ai_summary_id, call_started_at = EXCLUDED.call_started_at,
+           agent_id = EXCLUDED.agent_id, sentiment_score = EXCLUDED.sentiment_score,
+           sentiment_label = EXCLUDED.sentiment_label, positive_pct = EXCLUDED.positive_pct,
+           negative_pct = EXCLUDED.negative_pct, neutral_pct = EXCLUDED.neutral_pct,
+           model_version = EXCLUDED.model_version, analyzed_at = EXCLUDED.analyzed_at;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION wib.sentiment_from_summary() IS
+    'Trigger on wib.ai_summaries: writes (or removes, when the score is NULL) the call''s row of wib.sentiment_scores.';
+
+CREATE OR REPLACE TRIGGER ai_summaries_sentiment AFTER INSERT OR UPDATE ON wib.ai_summaries
+    FOR EACH ROW EXECUTE FUNCTION wib.sentiment_from_summary();
+
+CREATE OR REPLACE FUNCTION wib.sentiment_backfill() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+AS $$
+DECLARE
+    written bigint;
+    removed bigint;
+BEGIN
+    WITH upserted AS (
+        INSERT INTO wib.sentiment_scores AS s
+               (organization_id, call_id, ai_summary_id, call_started_at, agent_id, sentiment_score, sentiment_label,
+                positive_pct, negative_pct, neutral_pct, model_version, analyzed_at)
+        SELECT a.organization_id, a.call_id, a.id, c.started_at, c.agent_id, a.sentiment_score,
+               wib.sentiment_label(a.overall_sentiment, a.sentiment_score),
+               a.positive_pct, a.negative_pct, a.neutral_pct, a.model, a.updated_at
+          FROM wib.ai_summaries a
+          JOIN wib.calls c ON c.organization_id = a.organization_id AND c.id = a.call_id
+         WHERE a.sentiment_score IS NOT NULL
+        ON CONFLICT (organization_id, call_id) DO UPDATE
+           SET ai_summary_id = EXCLUDED.ai_summary_id, call_started_at = EXCLUDED.call_started_at,
+               agent_id = EXCLUDED.agent_id, sentiment_score = EXCLUDED.sentiment_score,
+               sentiment_label = EXCLUDED.sentiment_label, positive_pct = EXCLUDED.positive_pct,
+               negative_pct = EXCLUDED.negative_pct, neutral_pct = EXCLUDED.neutral_pct,
+               model_version = EXCLUDED.model_version, analyzed_at = EXCLUDED.analyzed_at
+         WHERE (s.ai_summary_id, s.call_started_at, s.agent_id, s.sentiment_score, s.sentiment_label,
+                s.positive_pct, s.negative_pct, s.neutral_pct, s.model_version)
+               IS DISTINCT FROM
+               (EXCLUDED.ai_summary_id, EXCLUDED.call_started_at, EXCLUDED.agent_id, EXCLUDED.sentiment_score,
+                EXCLUDED.sentiment_label, EXCLUDED.positive_pct, EXCLUDED.negative_pct, EXCLUDED.neutral_pct,
+                EXCLUDED.model_version)
+        RETURNING 1)
+    SELECT count(*) INTO written FROM upserted;
+    WITH gone AS (
+        DELETE FROM wib.sentiment_scores s
+         WHERE NOT EXISTS (SELECT 1 FROM wib.ai_summaries a
+                            WHERE a.organization_id = s.organization_id AND a.call_id = s.call_id
+                              AND a.sentiment_score IS NOT NULL)
+        RETURNING 1)
+    SELECT count(*) INTO removed FROM gone;
+    RETURN written + removed;
+END
+$$;
+COMMENT ON FUNCTION wib.sentiment_backfill() IS
+    'Brings wib.sentiment_scores in step with every organization''s wib.ai_summaries (for summaries written before the extension, or with the trigger disabled); returns the rows written or removed. Running it twice changes nothing the second time.';
+
+-- Trigger on calls: a call's new start time or agent reaches its sentiment row.
+CREATE OR REPLACE FUNCTION wib.sentiment_follow_call() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib
+AS $$
+BEGIN
+    UPDATE wib.sentiment_scores s
+       SET call_started_at = NEW.started_at, agent_id = NEW.agent_id
+     WHERE s.organization_id = NEW.organization_id AND s.call_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION wib.sentiment_follow_call() IS
+    'Trigger on wib.calls: copies a changed started_at or agent_id to the call''s row of wib.sentiment_scores.';
+
+CREATE OR REPLACE TRIGGER calls_sentiment_follow AFTER UPDATE OF started_at, agent_id ON wib.calls
+    FOR EACH ROW WHEN (OLD.started_at IS DISTINCT FROM NEW.started_at OR OLD.agent_id IS DISTINCT FROM NEW.agent_id)
+    EXECUTE FUNCTION wib.sentiment_follow_call();

@@ -1,0 +1,17 @@
+-- Privileges of analytics.
+
+GRANT EXECUTE ON FUNCTION wib.zscore_series(float8[], integer, float8, integer), wib.linear_trend(float8[])
+    TO wib_app, wib_admin;
+
+GRANT EXECUTE ON FUNCTION
+    wib.sentiment_trends(date, date, text), wib.agent_leaderboard(date, date, text, integer),
+    wib.analytics_snapshots_range(date, date, text), wib.anomalies(date, date), wib.data_as_of(),
+    wib.analytics_deadline(integer), wib.analytics_check_range(date, date, integer),
+    wib.sentiment_label(text, numeric), wib.analytics_require_snapshots(), wib.analytics_snapshots_plan()
+TO wib_app;
+GRANT SELECT ON wib.sentiment_scores, wib.analytics_snapshots, wib.ml_predictions, wib.analytics_refreshes TO wib_app;
+
+GRANT EXECUTE ON FUNCTION
+    wib.run_nightly(date), wib.run_nightly_range(date, date), wib.sentiment_backfill(),
+    wib.analytics_reschedule()
+TO wib_admin;

@@ -1,0 +1,1 @@
+-- wib 0.1.0 to 0.2.0, last step: data moved into the shape of 0.2.0.

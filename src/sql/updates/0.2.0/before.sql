@@ -1,0 +1,1 @@
+-- wib 0.1.0 to 0.2.0, first step: what the replayable parts cannot do themselves.
