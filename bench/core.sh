@@ -13,9 +13,11 @@ LANGUAGE sql AS $$
 $$;
 SQL
 
+org=$(psql -X -q -At -v ON_ERROR_STOP=1 -c "SELECT wib.organization_create('Rate limited', 'pro')")
+
 # checks/s = n / seconds, timed inside one statement so connection set-up is not counted.
 rate() {
-	psql -X -q -At -v ON_ERROR_STOP=1 -c "
+	PGOPTIONS="-c wib.org_id=$org" psql -X -q -At -v ON_ERROR_STOP=1 -c "
 		WITH t0 AS MATERIALIZED (SELECT clock_timestamp() AS t),
 		     run AS MATERIALIZED (SELECT count(*) FILTER (WHERE $1) AS admitted
 		                            FROM t0, generate_series(1, $2) i)

@@ -89,6 +89,18 @@ SELECT u, wib.url_check(u) AS reason
                     'ff00::1', 'ff02::1', '2002:7f00:1::1', '2002:c0a8:101::1']) AS a,
        LATERAL (SELECT 'https://[' || a || ']/') AS x(u);
 
+-- IPv6 that is special-purpose too: site-local, local-use NAT64 (RFC 8215), IPv4-translated
+-- (SIIT), Teredo and the rest of 2001::/23, documentation (3fff::/20), SRv6 SIDs.
+SELECT u, wib.url_check(u) AS reason
+  FROM unnest(ARRAY['fec0::1', 'feff:ffff::1', '64:ff9b:1::7f00:1', '64:ff9b:1:ffff::1', '::ffff:0:7f00:1',
+                    '::ffff:0:808:808', '2001::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:1ff::1',
+                    '3fff::1', '5f00::1']) AS a,
+       LATERAL (SELECT 'https://[' || a || ']/') AS x(u);
+-- Their neighbours stay allowed.
+SELECT u, wib.url_check(u) AS reason
+  FROM unnest(ARRAY['2001:200::1', '2606:4700:4700::1111', '64:ff9b:2::1', '3ffe:ffff::1']) AS a,
+       LATERAL (SELECT 'https://[' || a || ']/') AS x(u);
+
 -- Odd spellings of hosts.
 SELECT u, wib.url_check(u) AS reason
   FROM unnest(ARRAY['https://0x7f.1/', 'https://2130706433/', 'https://127.1/', 'https://0177.0.0.1/',

@@ -44,6 +44,7 @@ _PG_init(void)
 	ivr_define_settings();
 	analytics_define_settings();
 	exports_define_settings();
+	rate_limit_define_reloadable_settings();
 	if (process_shared_preload_libraries_in_progress)
 	{
 		rate_limit_define_settings();

@@ -153,11 +153,9 @@ wib_current_org_id(PG_FUNCTION_ARGS)
 	PG_RETURN_UUID_P(result);
 }
 
-PG_FUNCTION_INFO_V1(wib_require_org);
-
-/* wib.require_org(): the tenant in context, or an error saying how to set one. */
-Datum
-wib_require_org(PG_FUNCTION_ARGS)
+/* The tenant in context (a palloc'd copy), or an error saying how to set one. */
+pg_uuid_t *
+tenancy_require_org(void)
 {
 	pg_uuid_t  *result;
 
@@ -168,7 +166,16 @@ wib_require_org(PG_FUNCTION_ARGS)
 				 errhint("Call wib.set_context(org_id, user_id) or SET wib.org_id first.")));
 	result = palloc(sizeof(pg_uuid_t));
 	*result = current_org;
-	PG_RETURN_UUID_P(result);
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(wib_require_org);
+
+/* wib.require_org(): the tenant in context, or an error saying how to set one. */
+Datum
+wib_require_org(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_UUID_P(tenancy_require_org());
 }
 
 PG_FUNCTION_INFO_V1(wib_current_user_id);

@@ -50,10 +50,16 @@ static BlockedRange blocked[] = {
 	{AF_INET, "255.255.255.255/32", "broadcast"},
 	{AF_INET6, "::/128", "unspecified"},
 	{AF_INET6, "::1/128", "loopback"},
+	{AF_INET6, "::ffff:0:0:0/96", "IPv4-translated (SIIT)"},
+	{AF_INET6, "64:ff9b:1::/48", "local-use IPv4/IPv6 translation (RFC 8215)"},
 	{AF_INET6, "100::/64", "discard-only"},
+	{AF_INET6, "2001::/23", "IETF protocol assignments (Teredo, ORCHID, benchmarking)"},
 	{AF_INET6, "2001:db8::/32", "documentation"},
+	{AF_INET6, "3fff::/20", "documentation"},
+	{AF_INET6, "5f00::/16", "segment routing (SRv6) SIDs"},
 	{AF_INET6, "fc00::/7", "unique local"},
 	{AF_INET6, "fe80::/10", "link-local"},
+	{AF_INET6, "fec0::/10", "site-local (deprecated)"},
 	{AF_INET6, "ff00::/8", "multicast"},
 };
 

@@ -171,7 +171,7 @@ claim(bool own_xact, int max_items, Delivery **out)
 	values[0] = Int32GetDatum(max_items);
 	values[1] = Int32GetDatum(Max(webhook_lease_seconds, longest));
 	worker_unit_begin(&unit, own_xact, "wib deliverer: claiming due deliveries");
-	if (SPI_execute_with_args("SELECT * FROM wib.webhook_claim($1, make_interval(secs => $2))",
+	if (SPI_execute_with_args("SELECT * FROM wib.webhook_claim($1, pg_catalog.make_interval(secs => $2))",
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

@@ -5,15 +5,18 @@
  *
  * A job is claimed (its next run moved ahead) and committed before it runs,
  * so a job that crashes the worker is not retried in a tight loop; it runs
- * again at its next slot.  wib.scheduler picks who runs the jobs: this worker
- * ('internal'), pg_cron ('pg_cron', see wib.cron_schedule()) or nobody ('off').
+ * again at its next slot.  A job runs with the rights of its run_as role (the
+ * role that scheduled it), never with the worker's own superuser rights.
+ * wib.scheduler picks who runs the jobs: this worker ('internal'), pg_cron
+ * ('pg_cron', see wib.cron_schedule()) or nobody ('off').
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "fmgr.h"
 #include "miscadmin.h"
+#include "fmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -54,24 +57,24 @@ scheduler_define_settings(void)
 
 static const char *const claim_sql =
 "UPDATE wib.scheduled_jobs j"
-"   SET last_started_at = now(),"
-"       next_run_at = wib.job_next_run(j.run_every, j.run_at, now())"
+"   SET last_started_at = pg_catalog.now(),"
+"       next_run_at = wib.job_next_run(j.run_every, j.run_at, pg_catalog.now())"
 " WHERE j.name = (SELECT name FROM wib.scheduled_jobs"
-"                  WHERE enabled AND next_run_at <= now()"
+"                  WHERE enabled AND next_run_at <= pg_catalog.now()"
 "                  ORDER BY next_run_at, name"
 "                  LIMIT 1 FOR UPDATE SKIP LOCKED)"
-" RETURNING j.name, j.command";
+" RETURNING j.name, j.command, j.run_as";
 
 static const char *const record_sql =
 "UPDATE wib.scheduled_jobs"
-"   SET last_finished_at = now(), last_status = $2, last_error = $3,"
+"   SET last_finished_at = pg_catalog.now(), last_status = $2, last_error = $3,"
 "       run_count = run_count + 1,"
 "       error_count = error_count + (CASE WHEN $2 = 'failed' THEN 1 ELSE 0 END)"
 " WHERE name = $1";
 
 /* Claims the next due job; false when none is due.  Strings are palloc'd in the caller's context. */
 static bool
-claim_due_job(char **name, char **command)
+claim_due_job(char **name, char **command, char **run_as)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	bool		claimed = false;
@@ -88,6 +91,7 @@ claim_due_job(char **name, char **command)
 
 		*name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		*command = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		*run_as = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 		MemoryContextSwitchTo(spi);
 		claimed = true;
 	}
@@ -95,9 +99,13 @@ claim_due_job(char **name, char **command)
 	return claimed;
 }
 
-/* Runs one job's command; on error returns false with the message in *error. */
+/*
+ * Runs one job's command as its run_as role; on error returns false with the
+ * message in *error.  The role switch is local to the job's transaction: its
+ * end, commit or abort, gives the worker its own identity back.
+ */
 static bool
-run_job(const char *name, const char *command, char **error)
+run_job(const char *name, const char *command, const char *run_as, char **error)
 {
 	volatile bool ok = true;
 	WorkerUnit	unit;
@@ -105,7 +113,17 @@ run_job(const char *name, const char *command, char **error)
 	worker_unit_begin(&unit, true, command);
 	PG_TRY();
 	{
+		Oid			saved_user;
+		int			saved_context;
+
+		GetUserIdAndSecContext(&saved_user, &saved_context);
+		SetUserIdAndSecContext(get_role_oid(run_as, false),
+							   saved_context | SECURITY_LOCAL_USERID_CHANGE);
+		/* A job sees names as a session of its role would, not the worker's pinned path. */
+		(void) set_config_option("search_path", "\"$user\", public", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
 		SPI_execute(command, false, 0);
+		SetUserIdAndSecContext(saved_user, saved_context);
 		worker_unit_end(&unit);
 	}
 	PG_CATCH();
@@ -147,15 +165,16 @@ scheduler_pass(bool *more)
 {
 	char	   *name;
 	char	   *command;
+	char	   *run_as;
 	char	   *error = NULL;
 	bool		ok;
 
 	if (scheduler_mode != SCHEDULER_INTERNAL)
 		return 0;
-	if (!claim_due_job(&name, &command))
+	if (!claim_due_job(&name, &command, &run_as))
 		return 0;
 
-	ok = run_job(name, command, &error);
+	ok = run_job(name, command, run_as, &error);
 	record_result(name, ok, error);
 	*more = true;
 	return 1;

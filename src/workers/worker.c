@@ -136,6 +136,8 @@ worker_run(WorkerKind kind, WorkerPass pass)
 	worker_status_started(kind);
 	BackgroundWorkerInitializeConnection(worker_database_name, NULL, 0);
 	pgstat_report_appname(psprintf("wib %s", name));
+	/* Nothing a database's users create may shadow what the worker's SQL calls. */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	loop_context = AllocSetContextCreate(TopMemoryContext, "wib worker loop",
 										 ALLOCSET_DEFAULT_SIZES);

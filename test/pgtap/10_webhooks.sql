@@ -104,7 +104,7 @@ SELECT throws_ok($$SELECT * FROM wib.webhook_subscribe('s6', 'https://example.co
 SELECT throws_ok(format($$INSERT INTO wib.webhook_subscriptions (organization_id, name, target_url, secret, events)
                           VALUES (%L, 's6', 'https://example.com/6', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ARRAY['*'])$$,
                         :'org_a'),
-                 'WB002', NULL, 'a_direct_insert_stops_at_the_plan_limit_too');
+                 '42501', NULL, 'an_application_cannot_insert_a_subscription_past_the_api');
 
 -- Fanout.
 SELECT ok(wib.emit_event('call.completed', '{"call_id": "c-1"}') IS NOT NULL, 'emit_event_returns_the_event_id');

@@ -97,7 +97,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
 SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'wib'::regnamespace AND p.prosecdef
               AND p.proname IN ('sentiment_trends', 'agent_leaderboard', 'run_nightly', 'run_nightly_range',
                                 'sentiment_backfill', 'sentiment_from_summary', 'analytics_reschedule')
-              AND NOT ('search_path=pg_catalog, wib' = ANY (p.proconfig))), 0::bigint,
+              AND NOT ('search_path=pg_catalog, wib, pg_temp' = ANY (p.proconfig))), 0::bigint,
           'definer_functions_pin_search_path');
 
 SET ROLE analytics_app;

@@ -9,10 +9,12 @@ use WibTest;
 
 my $node = wib_node('rate_limit');
 $node->safe_psql('postgres', 'CREATE TABLE admitted (n int)');
+my $org = $node->safe_psql('postgres', "SELECT wib.organization_create('Busy Co', 'pro')");
 
 my $script = "$PostgreSQL::Test::Utils::tmp_check/rate_limit.sql";
 PostgreSQL::Test::Utils::append_to_file($script,
-	"INSERT INTO admitted SELECT 1 WHERE wib.rate_limit('shared-key', 1000, '1 hour');\n");
+	"SET wib.org_id = '$org';\n"
+	  . "INSERT INTO admitted SELECT 1 WHERE wib.rate_limit('shared-key', 1000, '1 hour');\n");
 
 # 8 clients x 500 attempts = 4,000 attempts at a quota of 1,000.
 $node->command_ok(

@@ -73,7 +73,13 @@ sub callback
 		map { "$_=$fields->{$_}" } sort keys %$fields);
 	push @args, "--ts-offset=$opt{ts_offset}" if $opt{ts_offset};
 	push @args, '--tamper' if $opt{tamper};
-	my $cb = peer('', @args);
+	return send_signed($kind, peer('', @args));
+}
+
+# Sends a callback the peer signed: returns (texml or undef, stderr).
+sub send_signed
+{
+	my ($kind, $cb) = @_;
 	my ($out, $err) = ('', '');
 	$node->psql('postgres',
 		"SELECT wib.ivr_webhook('$kind', '\\x$cb->{body_hex}'::bytea, '$cb->{signature}', '$cb->{timestamp}')",
@@ -206,9 +212,26 @@ ok($busy >= 1 && $accepted >= 2, "calls_over_the_limit_get_reject_busy ($accepte
 is(rows("SELECT count(*) FROM wib.inbound_call_log WHERE call_sid LIKE 'v3:flood-%' AND status = 'rejected' AND final_action = 'rejected'"),
 	"$busy", 'rejected_calls_are_logged_as_rejected');
 
-# A tenant cannot use the route lookup to learn who holds a number.
+# A replayed callback is refused: the same signed gather, sent twice, counts once.
+$node->safe_psql('postgres', "ALTER SYSTEM RESET wib.ivr_calls_per_minute; SELECT pg_reload_conf();");
+my ($inbound, $inbound_err) = callback('inbound', { CallSid => 'v3:call-replay', From => '+15559990009', To => '+15550002000' });
+ok(defined $inbound, 'replay_test_call_is_answered') or diag($inbound_err);
+my $signed = peer('', 'callback', "$dir/telnyx.pem", 'gather',
+	'CallSid=v3:call-replay', 'Digits=9', 'From=+15559990009', 'To=+15550002000');
+my ($first) = send_signed('gather', $signed);
+ok(defined $first, 'signed_gather_is_accepted_once');
+(undef, $err) = send_signed('gather', $signed);
+like($err, qr/WB306: Telnyx callback refused: this signature was already accepted/, 'replayed_gather_is_refused');
+is(rows("SELECT jsonb_array_length(ivr_path) FROM wib.inbound_call_log WHERE call_sid = 'v3:call-replay'"), '1',
+	'replayed_gather_is_not_appended_to_the_path');
+
+# A tenant cannot use the route lookup to learn who holds a number: the lookup
+# itself is closed to applications, and the callback entry point verifies first.
 my ($out, $terr) = ('', '');
 $node->psql('postgres', "SELECT * FROM wib.ivr_route(convert_to('To=%2B15550001000', 'UTF8'), 'x', '1')",
+	stdout => \$out, stderr => \$terr, extra_params => [ '-U', 'ivr_tenant' ]);
+like($terr, qr/permission denied for function ivr_route/, 'route_lookup_is_closed_to_applications');
+$node->psql('postgres', "SELECT wib.ivr_webhook('inbound', convert_to('To=%2B15550001000', 'UTF8'), 'x', '1')",
 	stdout => \$out, stderr => \$terr, extra_params => [ '-U', 'ivr_tenant' ]);
 like($terr, qr/telnyx/, 'route_lookup_requires_a_signed_callback');
 

@@ -22,7 +22,7 @@ COMMENT ON FUNCTION wib.current_user_id() IS
 -- for the owner too, one policy per command, and its rows kept by pg_dump.
 CREATE OR REPLACE FUNCTION wib.make_tenant_table(tbl regclass) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
@@ -39,7 +39,7 @@ COMMENT ON FUNCTION wib.make_tenant_table(regclass) IS
 
 CREATE OR REPLACE FUNCTION wib.set_context(org_id uuid, user_id text, is_local boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     IF org_id IS NULL THEN
@@ -64,3 +64,17 @@ BEGIN ATOMIC
     SELECT pg_catalog.set_config('wib.org_id', '', false), pg_catalog.set_config('wib.user_id', '', false);
 END;
 COMMENT ON FUNCTION wib.clear_context() IS 'Forgets the organization and user in context.';
+
+-- Acts for org (and user) for the rest of the calling function.  Every wib
+-- function that acts for a tenant other than the caller's declares
+-- SET wib.org_id = '' SET wib.user_id = '', so the caller gets its own context
+-- back when the function returns or fails (a catalog test holds them to it).
+-- (No SET clause of its own: one would undo its settings as it returns.)
+CREATE OR REPLACE FUNCTION wib.act_as(org uuid, user_id text DEFAULT NULL) RETURNS void
+    LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT pg_catalog.set_config('wib.org_id', coalesce(act_as.org::text, ''), true),
+           pg_catalog.set_config('wib.user_id', coalesce(act_as.user_id, ''), true);
+END;
+COMMENT ON FUNCTION wib.act_as(uuid, text) IS
+    'Internal: acts for org (and user) until the calling function returns; callers restore the context with SET wib.org_id =  SET wib.user_id =  clauses.';

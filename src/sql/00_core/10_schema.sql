@@ -235,6 +235,7 @@ CREATE TABLE wib.scheduled_jobs (
     last_error       text,
     run_count        bigint      NOT NULL DEFAULT 0,
     error_count      bigint      NOT NULL DEFAULT 0,
+    run_as           text        NOT NULL DEFAULT current_user,
     CONSTRAINT scheduled_jobs_pkey PRIMARY KEY (name),
     CONSTRAINT scheduled_jobs_name_check CHECK (name ~ '^[a-z][a-z0-9_]*$'),
     CONSTRAINT scheduled_jobs_every_check CHECK (run_every > interval '0'),
@@ -243,6 +244,8 @@ CREATE TABLE wib.scheduled_jobs (
 );
 COMMENT ON TABLE wib.scheduled_jobs IS
     'Periodic jobs: a SQL command run every run_every (or daily at run_at, UTC) by the scheduler worker, or by pg_cron after wib.cron_schedule().';
+COMMENT ON COLUMN wib.scheduled_jobs.run_as IS
+    'The role whose rights the command runs with (the role that scheduled it); operators may change a job''s timing, never its command or role.';
 
 -- Retention: each policy is a statement returning the number of rows it removed.
 CREATE TABLE wib.retention_policies (

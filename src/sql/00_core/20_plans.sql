@@ -3,13 +3,13 @@
 -- The plan of the organization in context (raises WB005 without one).
 CREATE OR REPLACE FUNCTION wib.current_plan() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
     RETURN (SELECT o.plan FROM wib.organizations o WHERE o.id = wib.require_org());
 COMMENT ON FUNCTION wib.current_plan() IS 'The plan of the organization in context.';
 
 CREATE OR REPLACE FUNCTION wib.has_feature(feature text) RETURNS boolean
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     needed   text;
@@ -26,7 +26,7 @@ COMMENT ON FUNCTION wib.has_feature(text) IS 'True when the plan of the organiza
 
 CREATE OR REPLACE FUNCTION wib.require_feature(feature text) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     IF NOT wib.has_feature(feature) THEN
@@ -44,7 +44,7 @@ COMMENT ON FUNCTION wib.require_feature(text) IS
 
 CREATE OR REPLACE FUNCTION wib.plan_limit(limit_name text) RETURNS bigint
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org_plan text := wib.current_plan();
@@ -64,27 +64,66 @@ $$;
 COMMENT ON FUNCTION wib.plan_limit(text) IS
     'The quota of the organization in context for limit_name; NULL means unlimited.';
 
-CREATE OR REPLACE FUNCTION wib.require_limit(limit_name text, used bigint, adding bigint DEFAULT 1) RETURNS void
+-- Raises WB002 when adding to used would exceed org's quota for limit_name.
+CREATE OR REPLACE FUNCTION wib.limit_check(org uuid, limit_name text, used bigint, adding bigint) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
-    quota bigint := wib.plan_limit(limit_name);
+    org_plan text := (SELECT o.plan FROM wib.organizations o WHERE o.id = org);
+    quota    bigint;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM wib.plan_limits l WHERE l.limit_name = limit_check.limit_name) THEN
+        PERFORM wib.invalid_field('limit_name', format('Unknown limit "%s"; see wib.plan_limits.', limit_name));
+    END IF;
     IF used IS NULL OR used < 0 THEN
         PERFORM wib.invalid_field('used', 'used must be a count of 0 or more.');
     END IF;
     IF adding IS NULL OR adding < 0 THEN
         PERFORM wib.invalid_field('adding', 'adding must be a count of 0 or more.');
     END IF;
+    SELECT l.value INTO quota FROM wib.plan_limits l WHERE l.plan = org_plan AND l.limit_name = limit_check.limit_name;
+    IF NOT FOUND THEN
+        quota := 0;
+    END IF;
     IF quota IS NOT NULL AND used + adding > quota THEN
         RAISE EXCEPTION USING ERRCODE = 'WB002',
             MESSAGE = format('plan limit "%s" reached: %s of %s used on plan "%s"',
-                             limit_name, used, quota, wib.current_plan()),
+                             limit_name, used, quota, org_plan),
             DETAIL = format('The request would add %s.', adding),
             HINT = 'Upgrade the organization''s plan or free some of the quota.';
     END IF;
 END
 $$;
+COMMENT ON FUNCTION wib.limit_check(uuid, text, bigint, bigint) IS
+    'Internal: raises WB002 when adding to used would exceed the quota of org''s plan for limit_name.';
+
+CREATE OR REPLACE FUNCTION wib.require_limit(limit_name text, used bigint, adding bigint DEFAULT 1) RETURNS void
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, wib, pg_temp
+BEGIN ATOMIC
+    SELECT wib.limit_check(wib.require_org(), require_limit.limit_name, require_limit.used, require_limit.adding);
+END;
 COMMENT ON FUNCTION wib.require_limit(text, bigint, bigint) IS
     'Raises WB002 when adding to used would exceed the plan''s quota for limit_name.';
+
+-- Takes one unit of org's quota for limit_name, or raises WB002: lock, count,
+-- limit, correct at every isolation level (see wib.quota_locks).  What is in
+-- use is counted by wib.quota_usage_<limit_name>(org), which the feature that
+-- owns the limit defines.
+CREATE OR REPLACE FUNCTION wib.quota_take(limit_name text, org uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    used bigint;
+BEGIN
+    INSERT INTO wib.quota_locks AS q (organization_id, limit_name, takes)
+    VALUES (org, quota_take.limit_name, 1)
+    ON CONFLICT ON CONSTRAINT quota_locks_pkey DO UPDATE SET takes = q.takes + 1;
+    EXECUTE format('SELECT wib.%I($1)', 'quota_usage_' || limit_name) INTO used USING org;
+    PERFORM wib.limit_check(org, limit_name, used, 1);
+END
+$$;
+COMMENT ON FUNCTION wib.quota_take(text, uuid) IS
+    'Internal: takes one unit of an organization''s plan quota (WB002 when it is used up); concurrent takes serialize on wib.quota_locks, so the limit holds at every isolation level.';

@@ -4,7 +4,7 @@ CREATE OR REPLACE FUNCTION wib.rate_limit(key text, max_hits integer, per interv
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_rate_limit';
 COMMENT ON FUNCTION wib.rate_limit(text, integer, interval) IS
-    'Counts one hit for key and returns true while at most max_hits hits fall in the current window of length per (windows aligned to the epoch, shared by all sessions).';
+    'Counts one hit for key in the key space of the organization in context and returns true while at most max_hits hits fall in the current window of length per (windows aligned to the epoch, shared by all sessions); WB005 without an organization.';
 
 CREATE OR REPLACE FUNCTION wib.rate_limit_check(key text, max_hits integer, per interval) RETURNS void
     LANGUAGE c VOLATILE
@@ -12,12 +12,20 @@ CREATE OR REPLACE FUNCTION wib.rate_limit_check(key text, max_hits integer, per 
 COMMENT ON FUNCTION wib.rate_limit_check(text, integer, interval) IS
     'Like wib.rate_limit, but raises WB003 (with the seconds to wait) instead of returning false.';
 
+-- wib's own limits live in a key space of their own, which no application call reaches.
+CREATE OR REPLACE FUNCTION wib.rate_limit_internal(org uuid, key text, max_hits integer, per interval,
+                                                   raise boolean DEFAULT true) RETURNS boolean
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_rate_limit_internal';
+COMMENT ON FUNCTION wib.rate_limit_internal(uuid, text, integer, interval, boolean) IS
+    'Internal: counts one hit for one of wib''s own keys (of org, or of no organization when NULL), in a key space apart from applications''; raises WB003 when refused and raise, else returns false.';
+
 -- Starts an idempotent request.  NULL: first time, go ahead (then call
 -- idempotency_finish in the same transaction).  Otherwise the first answer to
 -- replay.  A concurrent request with the same key waits for the first to end.
 CREATE OR REPLACE FUNCTION wib.idempotency_begin(key text, request jsonb) RETURNS jsonb
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org    uuid := wib.require_org();
@@ -49,8 +57,8 @@ COMMENT ON FUNCTION wib.idempotency_begin(text, jsonb) IS
     'Starts an idempotent request: NULL means proceed, otherwise the stored first answer; raises WB004 when the key was used for another request.';
 
 CREATE OR REPLACE FUNCTION wib.idempotency_finish(key text, response jsonb) RETURNS jsonb
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     UPDATE wib.idempotency_keys k SET response = coalesce(idempotency_finish.response, 'null'::jsonb)

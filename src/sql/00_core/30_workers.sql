@@ -59,7 +59,7 @@ COMMENT ON FUNCTION wib.job_cron_expr(interval, time) IS 'Internal: a job''s sch
 -- Installs every enabled job in pg_cron as "wib:<name>", in this database.
 CREATE OR REPLACE FUNCTION wib.cron_schedule() RETURNS SETOF text
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     j wib.scheduled_jobs;
@@ -76,18 +76,24 @@ BEGIN
             HINT = 'CREATE EXTENSION pg_cron in the database named by cron.database_name.';
     END IF;
     FOR j IN SELECT * FROM wib.scheduled_jobs WHERE enabled ORDER BY name LOOP
-        EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, $4)'
-            USING 'wib:' || j.name, wib.job_cron_expr(j.run_every, j.run_at), j.command, current_database();
+        -- pg_cron runs a job as its username: the role the job runs as here too.
+        IF j.run_as <> current_user AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+            RAISE EXCEPTION USING ERRCODE = '42501',
+                MESSAGE = format('job "%s" runs as role "%s", which only a superuser may schedule', j.name, j.run_as),
+                HINT = 'Run wib.cron_schedule() as a superuser.';
+        END IF;
+        EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, $4, $5)'
+            USING 'wib:' || j.name, wib.job_cron_expr(j.run_every, j.run_at), j.command, current_database(), j.run_as;
         RETURN NEXT 'wib:' || j.name;
     END LOOP;
 END
 $$;
 COMMENT ON FUNCTION wib.cron_schedule() IS
-    'Installs wib''s periodic jobs in pg_cron (as wib:<name>); requires wib.scheduler = pg_cron. Returns the job names.';
+    'Installs wib''s periodic jobs in pg_cron (as wib:<name>, each run as its run_as role); requires wib.scheduler = pg_cron. Returns the job names.';
 
 CREATE OR REPLACE FUNCTION wib.cron_unschedule() RETURNS SETOF text
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     job text;

@@ -10,8 +10,8 @@ INSERT INTO wib.retention_policies (name, command, description) VALUES
 ON CONFLICT (name) DO UPDATE SET command = EXCLUDED.command, description = EXCLUDED.description;
 
 CREATE OR REPLACE FUNCTION wib.purge_expired() RETURNS TABLE (policy text, removed bigint)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     p wib.retention_policies;

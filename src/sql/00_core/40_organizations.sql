@@ -2,7 +2,7 @@
 
 CREATE OR REPLACE FUNCTION wib.organization_create(name text, plan text DEFAULT 'free') RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     new_org wib.organizations;
@@ -12,8 +12,8 @@ BEGIN
         PERFORM wib.invalid_field('plan', 'plan must be one of free, starter, pro, business, enterprise.');
     END IF;
     INSERT INTO wib.organizations (name, plan) VALUES (btrim(name), plan) RETURNING * INTO new_org;
-    PERFORM wib.audit('organization:created', 'organization', new_org.id::text,
-                      NULL, to_jsonb(new_org), new_org.id);
+    PERFORM wib.audit_for(new_org.id, 'organization:created', 'organization', new_org.id::text,
+                          NULL, to_jsonb(new_org));
     RETURN new_org.id;
 END
 $$;
@@ -21,7 +21,7 @@ COMMENT ON FUNCTION wib.organization_create(text, text) IS 'Operators: creates a
 
 CREATE OR REPLACE FUNCTION wib.organization_update(id uuid, changes jsonb) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     old_row wib.organizations;
@@ -43,8 +43,8 @@ BEGIN
            plan = coalesce(wib.field_text(changes, 'plan'), o.plan)
      WHERE o.id = organization_update.id
     RETURNING * INTO new_row;
-    PERFORM wib.audit('organization:updated', 'organization', id::text,
-                      to_jsonb(old_row), to_jsonb(new_row), id);
+    PERFORM wib.audit_for(id, 'organization:updated', 'organization', id::text,
+                          to_jsonb(old_row), to_jsonb(new_row));
 END
 $$;
 COMMENT ON FUNCTION wib.organization_update(uuid, jsonb) IS

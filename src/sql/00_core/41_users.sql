@@ -2,7 +2,7 @@
 
 CREATE OR REPLACE FUNCTION wib.user_create(id text, name text, email text, role text DEFAULT 'agent') RETURNS text
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     new_user wib.users;
@@ -25,7 +25,7 @@ COMMENT ON FUNCTION wib.user_create(text, text, text, text) IS 'Adds a user to t
 
 CREATE OR REPLACE FUNCTION wib.user_update(id text, changes jsonb) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     old_row wib.users;
@@ -57,7 +57,7 @@ COMMENT ON FUNCTION wib.user_update(text, jsonb) IS
 
 CREATE OR REPLACE FUNCTION wib.user_delete(id text) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     old_row wib.users;

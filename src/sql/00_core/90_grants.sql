@@ -1,5 +1,7 @@
--- Privileges of the core: applications call the API as themselves (row-level security
--- applies); operators also manage organizations, plans, workers and jobs.
+-- Privileges of the core.  Applications read their tenant's rows (row-level
+-- security narrows every table) and write the platform's own records (users,
+-- calls and what hangs off a call); everything wib keeps for them is written
+-- through the API.  Operators also manage organizations, plans, workers and jobs.
 
 GRANT USAGE ON SCHEMA wib TO wib_app, wib_admin;
 GRANT wib_app TO wib_admin;
@@ -14,7 +16,7 @@ GRANT EXECUTE ON FUNCTION
     wib.idempotency_begin(text, jsonb), wib.idempotency_finish(text, jsonb),
     wib.invalid_field(text, text), wib.check_fields(jsonb, text[], text),
     wib.field_text(jsonb, text, integer), wib.require_text(text, text, integer),
-    wib.audit(text, text, text, jsonb, jsonb, uuid), wib.redact(jsonb),
+    wib.audit(text, text, text, jsonb, jsonb), wib.redact(jsonb),
     wib.user_create(text, text, text, text), wib.user_update(text, jsonb), wib.user_delete(text)
 TO wib_app;
 
@@ -22,7 +24,7 @@ GRANT SELECT ON wib.organizations, wib.feature_plans, wib.plan_limits, wib.audit
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     wib.users, wib.calls, wib.recordings, wib.ai_summaries, wib.call_outcomes, wib.scorecards
 TO wib_app;
-GRANT SELECT, INSERT, UPDATE ON wib.idempotency_keys TO wib_app;
+GRANT SELECT ON wib.idempotency_keys TO wib_app;
 
 -- Operators: organizations, plans, workers and jobs.
 GRANT EXECUTE ON FUNCTION
@@ -33,5 +35,6 @@ GRANT EXECUTE ON FUNCTION
 TO wib_admin;
 GRANT SELECT ON wib.worker_status TO wib_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON wib.feature_plans, wib.plan_limits TO wib_admin;
-GRANT SELECT, UPDATE ON wib.scheduled_jobs TO wib_admin;
+-- Operators change when jobs run, never what they run or as whom.
+GRANT SELECT, UPDATE (enabled, run_every, run_at, next_run_at) ON wib.scheduled_jobs TO wib_admin;
 GRANT SELECT ON wib.retention_policies TO wib_admin;

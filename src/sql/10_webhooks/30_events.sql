@@ -7,7 +7,7 @@ CREATE OR REPLACE FUNCTION wib.webhook_fanout(org uuid, event_type text, payload
                                    event_id uuid DEFAULT gen_random_uuid(),
                                    only_subscription uuid DEFAULT NULL) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     n integer;
@@ -35,7 +35,7 @@ COMMENT ON FUNCTION wib.webhook_fanout(uuid, text, jsonb, uuid, uuid) IS
 
 CREATE OR REPLACE FUNCTION wib.emit_event(event_type text, payload jsonb) RETURNS uuid
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org      uuid := wib.require_org();
@@ -63,7 +63,7 @@ COMMENT ON FUNCTION wib.emit_event(text, jsonb) IS
 -- Trigger: emits the platform events of the core tables without application code.
 CREATE OR REPLACE FUNCTION wib.webhook_emit_core_event() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     ev      text;

@@ -1,35 +1,40 @@
 -- Subscriptions: create, change, rotate, test and delete, validated and audited.
 
--- The SSRF guard and the plan limit hold for rows written without the API too
--- (wib_app may write the table; row-level security keeps it to its organization).
+-- Subscriptions in use against the plan's webhooks limit (see wib.quota_take).
+CREATE OR REPLACE FUNCTION wib.quota_usage_webhooks(org uuid) RETURNS bigint
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, wib, pg_temp
+    RETURN (SELECT count(*) FROM wib.webhook_subscriptions s WHERE s.organization_id = org);
+COMMENT ON FUNCTION wib.quota_usage_webhooks(uuid) IS 'Internal: the subscriptions an organization has, for its webhooks limit.';
+
+-- The SSRF guard and the plan limit hold however a row is written: applications
+-- write subscriptions only through the API, and this trigger guards even the
+-- writes of roles that may write the table directly.
 CREATE OR REPLACE FUNCTION wib.webhook_subscriptions_check() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     reason text := wib.url_check(NEW.target_url);
-    used   bigint;
 BEGIN
     IF reason IS NOT NULL THEN
         PERFORM wib.invalid_field('target_url', format('target_url is refused: %s.', reason));
     END IF;
-    IF TG_OP = 'INSERT' AND wib.current_org_id() IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended('wib.webhook_subscribe:' || NEW.organization_id::text, 0));
-        SELECT count(*) INTO used FROM wib.webhook_subscriptions s WHERE s.organization_id = NEW.organization_id;
-        PERFORM wib.require_limit('webhooks', used, 1);
+    IF TG_OP = 'INSERT' THEN
+        PERFORM wib.quota_take('webhooks', NEW.organization_id);
     END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION wib.webhook_subscriptions_check() IS
-    'Trigger: refuses a subscription whose target_url the SSRF guard refuses, or one over the plan''s webhooks limit, however the row is written.';
+    'Trigger: refuses a subscription whose target_url the SSRF guard refuses, or one over the plan''s webhooks limit (at any isolation level), however the row is written.';
 CREATE OR REPLACE TRIGGER webhook_subscriptions_check BEFORE INSERT OR UPDATE OF target_url ON wib.webhook_subscriptions
     FOR EACH ROW EXECUTE FUNCTION wib.webhook_subscriptions_check();
 
 -- Internal: checks the events array of a subscription.
 CREATE OR REPLACE FUNCTION wib.webhook_check_events(events text[]) RETURNS text[]
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     bad text;
@@ -58,7 +63,7 @@ COMMENT ON FUNCTION wib.webhook_check_events(text[]) IS 'Internal: validates and
 -- Internal: refuses a target URL the SSRF guard refuses.
 CREATE OR REPLACE FUNCTION wib.webhook_check_url(url text) RETURNS text
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     reason text;
@@ -99,15 +104,14 @@ COMMENT ON FUNCTION wib.webhook_public(wib.webhook_subscriptions) IS 'Internal: 
 CREATE OR REPLACE FUNCTION wib.webhook_subscribe(name text, target_url text, events text[],
                                       retry_policy text DEFAULT 'exponential', max_retries integer DEFAULT 5)
     RETURNS TABLE (id uuid, secret text)
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org        uuid := wib.require_org();
     new_events text[];
     new_secret text;
     new_id     uuid;
-    used       bigint;
 BEGIN
     PERFORM wib.require_feature('webhooks');
     PERFORM wib.require_text(name, 'name', 200);
@@ -115,10 +119,7 @@ BEGIN
     new_events := wib.webhook_check_events(events);
     PERFORM wib.webhook_check_retry(retry_policy, max_retries);
 
-    -- Serialize subscribes of one organization so the plan limit holds under concurrency.
-    PERFORM pg_advisory_xact_lock(hashtextextended('wib.webhook_subscribe:' || org::text, 0));
-    SELECT count(*) INTO used FROM wib.webhook_subscriptions s WHERE s.organization_id = org;
-    PERFORM wib.require_limit('webhooks', used, 1);
+    -- The plan's webhooks limit is taken by the table's trigger, at any isolation level.
     IF EXISTS (SELECT 1 FROM wib.webhook_subscriptions s
                 WHERE s.organization_id = org AND s.name = btrim(webhook_subscribe.name)) THEN
         PERFORM wib.invalid_field('name', format('A webhook named "%s" already exists.', btrim(webhook_subscribe.name)));
@@ -147,7 +148,7 @@ COMMENT ON FUNCTION wib.webhook_subscribe(text, text, text[], text, integer) IS
 -- Internal: the subscription of the organization in context, without secrets, or P0002.
 CREATE OR REPLACE FUNCTION wib.webhook_get(id uuid) RETURNS wib.webhook_subscriptions
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     s wib.webhook_subscriptions;
@@ -170,8 +171,8 @@ $$;
 COMMENT ON FUNCTION wib.webhook_get(uuid) IS 'Internal: a subscription of the organization in context (secrets left out), or P0002.';
 
 CREATE OR REPLACE FUNCTION wib.webhook_update(id uuid, changes jsonb) RETURNS void
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     old_row wib.webhook_subscriptions;
@@ -241,7 +242,7 @@ COMMENT ON FUNCTION wib.webhook_update(uuid, jsonb) IS
 -- Internal: marks the queued deliveries of a subscription of the organization in context failed.
 CREATE OR REPLACE FUNCTION wib.webhook_drop_pending(subscription_id uuid, reason text) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     n integer;
@@ -259,8 +260,8 @@ COMMENT ON FUNCTION wib.webhook_drop_pending(uuid, text) IS
     'Internal: fails the queued deliveries of a subscription of the organization in context.';
 
 CREATE OR REPLACE FUNCTION wib.webhook_unsubscribe(id uuid) RETURNS void
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     old_row wib.webhook_subscriptions := wib.webhook_get(id);
@@ -275,7 +276,7 @@ COMMENT ON FUNCTION wib.webhook_unsubscribe(uuid) IS
 
 CREATE OR REPLACE FUNCTION wib.webhook_rotate_secret(id uuid) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     new_secret text := wib.webhook_new_secret();
@@ -296,7 +297,7 @@ COMMENT ON FUNCTION wib.webhook_rotate_secret(uuid) IS
 
 CREATE OR REPLACE FUNCTION wib.webhook_test(id uuid) RETURNS uuid
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     s        wib.webhook_subscriptions;

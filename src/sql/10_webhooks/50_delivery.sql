@@ -19,7 +19,7 @@ CREATE OR REPLACE FUNCTION wib.webhook_claim(max_items integer, lease interval)
     RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, message_id text,
                    target_url text, body text, secrets text[])
     LANGUAGE sql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
     -- Walk the due index in order: a plain index scan stops after max_items live
     -- rows and marks the dead entries a busy queue leaves behind, where a bitmap
     -- scan would re-read them all on every claim until the next vacuum.
@@ -60,7 +60,7 @@ CREATE OR REPLACE FUNCTION wib.webhook_record(org_ids uuid[], ids uuid[], attemp
                                    errors text[], durations integer[], bodies text[], retry_after integer[])
     RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
     -- A generic plan cannot see the batch size and picks scans of the whole table.
     SET plan_cache_mode = force_custom_plan
 AS $$
@@ -138,9 +138,8 @@ BEGIN
                    leased_until = NULL
              WHERE d.organization_id = sub.organization_id AND d.subscription_id = sub.id
                AND d.status IN ('pending', 'retrying') AND (d.leased_until IS NULL OR d.leased_until < now());
-            PERFORM wib.audit('webhook:disabled', 'webhook', sub.id::text, NULL,
-                              jsonb_build_object('consecutive_failures', sub.consecutive_failures),
-                              sub.organization_id);
+            PERFORM wib.audit_for(sub.organization_id, 'webhook:disabled', 'webhook', sub.id::text, NULL,
+                                  jsonb_build_object('consecutive_failures', sub.consecutive_failures));
             PERFORM wib.webhook_fanout(sub.organization_id, 'webhook.disabled',
                                        jsonb_build_object('subscription_id', sub.id, 'name', sub.name,
                                                           'consecutive_failures', sub.consecutive_failures));
@@ -155,7 +154,7 @@ COMMENT ON FUNCTION wib.webhook_record(uuid[], uuid[], integer[], integer[], tex
 -- Makes deliveries leased by a deliverer that died due again (run when the worker starts).
 CREATE OR REPLACE FUNCTION wib.webhook_release_leases() RETURNS integer
     LANGUAGE sql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 BEGIN ATOMIC
     -- Rows locked by a live wib.deliver_due() session are its own business: skip them.
     WITH stale AS (
@@ -173,7 +172,8 @@ COMMENT ON FUNCTION wib.webhook_release_leases() IS
     'Internal (deliverer): makes the deliveries leased before a restart due at once.';
 
 CREATE OR REPLACE FUNCTION wib.deliver_due(max_items integer DEFAULT 1000) RETURNS integer
-    LANGUAGE c VOLATILE
+    LANGUAGE c VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
     AS 'MODULE_PATHNAME', 'wib_deliver_due';
 COMMENT ON FUNCTION wib.deliver_due(integer) IS
     'Operators: one delivery pass in the caller''s session, the same code the deliverer worker runs (claim, send concurrently, record); returns the number of deliveries attempted.';

@@ -89,7 +89,7 @@ COMMENT ON FUNCTION wib.export_check_request(text, text, jsonb) IS
 -- filter value is quoted as a literal.  date_from is inclusive, date_to exclusive.
 CREATE OR REPLACE FUNCTION wib.export_query(export_type text, filters jsonb, org uuid) RETURNS text
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     q text;
@@ -165,7 +165,7 @@ COMMENT ON FUNCTION wib.export_query(text, jsonb, uuid) IS
 -- Returns the row limit to enforce while writing (0 = unlimited).
 CREATE OR REPLACE FUNCTION wib.export_check_plan(export_type text, rows bigint DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     quota   bigint;

@@ -3,7 +3,7 @@
 -- Moves the export job runner ahead and wakes the scheduler at commit.
 CREATE OR REPLACE FUNCTION wib.export_kick() RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     -- SKIP LOCKED: a concurrent request that holds the row makes it due at its commit anyway,
@@ -19,8 +19,8 @@ COMMENT ON FUNCTION wib.export_kick() IS 'Internal: makes the export job runner 
 
 CREATE OR REPLACE FUNCTION wib.export_create(export_type text, format text DEFAULT 'csv', filters jsonb DEFAULT '{}',
                                   idempotency_key text DEFAULT NULL) RETURNS uuid
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org    uuid := wib.require_org();
@@ -38,7 +38,7 @@ BEGIN
         END IF;
     END IF;
     PERFORM wib.export_check_plan(export_type);
-    PERFORM wib.rate_limit_check('export_create:' || org, current_setting('wib.export_rate_limit')::integer, interval '1 hour');
+    PERFORM wib.rate_limit_internal(org, 'export_create', current_setting('wib.export_rate_limit')::integer, interval '1 hour');
     EXECUTE 'SELECT count(*) FROM (' || wib.export_query(export_type, filters, org) || ') s' INTO n;
     PERFORM wib.export_check_plan(export_type, n);
 
@@ -61,8 +61,8 @@ COMMENT ON FUNCTION wib.export_create(text, text, jsonb, text) IS
 -- Validates a streaming request and returns what wib.export_stream needs.
 CREATE OR REPLACE FUNCTION wib.export_prepare(export_type text, format text, filters jsonb,
                                    OUT query text, OUT fmt text, OUT formula_guard boolean, OUT max_rows bigint)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     f jsonb := coalesce(filters, '{}'::jsonb);
@@ -94,7 +94,7 @@ CREATE OR REPLACE FUNCTION wib.export_status(id uuid)
     RETURNS TABLE (status text, rows_written bigint, bytes_written bigint, total_rows bigint,
                    started_at timestamptz, completed_at timestamptz, expires_at timestamptz, error_detail text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     job wib.export_jobs;

@@ -5,13 +5,13 @@
 -- its claim back to pending, so it is picked up again and rewritten.
 CREATE OR REPLACE FUNCTION wib.run_export_jobs(max_jobs integer DEFAULT 10) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
+    SET wib.org_id = ''
+    SET wib.user_id = ''
 AS $$
 DECLARE
     job       wib.export_jobs;
     done      integer := 0;
-    prev_org  text := coalesce(current_setting('wib.org_id', true), '');
-    prev_user text := coalesce(current_setting('wib.user_id', true), '');
     max_rows  bigint;
     res       record;
     detail    text;
@@ -26,8 +26,7 @@ BEGIN
          FOR UPDATE SKIP LOCKED;
         EXIT WHEN NOT FOUND;
 
-        PERFORM set_config('wib.org_id', job.organization_id::text, true);
-        PERFORM set_config('wib.user_id', coalesce(job.user_id, ''), true);
+        PERFORM wib.act_as(job.organization_id, job.user_id);
         UPDATE wib.export_jobs j
            SET status = 'processing', started_at = clock_timestamp(), attempts = j.attempts + 1,
                progress_rows = 0, error_detail = NULL
@@ -65,8 +64,6 @@ BEGIN
         END IF;
         done := done + 1;
     END LOOP;
-    PERFORM set_config('wib.org_id', prev_org, true);
-    PERFORM set_config('wib.user_id', prev_user, true);
     -- More waiting that nobody is writing: make the scheduler's job due again at once (it runs
     -- one job per transaction).  Jobs another runner holds do not count, so nothing spins.
     IF done > 0 THEN
@@ -84,7 +81,7 @@ COMMENT ON FUNCTION wib.run_export_jobs(integer) IS
 -- Retention: removes the files of exports past expires_at and marks them expired.
 CREATE OR REPLACE FUNCTION wib.export_expire() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     job wib.export_jobs;

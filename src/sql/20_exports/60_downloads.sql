@@ -4,7 +4,7 @@
 -- the export whose download token was opened in this transaction.
 CREATE OR REPLACE FUNCTION wib.export_file_chunk(id uuid, "offset" bigint, length integer) RETURNS bytea
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org uuid := coalesce(wib.export_token_org(export_file_chunk.id), wib.require_org());
@@ -32,8 +32,8 @@ BEGIN
         PERFORM wib.invalid_field('length', 'length must be at least 1.');
     END IF;
     IF "offset" = 0 THEN
-        PERFORM wib.audit('export:downloaded', 'export', job.id::text, NULL,
-                          jsonb_build_object('file_size_bytes', job.file_size_bytes, 'sha256', job.sha256), org);
+        PERFORM wib.audit_for(org, 'export:downloaded', 'export', job.id::text, NULL,
+                              jsonb_build_object('file_size_bytes', job.file_size_bytes, 'sha256', job.sha256));
     END IF;
     IF "offset" >= job.file_size_bytes THEN
         RETURN '\x'::bytea;
@@ -45,14 +45,15 @@ COMMENT ON FUNCTION wib.export_file_chunk(uuid, bigint, integer) IS
     'Internal: bytes of a completed export of the organization in context (or opened by token); audits export:downloaded at offset 0.';
 
 CREATE OR REPLACE FUNCTION wib.export_read(id uuid, "offset" bigint, length integer) RETURNS bytea
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
     RETURN wib.export_file_chunk(id, "offset", length);
 COMMENT ON FUNCTION wib.export_read(uuid, bigint, integer) IS
     'Up to length bytes of a completed export from offset (empty past the end); reading offset 0 starts a download and is audited export:downloaded. WB203 not ready, WB204 expired, P0002 unknown.';
 
 CREATE OR REPLACE FUNCTION wib.export_sign(id uuid, ttl interval) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org uuid := wib.require_org();
@@ -75,8 +76,8 @@ $$;
 COMMENT ON FUNCTION wib.export_sign(uuid, interval) IS 'Internal: signs a download token for a completed export of the organization in context.';
 
 CREATE OR REPLACE FUNCTION wib.export_download_token(id uuid, ttl interval DEFAULT '1 hour') RETURNS text
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     IF id IS NULL THEN
@@ -93,7 +94,7 @@ COMMENT ON FUNCTION wib.export_download_token(uuid, interval) IS
 
 CREATE OR REPLACE FUNCTION wib.export_open(token text) RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     t   record;

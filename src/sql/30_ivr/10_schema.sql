@@ -119,15 +119,15 @@ CREATE TABLE wib.inbound_number_routes (
     phone_number    text NOT NULL,
     organization_id uuid NOT NULL,
     number_id       uuid NOT NULL,
-    -- The key includes the tenant like every tenant table's; that a number is
-    -- routed to one organization at a time is kept by wib.inbound_numbers_route.
-    CONSTRAINT inbound_number_routes_pkey PRIMARY KEY (phone_number, organization_id),
+    -- Keyed by the number alone, unlike tenant tables: one organization per
+    -- number, enforced by the index at every isolation level.
+    CONSTRAINT inbound_number_routes_pkey PRIMARY KEY (phone_number),
     CONSTRAINT inbound_number_routes_number_fkey FOREIGN KEY (organization_id, number_id)
         REFERENCES wib.inbound_numbers (organization_id, id) ON DELETE CASCADE
 );
 CREATE INDEX inbound_number_routes_number_idx ON wib.inbound_number_routes (organization_id, number_id);
 COMMENT ON TABLE wib.inbound_number_routes IS
-    'Internal: which organization each provisioned (not released) number belongs to, kept by a trigger on inbound_numbers; a number belongs to one organization at a time.';
+    'Internal: which organization each provisioned (not released) number belongs to, kept by a trigger on inbound_numbers; the key is the number, so a number belongs to one organization at a time.';
 SELECT wib.make_tenant_table('wib.inbound_number_routes');
 
 CREATE TABLE wib.inbound_call_log (

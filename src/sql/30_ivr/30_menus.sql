@@ -201,7 +201,8 @@ COMMENT ON FUNCTION wib.ivr_menu_write(uuid, jsonb) IS
     'Internal: validates a menu document field by field and inserts (menu_id NULL) or replaces a menu and its options.';
 
 CREATE OR REPLACE FUNCTION wib.ivr_menu_create(menu jsonb) RETURNS uuid
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     id uuid;
@@ -217,7 +218,8 @@ COMMENT ON FUNCTION wib.ivr_menu_create(jsonb) IS
     'Creates an IVR menu from {"name", "greeting_type", "greeting_text", ..., "options": [{"digit", "action_type", "prompt", "target"}]}; validated field by field, compliance-checked, audited ivr:menu_created.';
 
 CREATE OR REPLACE FUNCTION wib.ivr_menu_update(id uuid, menu jsonb) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     old_doc jsonb;
@@ -244,7 +246,8 @@ COMMENT ON FUNCTION wib.ivr_menu_update(uuid, jsonb) IS
     'Changes the fields given in menu (the others keep their value; "options" replaces all options); validated like create, audited ivr:menu_updated.';
 
 CREATE OR REPLACE FUNCTION wib.ivr_menu_delete(id uuid) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org     uuid := wib.require_org();

@@ -4,7 +4,7 @@
 -- a number already routed to any organization is refused with WB303.
 CREATE OR REPLACE FUNCTION wib.inbound_numbers_route() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status <> 'released' THEN
@@ -12,31 +12,37 @@ BEGIN
          WHERE r.phone_number = OLD.phone_number AND r.organization_id = OLD.organization_id AND r.number_id = OLD.id;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status <> 'released' THEN
-        -- One writer per number at a time; under READ COMMITTED the check below
-        -- then sees any route committed by the writer it waited for.
-        PERFORM pg_advisory_xact_lock(hashtextextended('wib.inbound_number_routes:' || NEW.phone_number, 0));
-        IF EXISTS (SELECT 1 FROM wib.inbound_number_routes r WHERE r.phone_number = NEW.phone_number) THEN
+        BEGIN
+            INSERT INTO wib.inbound_number_routes (phone_number, organization_id, number_id)
+            VALUES (NEW.phone_number, NEW.organization_id, NEW.id);
+        EXCEPTION WHEN unique_violation THEN
             RAISE EXCEPTION USING ERRCODE = 'WB303',
                 MESSAGE = format('phone number %s is already provisioned', NEW.phone_number),
                 DETAIL = 'A number belongs to one organization at a time; release it there first.';
-        END IF;
-        INSERT INTO wib.inbound_number_routes (phone_number, organization_id, number_id)
-        VALUES (NEW.phone_number, NEW.organization_id, NEW.id);
+        END;
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION wib.inbound_numbers_route() IS 'Trigger: keeps wib.inbound_number_routes in step with inbound_numbers.';
+COMMENT ON FUNCTION wib.inbound_numbers_route() IS
+    'Trigger: keeps wib.inbound_number_routes in step with inbound_numbers; a number routed to another organization is refused (WB303) by the routes'' key, at any isolation level.';
 CREATE OR REPLACE TRIGGER inbound_numbers_route AFTER INSERT OR DELETE OR UPDATE OF phone_number, status, organization_id
     ON wib.inbound_numbers FOR EACH ROW EXECUTE FUNCTION wib.inbound_numbers_route();
 
+-- Numbers in use against the plan's inbound_numbers limit (see wib.quota_take).
+CREATE OR REPLACE FUNCTION wib.quota_usage_inbound_numbers(org uuid) RETURNS bigint
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, wib, pg_temp
+    RETURN (SELECT count(*) FROM wib.inbound_numbers n WHERE n.organization_id = org AND n.status <> 'released');
+COMMENT ON FUNCTION wib.quota_usage_inbound_numbers(uuid) IS 'Internal: the numbers an organization holds (not released), for its inbound_numbers limit.';
+
 CREATE OR REPLACE FUNCTION wib.ivr_number_add(phone_number text, number_type text, display_name text,
                                    menu_id uuid DEFAULT NULL) RETURNS uuid
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org  uuid := wib.require_org();
-    used bigint;
     nrow wib.inbound_numbers;
 BEGIN
     PERFORM wib.require_feature('inbound_ivr');
@@ -56,16 +62,14 @@ BEGIN
                                             WHERE m.organization_id = org AND m.id = ivr_number_add.menu_id) THEN
         PERFORM wib.invalid_field('menu_id', 'menu_id must be the id of a menu of this organization.');
     END IF;
-    -- One provisioning at a time per organization, so the quota holds under concurrency.
-    PERFORM pg_advisory_xact_lock(hashtextextended('wib.inbound_numbers:' || org::text, 0));
+    -- The quota is taken first: it serializes provisioning of one organization at any isolation level.
+    PERFORM wib.quota_take('inbound_numbers', org);
     IF EXISTS (SELECT 1 FROM wib.inbound_numbers n
                 WHERE n.organization_id = org AND n.phone_number = ivr_number_add.phone_number AND n.status <> 'released') THEN
         RAISE EXCEPTION USING ERRCODE = 'WB303',
             MESSAGE = format('phone number %s is already provisioned', phone_number),
             DETAIL = 'The organization already has this number.';
     END IF;
-    SELECT count(*) INTO used FROM wib.inbound_numbers n WHERE n.organization_id = org AND n.status <> 'released';
-    PERFORM wib.require_limit('inbound_numbers', used, 1);
     -- Ordering the DID from Telnyx (and filling telnyx_number_id) belongs here
     -- once the HTTP engine exists; today the number is recorded as given.
     INSERT INTO wib.inbound_numbers (organization_id, phone_number, number_type, display_name, menu_id)
@@ -79,7 +83,8 @@ COMMENT ON FUNCTION wib.ivr_number_add(text, text, text, uuid) IS
     'Provisions an inbound number (E.164, local or toll_free) for the organization in context; plan-gated (inbound_ivr, toll_free_numbers) and limited (inbound_numbers); audited ivr:number_provisioned.';
 
 CREATE OR REPLACE FUNCTION wib.ivr_number_assign(number_id uuid, menu_id uuid) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org     uuid := wib.require_org();
@@ -106,7 +111,8 @@ COMMENT ON FUNCTION wib.ivr_number_assign(uuid, uuid) IS
     'Sets the menu a number answers with (NULL: none, calls are rejected); audited ivr:number_updated.';
 
 CREATE OR REPLACE FUNCTION wib.ivr_number_release(number_id uuid) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org     uuid := wib.require_org();

@@ -27,8 +27,8 @@ COMMENT ON FUNCTION wib.form_value(bytea, text) IS
 -- learn which organization holds a number.
 CREATE OR REPLACE FUNCTION wib.ivr_route(raw_body bytea, signature text, ts text,
                               OUT organization_id uuid, OUT number_id uuid, OUT to_number text)
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     PERFORM wib.ivr_verify(raw_body, signature, ts);
@@ -36,12 +36,13 @@ BEGIN
     IF NOT coalesce(wib.ivr_is_e164(to_number), false) THEN
         PERFORM wib.invalid_field('To', 'To must be the dialled E.164 number.');
     END IF;
-    SELECT r.organization_id, r.number_id INTO organization_id, number_id
-      FROM wib.inbound_number_routes r WHERE r.phone_number = to_number;
-    IF NOT FOUND THEN
+    BEGIN
+        SELECT r.organization_id, r.number_id INTO STRICT organization_id, number_id
+          FROM wib.inbound_number_routes r WHERE r.phone_number = to_number;
+    EXCEPTION WHEN no_data_found THEN
         RAISE EXCEPTION USING ERRCODE = 'WB305',
             MESSAGE = format('dialled number %s is not provisioned', to_number);
-    END IF;
+    END;
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_route(bytea, text, text) IS
@@ -57,6 +58,7 @@ ON CONFLICT (event_type) DO UPDATE SET description = EXCLUDED.description, examp
 -- Closes a call's log row once and emits ivr.call_ended.
 CREATE OR REPLACE FUNCTION wib.ivr_call_end(log_id uuid, duration integer, cause text) RETURNS void
     LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org uuid := wib.require_org();
@@ -82,12 +84,17 @@ $$;
 COMMENT ON FUNCTION wib.ivr_call_end(uuid, integer, text) IS
     'Internal: closes an inbound call log row (once) and emits ivr.call_ended.';
 
+-- Runs with the extension owner's rights (it writes the call log, which
+-- applications may only read) and acts for the organization of the dialled
+-- number; the SET clause gives the caller its own context back on return.
 CREATE OR REPLACE FUNCTION wib.ivr_webhook(kind text, raw_body bytea, signature text, ts text) RETURNS text
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
+    SET wib.org_id = ''
+    SET wib.user_id = ''
 AS $$
 DECLARE
     route     record;
-    prev_org  text := current_setting('wib.org_id', true);
     org       uuid;
     sid       text;
     digits    text;
@@ -105,6 +112,17 @@ DECLARE
 BEGIN
     -- Nothing is parsed before the signature is checked (inside ivr_route).
     SELECT * INTO route FROM wib.ivr_route(raw_body, signature, ts);
+    -- A signed callback is accepted once per entry point.  (Telnyx signs the
+    -- timestamp and body only, so two callbacks to different entry points may
+    -- share a signature; a repeat to the same one is a replay.)
+    INSERT INTO wib.ivr_callback_signatures (signature_hash)
+    VALUES (sha256(convert_to(coalesce(kind, '') || '|' || signature, 'UTF8')))
+    ON CONFLICT (signature_hash) DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'WB306',
+            MESSAGE = 'Telnyx callback refused: this signature was already accepted',
+            DETAIL = 'A signed callback is accepted once; a repeat within its time window is a replay.';
+    END IF;
     IF kind IS NULL OR kind NOT IN ('inbound', 'gather', 'status') THEN
         PERFORM wib.invalid_field('kind', 'kind must be inbound, gather or status.');
     END IF;
@@ -113,12 +131,12 @@ BEGIN
         PERFORM wib.invalid_field('CallSid', 'CallSid must be a non-empty string of at most 200 characters.');
     END IF;
     org := route.organization_id;
-    PERFORM pg_catalog.set_config('wib.org_id', org::text, true);
+    PERFORM wib.act_as(org);
 
     IF kind = 'inbound' THEN
         SELECT * INTO num FROM wib.inbound_numbers n WHERE n.organization_id = org AND n.id = route.number_id;
         per_min := current_setting('wib.ivr_calls_per_minute')::integer;
-        IF per_min > 0 AND NOT wib.rate_limit('ivr:' || route.to_number, per_min, '1 minute') THEN
+        IF per_min > 0 AND NOT wib.rate_limit_internal(org, 'ivr:' || route.to_number, per_min, '1 minute', false) THEN
             final := 'rejected';
             doc := wib.texml_action('reject', NULL, 'busy');
         ELSIF num.status <> 'active' OR num.menu_id IS NULL THEN
@@ -219,7 +237,6 @@ BEGIN
         doc := wib.texml_action('hangup', NULL, NULL);
     END IF;
 
-    PERFORM pg_catalog.set_config('wib.org_id', coalesce(prev_org, ''), true);
     RETURN doc;
 END
 $$;

@@ -30,7 +30,7 @@ COMMENT ON FUNCTION wib.analytics_snapshots_plan() IS 'Internal: the lowest plan
 
 CREATE OR REPLACE FUNCTION wib.analytics_require_snapshots() RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     IF wib.plan_rank(wib.current_plan()) < wib.plan_rank(wib.analytics_snapshots_plan()) THEN

@@ -14,7 +14,7 @@ COMMENT ON FUNCTION wib.sentiment_label(text, numeric) IS
 -- touches the row of the summary's own organization and call.
 CREATE OR REPLACE FUNCTION wib.sentiment_from_summary() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD.call_id IS DISTINCT FROM NEW.call_id THEN
@@ -51,7 +51,7 @@ CREATE OR REPLACE TRIGGER ai_summaries_sentiment AFTER INSERT OR UPDATE ON wib.a
 
 CREATE OR REPLACE FUNCTION wib.sentiment_backfill() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     written bigint;
@@ -97,7 +97,7 @@ COMMENT ON FUNCTION wib.sentiment_backfill() IS
 -- Trigger on calls: a call's new start time or agent reaches its sentiment row.
 CREATE OR REPLACE FUNCTION wib.sentiment_follow_call() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     UPDATE wib.sentiment_scores s

@@ -39,7 +39,7 @@ CREATE OR REPLACE FUNCTION wib.sentiment_trends(from_date date, to_date date, gr
     RETURNS TABLE (period date, total_calls bigint, calls_with_sentiment bigint, avg_sentiment numeric,
                    positive_calls bigint, negative_calls bigint, neutral_calls bigint, median_sentiment float8)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
     SET statement_timeout = '10s'
 AS $$
 DECLARE
@@ -98,7 +98,7 @@ CREATE OR REPLACE FUNCTION wib.agent_leaderboard(from_date date, to_date date, o
     RETURNS TABLE (agent_id text, name text, calls bigint, avg_sentiment numeric, positive_calls bigint,
                    success_rate numeric, rank bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
     SET statement_timeout = '10s'
 AS $$
 DECLARE
@@ -145,7 +145,7 @@ COMMENT ON FUNCTION wib.agent_leaderboard(date, date, text, integer) IS
 CREATE OR REPLACE FUNCTION wib.analytics_snapshots_range(from_date date, to_date date, granularity text DEFAULT 'daily')
     RETURNS SETOF wib.analytics_snapshots
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
     SET statement_timeout = '10s'
 AS $$
 DECLARE
@@ -172,7 +172,7 @@ CREATE OR REPLACE FUNCTION wib.anomalies(from_date date, to_date date)
                    baseline_stddev float8, baseline_days integer, z float8, direction text,
                    confidence numeric, explanation text)
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
     SET statement_timeout = '10s'
 AS $$
 DECLARE
@@ -199,7 +199,7 @@ COMMENT ON FUNCTION wib.anomalies(date, date) IS
 
 CREATE OR REPLACE FUNCTION wib.data_as_of() RETURNS timestamptz
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
     SET statement_timeout = '10s'
 AS $$
 BEGIN

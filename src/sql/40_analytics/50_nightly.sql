@@ -41,7 +41,7 @@ COMMENT ON FUNCTION wib.anomaly_explanation(text, date, float8, float8, integer,
 -- statistics sample makes that a tenth of the work.
 CREATE OR REPLACE FUNCTION wib.analytics_refresh() RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
     SET work_mem = '64MB'
     SET jit = off
     SET default_statistics_target = 10
@@ -59,7 +59,7 @@ COMMENT ON FUNCTION wib.analytics_refresh() IS 'Internal: refreshes the analytic
 -- organization whose plan includes snapshots; an unchanged snapshot is left alone.
 CREATE OR REPLACE FUNCTION wib.analytics_snapshot(gran text, first_day date, last_day date) RETURNS bigint
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     written bigint;
@@ -113,7 +113,9 @@ COMMENT ON FUNCTION wib.analytics_snapshot(text, date, date) IS
 -- when webhooks are installed.  Returns what it wrote.
 CREATE OR REPLACE FUNCTION wib.analytics_detect(day date) RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
+    SET wib.org_id = ''
+    SET wib.user_id = ''
 AS $$
 DECLARE
     win       integer := wib.analytics_setting('wib.anomaly_window', '30')::integer;
@@ -225,7 +227,7 @@ BEGIN
     -- organizations still get theirs.
     FOR ev IN SELECT e FROM jsonb_array_elements(fresh) e LOOP
         BEGIN
-            PERFORM pg_catalog.set_config('wib.org_id', ev ->> 'organization_id', true);
+            PERFORM wib.act_as((ev ->> 'organization_id')::uuid);
             PERFORM wib.emit_event('anomaly.detected', ev);
             emitted := emitted + 1;
         EXCEPTION WHEN OTHERS THEN
@@ -242,7 +244,7 @@ COMMENT ON FUNCTION wib.analytics_detect(date) IS
 -- Snapshots and predictions of one day (the views must be fresh).
 CREATE OR REPLACE FUNCTION wib.analytics_process_day(day date) RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     snaps bigint := wib.analytics_snapshot('daily', day, day);
@@ -294,7 +296,7 @@ COMMENT ON FUNCTION wib.analytics_lock() IS 'Internal: takes the nightly run''s 
 -- Moves the analytics_nightly job to the time of day in wib.nightly_at.
 CREATE OR REPLACE FUNCTION wib.analytics_reschedule() RETURNS timestamptz
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     at   time := wib.analytics_setting('wib.nightly_at', '02:00')::time;
@@ -312,7 +314,7 @@ COMMENT ON FUNCTION wib.analytics_reschedule() IS
 
 CREATE OR REPLACE FUNCTION wib.run_nightly(day date DEFAULT ((now() AT TIME ZONE 'UTC')::date - 1)) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     started timestamptz := clock_timestamp();
@@ -335,7 +337,7 @@ COMMENT ON FUNCTION wib.run_nightly(date) IS
 
 CREATE OR REPLACE FUNCTION wib.run_nightly_range(from_date date, to_date date) RETURNS SETOF jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     d date;

@@ -22,7 +22,7 @@ WITH members AS (
     UNION ALL
     SELECT 'function acl ' || p.oid::regprocedure || ' '
            || coalesce((SELECT string_agg(x.grantee::regrole || ':' || x.privilege_type, ',' ORDER BY 1)
-                          FROM aclexplode(p.proacl) x), 'default')
+                          FROM aclexplode(coalesce(p.proacl, acldefault('f'::"char", p.proowner))) x), 'none')
       FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'wib'::regnamespace
     UNION ALL
     SELECT 'function owner ' || p.oid::regprocedure || ' ' || (p.proowner = e.extowner)::text
@@ -37,7 +37,7 @@ WITH members AS (
            || ' rls=' || r.relrowsecurity || ' force=' || r.relforcerowsecurity
            || ' options=' || coalesce(r.reloptions::text, '')
            || ' acl=' || coalesce((SELECT string_agg(x.grantee::regrole || ':' || x.privilege_type, ',' ORDER BY 1)
-                                     FROM aclexplode(r.relacl) x), 'default')
+                                     FROM aclexplode(coalesce(r.relacl, acldefault(CASE WHEN r.relkind = 'S' THEN 's' ELSE 'r' END::"char", r.relowner))) x), 'none')
       FROM rels r WHERE r.relkind IN ('r', 'p', 'v', 'm', 'S', 'c')
     UNION ALL
     SELECT 'column ' || r.relname || ' #' || row_number() OVER (PARTITION BY r.oid ORDER BY a.attnum) || ' '
@@ -74,7 +74,7 @@ WITH members AS (
      WHERE e.extname = 'wib'
     UNION ALL
     SELECT 'schema acl ' || coalesce((SELECT string_agg(x.grantee::regrole || ':' || x.privilege_type, ',' ORDER BY 1)
-                                        FROM aclexplode(n.nspacl) x), 'default')
+                                        FROM aclexplode(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))) x), 'none')
       FROM pg_catalog.pg_namespace n WHERE n.nspname = 'wib'
     UNION ALL
     SELECT 'type ' || t.typname || ' ' || t.typtype::text || coalesce(' ' || pg_catalog.format_type(t.typbasetype, t.typtypmod), '')

@@ -1,1 +1,41 @@
 -- wib 0.1.0 to 0.2.0, first step: what the replayable parts cannot do themselves.
+
+-- Scheduled commands run with the rights of the role that scheduled them, and
+-- operators may change only the timing of a job (0.1.0 let wib_admin rewrite a
+-- command that then ran as the bootstrap superuser).
+ALTER TABLE wib.scheduled_jobs ADD COLUMN run_as text NOT NULL DEFAULT current_user;
+COMMENT ON COLUMN wib.scheduled_jobs.run_as IS
+    'The role whose rights the command runs with (the role that scheduled it); operators may change a job''s timing, never its command or role.';
+REVOKE UPDATE ON wib.scheduled_jobs FROM wib_admin;
+
+-- The application-facing audit takes no organization (0.1.0 let a session of
+-- one organization write into another's log); wib's own functions use audit_for.
+DROP FUNCTION wib.audit(text, text, text, jsonb, jsonb, uuid);
+
+-- Privileges are granted anew by the replayed grants of every feature: take
+-- back all of 0.1.0's first, so applications keep no direct writes to feature
+-- tables (the API is the contract) and no internal helpers.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA wib FROM wib_app, wib_admin;
+REVOKE ALL ON ALL TABLES IN SCHEMA wib FROM wib_app, wib_admin;
+
+-- A number is routed to one organization, enforced by the routes' key (0.1.0
+-- relied on a lock that REPEATABLE READ transactions saw past).  Numbers that
+-- two organizations hold already must be released in one of them first.
+DO $routes$
+DECLARE
+    dup text;
+BEGIN
+    SELECT string_agg(phone_number, ', ' ORDER BY phone_number) INTO dup
+      FROM (SELECT r.phone_number FROM wib.inbound_number_routes r
+             GROUP BY r.phone_number HAVING count(*) > 1) d;
+    IF dup IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '23505',
+            MESSAGE = format('inbound numbers routed to more than one organization: %s', dup),
+            HINT = 'Release each of these numbers in all but one organization (wib.ivr_number_release), then update again.';
+    END IF;
+END
+$routes$;
+ALTER TABLE wib.inbound_number_routes DROP CONSTRAINT inbound_number_routes_pkey,
+    ADD CONSTRAINT inbound_number_routes_pkey PRIMARY KEY (phone_number);
+COMMENT ON TABLE wib.inbound_number_routes IS
+    'Internal: which organization each provisioned (not released) number belongs to, kept by a trigger on inbound_numbers; the key is the number, so a number belongs to one organization at a time.';

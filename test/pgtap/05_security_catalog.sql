@@ -1,0 +1,95 @@
+-- The catalog holds the security rules, for every function and table present
+-- or added later: search paths end with pg_temp, definer-rights functions are
+-- the extension owner's and open only to the roles listed here, functions that
+-- act for a tenant restore the caller's context, and applications write no
+-- table that the API keeps (the attacks themselves are in test/t/100_security.pl).
+BEGIN;
+SELECT plan(9);
+
+CREATE TEMP VIEW wib_functions AS
+SELECT p.oid, p.oid::regprocedure::text AS sig, p.prosecdef, p.proconfig, p.proowner, p.prosrc
+  FROM pg_proc p WHERE p.pronamespace = 'wib'::regnamespace;
+
+SELECT is(ARRAY(SELECT sig FROM wib_functions f, unnest(f.proconfig) c
+                 WHERE c LIKE 'search_path=%' AND c !~ ', pg_temp$' ORDER BY 1),
+          '{}'::text[], 'every function that sets search_path ends it with pg_temp');
+SELECT is(ARRAY(SELECT sig FROM wib_functions f
+                 WHERE f.prosecdef AND NOT EXISTS (SELECT 1 FROM unnest(f.proconfig) c WHERE c LIKE 'search_path=%')
+                 ORDER BY 1),
+          '{}'::text[], 'every SECURITY DEFINER function pins search_path');
+SELECT is(ARRAY(SELECT sig FROM wib_functions f, pg_extension e
+                 WHERE e.extname = 'wib' AND f.prosecdef AND f.proowner <> e.extowner ORDER BY 1),
+          '{}'::text[], 'every SECURITY DEFINER function is owned by the extension owner');
+
+-- The definer-rights functions each role may call.  A new one must be added
+-- here on purpose: it runs with the owner's rights for whoever may call it.
+SELECT is(ARRAY(SELECT sig FROM wib_functions f
+                 WHERE f.prosecdef AND has_function_privilege('wib_app', f.oid, 'EXECUTE') ORDER BY 1),
+          ARRAY['wib.agent_leaderboard(date,date,text,integer)',
+                'wib.audit(text,text,text,jsonb,jsonb)',
+                'wib.current_plan()',
+                'wib.emit_event(text,jsonb)',
+                'wib.export_create(text,text,jsonb,text)',
+                'wib.export_download_token(uuid,interval)',
+                'wib.export_open(text)',
+                'wib.export_prepare(text,text,jsonb)',
+                'wib.export_read(uuid,bigint,integer)',
+                'wib.export_status(uuid)',
+                'wib.idempotency_begin(text,jsonb)',
+                'wib.idempotency_finish(text,jsonb)',
+                'wib.ivr_menu_create(jsonb)',
+                'wib.ivr_menu_delete(uuid)',
+                'wib.ivr_menu_update(uuid,jsonb)',
+                'wib.ivr_number_add(text,text,text,uuid)',
+                'wib.ivr_number_assign(uuid,uuid)',
+                'wib.ivr_number_release(uuid)',
+                'wib.ivr_webhook(text,bytea,text,text)',
+                'wib.sentiment_trends(date,date,text)',
+                'wib.webhook_rotate_secret(uuid)',
+                'wib.webhook_subscribe(text,text,text[],text,integer)',
+                'wib.webhook_test(uuid)',
+                'wib.webhook_unsubscribe(uuid)',
+                'wib.webhook_update(uuid,jsonb)'],
+          'wib_app may call exactly the SECURITY DEFINER functions of its API');
+SELECT is(ARRAY(SELECT sig FROM wib_functions f
+                 WHERE f.prosecdef AND has_function_privilege('wib_admin', f.oid, 'EXECUTE')
+                   AND NOT has_function_privilege('wib_app', f.oid, 'EXECUTE') ORDER BY 1),
+          ARRAY['wib.analytics_reschedule()',
+                'wib.deliver_due(integer)',
+                'wib.export_expire()',
+                'wib.organization_create(text,text)',
+                'wib.organization_update(uuid,jsonb)',
+                'wib.purge_expired()',
+                'wib.run_export_jobs(integer)',
+                'wib.run_nightly(date)',
+                'wib.run_nightly_range(date,date)',
+                'wib.sentiment_backfill()'],
+          'wib_admin may call exactly these SECURITY DEFINER functions besides the application''s');
+
+SELECT is(ARRAY(SELECT sig FROM wib_functions f
+                 WHERE f.prosrc ~ 'wib\.act_as\('
+                   AND NOT ('wib.org_id=' = ANY (f.proconfig) AND 'wib.user_id=' = ANY (f.proconfig)) ORDER BY 1),
+          '{}'::text[], 'every function that acts as a tenant restores the caller''s context on return');
+
+-- Tables applications may write: the platform's own records.  Everything else
+-- wib keeps for them is written through the API.
+SELECT is(ARRAY(SELECT c.oid::regclass::text FROM pg_class c
+                 WHERE c.relnamespace = 'wib'::regnamespace AND c.relkind IN ('r', 'p')
+                   AND (has_table_privilege('wib_app', c.oid, 'INSERT') OR has_table_privilege('wib_app', c.oid, 'UPDATE')
+                        OR has_table_privilege('wib_app', c.oid, 'DELETE')
+                        OR has_any_column_privilege('wib_app', c.oid, 'INSERT')
+                        OR has_any_column_privilege('wib_app', c.oid, 'UPDATE'))
+                 ORDER BY 1),
+          ARRAY['wib.ai_summaries', 'wib.call_outcomes', 'wib.calls', 'wib.recordings', 'wib.scorecards', 'wib.users'],
+          'applications write only the platform''s own records directly');
+SELECT ok(NOT has_column_privilege('wib_admin', 'wib.scheduled_jobs', 'command', 'UPDATE')
+          AND NOT has_column_privilege('wib_admin', 'wib.scheduled_jobs', 'run_as', 'UPDATE')
+          AND NOT has_table_privilege('wib_admin', 'wib.scheduled_jobs', 'INSERT')
+          AND has_column_privilege('wib_admin', 'wib.scheduled_jobs', 'run_every', 'UPDATE'),
+          'operators change when jobs run, never what they run or as whom');
+SELECT ok(NOT has_column_privilege('wib_admin', 'wib.webhook_subscriptions', 'secret', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.webhook_subscriptions', 'secret', 'SELECT'),
+          'nobody but the owner reads signing secrets');
+
+SELECT * FROM finish();
+ROLLBACK;
