@@ -15,6 +15,14 @@ my $dir = PostgreSQL::Test::Utils::tempdir();
 my ($ca, $cert, $key) = make_test_ca($dir);
 my $rx = start_receiver(dir => $dir, name => 'rx', tls => [ $cert, $key ]);
 
+# Released install scripts are frozen: their checksums were recorded on release.
+use Digest::SHA qw(sha256_hex);
+for my $line (split /\n/, slurp_file(wib_root() . '/src/sql/released/SHA256SUMS'))
+{
+	my ($sum, $file) = split /\s+/, $line;
+	is(sha256_hex(slurp_file(wib_root() . "/src/sql/released/$file")), $sum, "released_script_${file}_is_unchanged");
+}
+
 my $node = wib_node('upgrade', extension => 0, conf => join("\n",
 	"wib.http_allow_cidrs = '127.0.0.0/8'",
 	"wib.http_ca_file = '$ca'"));

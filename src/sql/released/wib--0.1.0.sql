@@ -40,7 +40,7 @@ COMMENT ON FUNCTION wib.current_user_id() IS
 -- for the owner too, one policy per command, and its rows kept by pg_dump.
 CREATE OR REPLACE FUNCTION wib.make_tenant_table(tbl regclass) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
@@ -366,13 +366,13 @@ INSERT INTO wib.plan_limits (plan, limit_name, value) VALUES
 -- The plan of the organization in context (raises WB005 without one).
 CREATE OR REPLACE FUNCTION wib.current_plan() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
     RETURN (SELECT o.plan FROM wib.organizations o WHERE o.id = wib.require_org());
 COMMENT ON FUNCTION wib.current_plan() IS 'The plan of the organization in context.';
 
 CREATE OR REPLACE FUNCTION wib.has_feature(feature text) RETURNS boolean
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     needed   text;
@@ -389,7 +389,7 @@ COMMENT ON FUNCTION wib.has_feature(text) IS 'True when the plan of the organiza
 
 CREATE OR REPLACE FUNCTION wib.require_feature(feature text) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     IF NOT wib.has_feature(feature) THEN
@@ -407,7 +407,7 @@ COMMENT ON FUNCTION wib.require_feature(text) IS
 
 CREATE OR REPLACE FUNCTION wib.plan_limit(limit_name text) RETURNS bigint
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     org_plan text := wib.current_plan();
@@ -429,7 +429,7 @@ COMMENT ON FUNCTION wib.plan_limit(text) IS
 
 CREATE OR REPLACE FUNCTION wib.require_limit(limit_name text, used bigint, adding bigint DEFAULT 1) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     quota bigint := wib.plan_limit(limit_name);
@@ -521,7 +521,7 @@ CREATE OR REPLACE FUNCTION wib.audit(action text, resource_type text, resource_i
                           old_value jsonb DEFAULT NULL, new_value jsonb DEFAULT NULL,
                           organization_id uuid DEFAULT NULL) RETURNS void
     LANGUAGE sql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 BEGIN ATOMIC
     INSERT INTO wib.audit_log (organization_id, user_id, resource_type, resource_id, action, old_value, new_value)
     VALUES (coalesce(audit.organization_id, wib.require_org()), wib.current_user_id(),
@@ -566,7 +566,7 @@ SELECT wib.make_tenant_table('wib.idempotency_keys');
 -- replay.  A concurrent request with the same key waits for the first to end.
 CREATE OR REPLACE FUNCTION wib.idempotency_begin(key text, request jsonb) RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     org    uuid := wib.require_org();
@@ -599,7 +599,7 @@ COMMENT ON FUNCTION wib.idempotency_begin(text, jsonb) IS
 
 CREATE OR REPLACE FUNCTION wib.idempotency_finish(key text, response jsonb) RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     UPDATE wib.idempotency_keys k SET response = coalesce(idempotency_finish.response, 'null'::jsonb)
@@ -700,7 +700,7 @@ COMMENT ON FUNCTION wib.job_cron_expr(interval, time) IS 'Internal: a job''s sch
 -- Installs every enabled job in pg_cron as "wib:<name>", in this database.
 CREATE OR REPLACE FUNCTION wib.cron_schedule() RETURNS SETOF text
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     j wib.scheduled_jobs;
@@ -728,7 +728,7 @@ COMMENT ON FUNCTION wib.cron_schedule() IS
 
 CREATE OR REPLACE FUNCTION wib.cron_unschedule() RETURNS SETOF text
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     job text;
@@ -761,7 +761,7 @@ INSERT INTO wib.retention_policies (name, command, description) VALUES
 
 CREATE OR REPLACE FUNCTION wib.purge_expired() RETURNS TABLE (policy text, removed bigint)
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     p wib.retention_policies;
@@ -785,7 +785,7 @@ INSERT INTO wib.scheduled_jobs (name, command, run_every, description) VALUES
 
 CREATE OR REPLACE FUNCTION wib.set_context(org_id uuid, user_id text, is_local boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     IF org_id IS NULL THEN
@@ -813,7 +813,7 @@ COMMENT ON FUNCTION wib.clear_context() IS 'Forgets the organization and user in
 
 CREATE OR REPLACE FUNCTION wib.organization_create(name text, plan text DEFAULT 'free') RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     new_org wib.organizations;
@@ -832,7 +832,7 @@ COMMENT ON FUNCTION wib.organization_create(text, text) IS 'Operators: creates a
 
 CREATE OR REPLACE FUNCTION wib.organization_update(id uuid, changes jsonb) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     old_row wib.organizations;
@@ -863,7 +863,7 @@ COMMENT ON FUNCTION wib.organization_update(uuid, jsonb) IS
 
 CREATE OR REPLACE FUNCTION wib.user_create(id text, name text, email text, role text DEFAULT 'agent') RETURNS text
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     new_user wib.users;
@@ -886,7 +886,7 @@ COMMENT ON FUNCTION wib.user_create(text, text, text, text) IS 'Adds a user to t
 
 CREATE OR REPLACE FUNCTION wib.user_update(id text, changes jsonb) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     old_row wib.users;
@@ -918,7 +918,7 @@ COMMENT ON FUNCTION wib.user_update(text, jsonb) IS
 
 CREATE OR REPLACE FUNCTION wib.user_delete(id text) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     old_row wib.users;
@@ -1044,7 +1044,7 @@ CREATE OR REPLACE TRIGGER webhook_subscriptions_touch BEFORE UPDATE ON wib.webho
 -- (wib_app may write the table; row-level security keeps it to its organization).
 CREATE OR REPLACE FUNCTION wib.webhook_subscriptions_check() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     reason text := wib.url_check(NEW.target_url);
@@ -1112,7 +1112,7 @@ CREATE OR REPLACE FUNCTION wib.webhook_fanout(org uuid, event_type text, payload
                                    event_id uuid DEFAULT gen_random_uuid(),
                                    only_subscription uuid DEFAULT NULL) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     n integer;
@@ -1140,7 +1140,7 @@ COMMENT ON FUNCTION wib.webhook_fanout(uuid, text, jsonb, uuid, uuid) IS
 
 CREATE OR REPLACE FUNCTION wib.emit_event(event_type text, payload jsonb) RETURNS uuid
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     org      uuid := wib.require_org();
@@ -1168,7 +1168,7 @@ COMMENT ON FUNCTION wib.emit_event(text, jsonb) IS
 -- Trigger: emits the platform events of the core tables without application code.
 CREATE OR REPLACE FUNCTION wib.webhook_emit_core_event() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     ev      text;
@@ -1253,7 +1253,7 @@ CREATE OR REPLACE TRIGGER scorecards_webhook_event AFTER INSERT ON wib.scorecard
 -- Internal: checks the events array of a subscription.
 CREATE OR REPLACE FUNCTION wib.webhook_check_events(events text[]) RETURNS text[]
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     bad text;
@@ -1282,7 +1282,7 @@ COMMENT ON FUNCTION wib.webhook_check_events(text[]) IS 'Internal: validates and
 -- Internal: refuses a target URL the SSRF guard refuses.
 CREATE OR REPLACE FUNCTION wib.webhook_check_url(url text) RETURNS text
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     reason text;
@@ -1324,7 +1324,7 @@ CREATE OR REPLACE FUNCTION wib.webhook_subscribe(name text, target_url text, eve
                                       retry_policy text DEFAULT 'exponential', max_retries integer DEFAULT 5)
     RETURNS TABLE (id uuid, secret text)
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     org        uuid := wib.require_org();
@@ -1371,7 +1371,7 @@ COMMENT ON FUNCTION wib.webhook_subscribe(text, text, text[], text, integer) IS
 -- Internal: the subscription of the organization in context, without secrets, or P0002.
 CREATE OR REPLACE FUNCTION wib.webhook_get(id uuid) RETURNS wib.webhook_subscriptions
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     s wib.webhook_subscriptions;
@@ -1395,7 +1395,7 @@ COMMENT ON FUNCTION wib.webhook_get(uuid) IS 'Internal: a subscription of the or
 
 CREATE OR REPLACE FUNCTION wib.webhook_update(id uuid, changes jsonb) RETURNS void
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     old_row wib.webhook_subscriptions;
@@ -1465,7 +1465,7 @@ COMMENT ON FUNCTION wib.webhook_update(uuid, jsonb) IS
 -- Internal: marks the queued deliveries of a subscription of the organization in context failed.
 CREATE OR REPLACE FUNCTION wib.webhook_drop_pending(subscription_id uuid, reason text) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     n integer;
@@ -1484,7 +1484,7 @@ COMMENT ON FUNCTION wib.webhook_drop_pending(uuid, text) IS
 
 CREATE OR REPLACE FUNCTION wib.webhook_unsubscribe(id uuid) RETURNS void
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     old_row wib.webhook_subscriptions := wib.webhook_get(id);
@@ -1499,7 +1499,7 @@ COMMENT ON FUNCTION wib.webhook_unsubscribe(uuid) IS
 
 CREATE OR REPLACE FUNCTION wib.webhook_rotate_secret(id uuid) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     new_secret text := wib.webhook_new_secret();
@@ -1520,7 +1520,7 @@ COMMENT ON FUNCTION wib.webhook_rotate_secret(uuid) IS
 
 CREATE OR REPLACE FUNCTION wib.webhook_test(id uuid) RETURNS uuid
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     s        wib.webhook_subscriptions;
@@ -1567,7 +1567,7 @@ CREATE OR REPLACE FUNCTION wib.webhook_claim(max_items integer, lease interval)
     RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, message_id text,
                    target_url text, body text, secrets text[])
     LANGUAGE sql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
     -- Walk the due index in order: a plain index scan stops after max_items live
     -- rows and marks the dead entries a busy queue leaves behind, where a bitmap
     -- scan would re-read them all on every claim until the next vacuum.
@@ -1608,7 +1608,7 @@ CREATE OR REPLACE FUNCTION wib.webhook_record(org_ids uuid[], ids uuid[], attemp
                                    errors text[], durations integer[], bodies text[], retry_after integer[])
     RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
     -- A generic plan cannot see the batch size and picks scans of the whole table.
     SET plan_cache_mode = force_custom_plan
 AS $$
@@ -1703,7 +1703,7 @@ COMMENT ON FUNCTION wib.webhook_record(uuid[], uuid[], integer[], integer[], tex
 -- Makes deliveries leased by a deliverer that died due again (run when the worker starts).
 CREATE OR REPLACE FUNCTION wib.webhook_release_leases() RETURNS integer
     LANGUAGE sql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 BEGIN ATOMIC
     -- Rows locked by a live wib.deliver_due() session are its own business: skip them.
     WITH stale AS (
@@ -1962,7 +1962,7 @@ COMMENT ON FUNCTION wib.export_check_request(text, text, jsonb) IS
 -- filter value is quoted as a literal.  date_from is inclusive, date_to exclusive.
 CREATE OR REPLACE FUNCTION wib.export_query(export_type text, filters jsonb, org uuid) RETURNS text
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     q text;
@@ -2038,7 +2038,7 @@ COMMENT ON FUNCTION wib.export_query(text, jsonb, uuid) IS
 -- Returns the row limit to enforce while writing (0 = unlimited).
 CREATE OR REPLACE FUNCTION wib.export_check_plan(export_type text, rows bigint DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     quota   bigint;
@@ -2076,7 +2076,7 @@ COMMENT ON FUNCTION wib.export_check_plan(text, bigint) IS
 -- Moves the export job runner ahead and wakes the scheduler at commit.
 CREATE OR REPLACE FUNCTION wib.export_kick() RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     -- SKIP LOCKED: a concurrent request that holds the row makes it due at its commit anyway,
@@ -2093,7 +2093,7 @@ COMMENT ON FUNCTION wib.export_kick() IS 'Internal: makes the export job runner 
 CREATE OR REPLACE FUNCTION wib.export_create(export_type text, format text DEFAULT 'csv', filters jsonb DEFAULT '{}',
                                   idempotency_key text DEFAULT NULL) RETURNS uuid
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     org    uuid := wib.require_org();
@@ -2135,7 +2135,7 @@ COMMENT ON FUNCTION wib.export_create(text, text, jsonb, text) IS
 CREATE OR REPLACE FUNCTION wib.export_prepare(export_type text, format text, filters jsonb,
                                    OUT query text, OUT fmt text, OUT formula_guard boolean, OUT max_rows bigint)
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     f jsonb := coalesce(filters, '{}'::jsonb);
@@ -2165,7 +2165,7 @@ COMMENT ON FUNCTION wib.export_stream(text, text, jsonb) IS
 -- its claim back to pending, so it is picked up again and rewritten.
 CREATE OR REPLACE FUNCTION wib.run_export_jobs(max_jobs integer DEFAULT 10) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     job       wib.export_jobs;
@@ -2248,7 +2248,7 @@ CREATE OR REPLACE FUNCTION wib.export_status(id uuid)
     RETURNS TABLE (status text, rows_written bigint, bytes_written bigint, total_rows bigint,
                    started_at timestamptz, completed_at timestamptz, expires_at timestamptz, error_detail text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     job wib.export_jobs;
@@ -2286,7 +2286,7 @@ COMMENT ON FUNCTION wib.export_status(uuid) IS
 -- the export whose download token was opened in this transaction.
 CREATE OR REPLACE FUNCTION wib.export_file_chunk(id uuid, "offset" bigint, length integer) RETURNS bytea
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     org uuid := coalesce(wib.export_token_org(export_file_chunk.id), wib.require_org());
@@ -2334,7 +2334,7 @@ COMMENT ON FUNCTION wib.export_read(uuid, bigint, integer) IS
 
 CREATE OR REPLACE FUNCTION wib.export_sign(id uuid, ttl interval) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     org uuid := wib.require_org();
@@ -2358,7 +2358,7 @@ COMMENT ON FUNCTION wib.export_sign(uuid, interval) IS 'Internal: signs a downlo
 
 CREATE OR REPLACE FUNCTION wib.export_download_token(id uuid, ttl interval DEFAULT '1 hour') RETURNS text
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     IF id IS NULL THEN
@@ -2375,7 +2375,7 @@ COMMENT ON FUNCTION wib.export_download_token(uuid, interval) IS
 
 CREATE OR REPLACE FUNCTION wib.export_open(token text) RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     t   record;
@@ -2399,7 +2399,7 @@ COMMENT ON FUNCTION wib.export_open(text) IS
 -- Retention: removes the files of exports past expires_at and marks them expired.
 CREATE OR REPLACE FUNCTION wib.export_expire() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     job wib.export_jobs;
@@ -2961,7 +2961,7 @@ COMMENT ON FUNCTION wib.ivr_menu_delete(uuid) IS
 -- a number already routed to any organization is refused with WB303.
 CREATE OR REPLACE FUNCTION wib.inbound_numbers_route() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status <> 'released' THEN
@@ -3149,7 +3149,7 @@ COMMENT ON FUNCTION wib.form_value(bytea, text) IS
 CREATE OR REPLACE FUNCTION wib.ivr_route(raw_body bytea, signature text, ts text,
                               OUT organization_id uuid, OUT number_id uuid, OUT to_number text)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     PERFORM wib.ivr_verify(raw_body, signature, ts);
@@ -3404,7 +3404,7 @@ COMMENT ON FUNCTION wib.analytics_snapshots_plan() IS 'Internal: the lowest plan
 
 CREATE OR REPLACE FUNCTION wib.analytics_require_snapshots() RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     IF wib.plan_rank(wib.current_plan()) < wib.plan_rank(wib.analytics_snapshots_plan()) THEN
@@ -3561,7 +3561,7 @@ COMMENT ON FUNCTION wib.sentiment_label(text, numeric) IS
 -- touches the row of the summary's own organization and call.
 CREATE OR REPLACE FUNCTION wib.sentiment_from_summary() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD.call_id IS DISTINCT FROM NEW.call_id THEN
@@ -3598,7 +3598,7 @@ CREATE OR REPLACE TRIGGER ai_summaries_sentiment AFTER INSERT OR UPDATE ON wib.a
 
 CREATE OR REPLACE FUNCTION wib.sentiment_backfill() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     written bigint;
@@ -3644,7 +3644,7 @@ COMMENT ON FUNCTION wib.sentiment_backfill() IS
 -- Trigger on calls: a call's new start time or agent reaches its sentiment row.
 CREATE OR REPLACE FUNCTION wib.sentiment_follow_call() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 BEGIN
     UPDATE wib.sentiment_scores s
@@ -3784,7 +3784,7 @@ CREATE OR REPLACE FUNCTION wib.sentiment_trends(from_date date, to_date date, gr
     RETURNS TABLE (period date, total_calls bigint, calls_with_sentiment bigint, avg_sentiment numeric,
                    positive_calls bigint, negative_calls bigint, neutral_calls bigint, median_sentiment float8)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
     SET statement_timeout = '10s'
 AS $$
 DECLARE
@@ -3843,7 +3843,7 @@ CREATE OR REPLACE FUNCTION wib.agent_leaderboard(from_date date, to_date date, o
     RETURNS TABLE (agent_id text, name text, calls bigint, avg_sentiment numeric, positive_calls bigint,
                    success_rate numeric, rank bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
     SET statement_timeout = '10s'
 AS $$
 DECLARE
@@ -3890,7 +3890,7 @@ COMMENT ON FUNCTION wib.agent_leaderboard(date, date, text, integer) IS
 CREATE OR REPLACE FUNCTION wib.analytics_snapshots_range(from_date date, to_date date, granularity text DEFAULT 'daily')
     RETURNS SETOF wib.analytics_snapshots
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
     SET statement_timeout = '10s'
 AS $$
 DECLARE
@@ -3917,7 +3917,7 @@ CREATE OR REPLACE FUNCTION wib.anomalies(from_date date, to_date date)
                    baseline_stddev float8, baseline_days integer, z float8, direction text,
                    confidence numeric, explanation text)
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
     SET statement_timeout = '10s'
 AS $$
 DECLARE
@@ -3944,7 +3944,7 @@ COMMENT ON FUNCTION wib.anomalies(date, date) IS
 
 CREATE OR REPLACE FUNCTION wib.data_as_of() RETURNS timestamptz
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
     SET statement_timeout = '10s'
 AS $$
 BEGIN
@@ -3999,7 +3999,7 @@ COMMENT ON FUNCTION wib.anomaly_explanation(text, date, float8, float8, integer,
 -- statistics sample makes that a tenth of the work.
 CREATE OR REPLACE FUNCTION wib.analytics_refresh() RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
     SET work_mem = '64MB'
     SET jit = off
     SET default_statistics_target = 10
@@ -4017,7 +4017,7 @@ COMMENT ON FUNCTION wib.analytics_refresh() IS 'Internal: refreshes the analytic
 -- organization whose plan includes snapshots; an unchanged snapshot is left alone.
 CREATE OR REPLACE FUNCTION wib.analytics_snapshot(gran text, first_day date, last_day date) RETURNS bigint
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     written bigint;
@@ -4071,7 +4071,7 @@ COMMENT ON FUNCTION wib.analytics_snapshot(text, date, date) IS
 -- when webhooks are installed.  Returns what it wrote.
 CREATE OR REPLACE FUNCTION wib.analytics_detect(day date) RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     win       integer := wib.analytics_setting('wib.anomaly_window', '30')::integer;
@@ -4200,7 +4200,7 @@ COMMENT ON FUNCTION wib.analytics_detect(date) IS
 -- Snapshots and predictions of one day (the views must be fresh).
 CREATE OR REPLACE FUNCTION wib.analytics_process_day(day date) RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     snaps bigint := wib.analytics_snapshot('daily', day, day);
@@ -4252,7 +4252,7 @@ COMMENT ON FUNCTION wib.analytics_lock() IS 'Internal: takes the nightly run''s 
 -- Moves the analytics_nightly job to the time of day in wib.nightly_at.
 CREATE OR REPLACE FUNCTION wib.analytics_reschedule() RETURNS timestamptz
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     at   time := wib.analytics_setting('wib.nightly_at', '02:00')::time;
@@ -4270,7 +4270,7 @@ COMMENT ON FUNCTION wib.analytics_reschedule() IS
 
 CREATE OR REPLACE FUNCTION wib.run_nightly(day date DEFAULT ((now() AT TIME ZONE 'UTC')::date - 1)) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     started timestamptz := clock_timestamp();
@@ -4293,7 +4293,7 @@ COMMENT ON FUNCTION wib.run_nightly(date) IS
 
 CREATE OR REPLACE FUNCTION wib.run_nightly_range(from_date date, to_date date) RETURNS SETOF jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
+    SET search_path = pg_catalog, wib
 AS $$
 DECLARE
     d date;
