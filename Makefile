@@ -12,7 +12,8 @@ SQL_PARTS  = $(sort $(wildcard src/sql/[0-9][0-9]_*.sql))
 DATA_built = wib--$(EXTVERSION).sql
 DATA       = $(wildcard src/sql/updates/wib--*--*.sql)
 
-PG_CPPFLAGS = -I$(srcdir)/src -Wall -Wextra -Werror -Wno-unused-parameter \
+PG_CPPFLAGS = -I$(srcdir)/src -DWIB_VERSION=\"$(EXTVERSION)\" \
+              -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  = -lcurl -lcrypto
 
@@ -33,6 +34,9 @@ include $(PGXS)
 endif
 
 $(OBJS): $(HEADERS)
+
+# The User-Agent carries the version of wib.control.
+src/http/engine_request.o: wib.control
 
 # The install script is the numbered parts in order, behind the psql guard.
 wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control
