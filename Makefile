@@ -18,7 +18,8 @@ UPDATES    = wib--0.1.0--0.2.0.sql
 DATA_built = wib--$(EXTVERSION).sql $(UPDATES)
 DATA       = $(wildcard src/sql/released/wib--*.sql)
 
-PG_CPPFLAGS = -I$(srcdir)/src -Wall -Wextra -Werror -Wno-unused-parameter \
+PG_CPPFLAGS = -I$(srcdir)/src -DWIB_VERSION=\"$(EXTVERSION)\" \
+              -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  = -lcurl -lcrypto
 
@@ -39,6 +40,9 @@ include $(PGXS)
 endif
 
 $(OBJS): $(WIB_HEADERS)
+
+# The User-Agent carries the version of wib.control.
+src/http/engine_request.o: wib.control
 
 wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 	@tools/sql_script.sh install $(EXTVERSION) > $@

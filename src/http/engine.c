@@ -3,229 +3,123 @@
  *		libcurl multi driver of the outbound HTTP engine.
  *
  * One multi handle and a pool of easy handles live as long as the process,
- * so connections (and TLS sessions) are reused across runs: HTTP keep-alive
- * to a busy receiver costs one handshake, not one per request.  Before a
- * request is started the SSRF guard checks its URL, resolves the host,
- * checks every address and pins the first with CURLOPT_RESOLVE, so curl
- * connects to exactly the address that was checked.  Redirects are never
- * followed; TLS is always verified.
+ * so connections (TLS sessions, HTTP/2 streams) are reused across runs: a
+ * busy receiver costs one handshake, not one per request.  Host names are
+ * resolved by libcurl's threaded resolver, many at once; the SSRF guard
+ * judges the address each guarded request actually connects to
+ * (engine_callbacks.c), so nothing is resolved here and nothing is pinned.
  *
- * Nothing here pallocs or raises while curl holds a request, except
+ * Nothing here pallocs or raises while libcurl holds a request, except
+ * through MCXT_ALLOC_NO_OOM allocations in the callbacks and
  * CHECK_FOR_INTERRUPTS between polls; a run cut short that way is cleaned
  * up at the start of the next run.
  */
 #include "postgres.h"
 
-#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include "miscadmin.h"
 
-#include "http/engine.h"
+#include "http/engine_internal.h"
 #include "http/http_settings.h"
-#include "http/url_guard.h"
 
 #define ENGINE_POOL_MAX		1024
-#define ENGINE_MAX_RESPONSE	(4 * 1024 * 1024)
-#define ENGINE_USER_AGENT	"wib/0.1.0 (PostgreSQL webhook deliverer)"
-#define RESOLVE_CACHE_SIZE	16
 
-typedef struct EngineSlot
-{
-	CURL	   *easy;
-	HttpRequest *req;
-	struct curl_slist *headers;
-	struct curl_slist *resolve;
-	bool		attached;
-} EngineSlot;
+/* Sets a multi handle option; on failure writes the option's name into error and returns false. */
+#define ENGINE_MULTI_SETOPT(option, value, error) \
+	do { \
+		CURLMcode	msetopt_rc_ = curl_multi_setopt(multi, option, value); \
+		if (msetopt_rc_ != CURLM_OK) \
+		{ \
+			snprintf(error, HTTP_ERROR_LEN, "could not set %s: %s", #option, \
+					 curl_multi_strerror(msetopt_rc_)); \
+			return false; \
+		} \
+	} while (0)
 
 static CURLM *multi = NULL;
+static bool use_http2 = false;
+static int	configured_concurrency = 0;
 static EngineSlot pool[ENGINE_POOL_MAX];
 
-/* Pinned addresses of this run, so a batch to one host resolves it once. */
-typedef struct ResolveEntry
+/* Clears a request and sets its defaults (see engine.h). */
+void
+http_request_init(HttpRequest *req, const char *method, const char *url)
 {
-	char		host[URL_GUARD_HOST_LEN];
-	int			port;
-	bool		ok;
-	char		pinned[64];
-	char		reason[URL_GUARD_REASON_LEN];
-} ResolveEntry;
-
-static ResolveEntry resolve_cache[RESOLVE_CACHE_SIZE];
-static int	resolve_count = 0;
-
-/* Keeps the first HTTP_BODY_HEAD bytes of the body and reads past the rest. */
-static size_t
-engine_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	HttpRequest *req = (HttpRequest *) userdata;
-	size_t		len = size * nmemb;
-	size_t		room = HTTP_BODY_HEAD - req->body_head_len;
-	size_t		take = len < room ? len : room;
-
-	if (take > 0)
-	{
-		memcpy(req->body_head + req->body_head_len, data, take);
-		req->body_head_len += take;
-		req->body_head[req->body_head_len] = '\0';
-	}
-	return len;
+	memset(req, 0, sizeof(*req));
+	req->method = method;
+	req->url = url;
+	req->guarded = true;
+	req->result.retry_after_seconds = -1;
 }
 
-/* Picks Retry-After (seconds or an HTTP date) out of the response headers. */
-static size_t
-engine_header(char *data, size_t size, size_t nmemb, void *userdata)
+/* The first response header called name, any case (see engine.h). */
+const char *
+http_response_header(const HttpRequest *req, const char *name)
 {
-	HttpRequest *req = (HttpRequest *) userdata;
-	size_t		len = size * nmemb;
-	static const char name[] = "retry-after:";
-
-	if (len > sizeof(name) - 1 && len < 200 && pg_strncasecmp(data, name, sizeof(name) - 1) == 0)
-	{
-		char		value[200];
-		char	   *v;
-		char	   *end;
-		long		secs;
-
-		memcpy(value, data + sizeof(name) - 1, len - (sizeof(name) - 1));
-		value[len - (sizeof(name) - 1)] = '\0';
-		v = value;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		v[strcspn(v, "\r\n")] = '\0';
-		secs = strtol(v, &end, 10);
-		if (end == v || *end != '\0')
-		{
-			time_t		when = curl_getdate(v, NULL);
-
-			secs = when > 0 ? (long) (when - time(NULL)) : -1;
-		}
-		if (secs >= 0)
-			req->retry_after_seconds = secs > 86400 ? 86400 : (int) secs;
-	}
-	return len;
+	for (int i = 0; i < req->result.nheaders; i++)
+		if (pg_strcasecmp(req->result.headers[i].name, name) == 0)
+			return req->result.headers[i].value;
+	return NULL;
 }
 
-/* Pins target to a checked address; false with the reason in req->error. */
+/* Sets libcurl up once per process; false with the reason in error. */
 static bool
-engine_pin(const UrlTarget *target, HttpRequest *req, EngineSlot *slot)
+engine_init(char *error)
 {
-	ResolveEntry *e = NULL;
-	char		line[URL_GUARD_HOST_LEN + 96];
+	static bool global_done = false;
+	const curl_version_info_data *info;
+	CURLcode	rc;
 
-	if (target->is_literal)
-		return true;			/* checked already; nothing to resolve */
-	for (int i = 0; i < resolve_count; i++)
-		if (resolve_cache[i].port == target->port && strcmp(resolve_cache[i].host, target->bare_host) == 0)
-			e = &resolve_cache[i];
-	if (e == NULL)
+	if (multi != NULL)
+		return true;
+	info = curl_version_info(CURLVERSION_NOW);
+	if (info->version_num < ENGINE_CURL_MIN)
 	{
-		e = &resolve_cache[resolve_count < RESOLVE_CACHE_SIZE ? resolve_count++ : RESOLVE_CACHE_SIZE - 1];
-		strlcpy(e->host, target->bare_host, sizeof(e->host));
-		e->port = target->port;
-		e->ok = url_guard_resolve(target, e->pinned, sizeof(e->pinned), e->reason);
-	}
-	if (!e->ok)
-	{
-		req->refused = strncmp(e->reason, "could not resolve", 17) != 0;
-		snprintf(req->error, HTTP_ERROR_LEN, "%s", e->reason);
+		snprintf(error, HTTP_ERROR_LEN, "libcurl %s is loaded, but wib needs libcurl %s or later",
+				 info->version, ENGINE_CURL_MIN_TEXT);
 		return false;
 	}
-	/* The URL keeps its host (SNI, Host header, certificate name); only the address is pinned. */
-	snprintf(line, sizeof(line), "%s:%d:%s", target->host, target->port, e->pinned);
-	slot->resolve = curl_slist_append(NULL, line);
-	return slot->resolve != NULL;
-}
-
-/* Sets up slot for req; false (with req's error set) when the request cannot start. */
-static bool
-engine_prepare(EngineSlot *slot, HttpRequest *req)
-{
-	UrlTarget	target;
-	char		reason[URL_GUARD_REASON_LEN];
-	CURL	   *h;
-
-	req->status = 0;
-	req->body_head[0] = '\0';
-	req->body_head_len = 0;
-	req->retry_after_seconds = -1;
-	req->duration_ms = 0;
-	req->refused = false;
-	req->error[0] = '\0';
-
-	if (!url_guard_check(req->url, &target, reason))
+	if (!global_done)
 	{
-		req->refused = true;
-		snprintf(req->error, HTTP_ERROR_LEN, "refused: %s", reason);
-		return false;
-	}
-	if (slot->easy == NULL)
-		slot->easy = curl_easy_init();
-	else
-		curl_easy_reset(slot->easy);
-	if (slot->easy == NULL)
-	{
-		snprintf(req->error, HTTP_ERROR_LEN, "out of memory");
-		return false;
-	}
-	if (!engine_pin(&target, req, slot))
-	{
-		if (req->error[0] == '\0')
-			snprintf(req->error, HTTP_ERROR_LEN, "out of memory");
-		return false;
-	}
-
-	h = slot->easy;
-	slot->req = req;
-	slot->headers = curl_slist_append(NULL, "Expect:");
-	for (int i = 0; i < req->nheaders && slot->headers; i++)
-		slot->headers = curl_slist_append(slot->headers, req->headers[i]);
-
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
-	curl_easy_setopt(h, CURLOPT_PRIVATE, slot);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, slot->headers);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, ENGINE_USER_AGENT);
-	if (slot->resolve)
-		curl_easy_setopt(h, CURLOPT_RESOLVE, slot->resolve);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, http_allow_http ? "http,https" : "https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (http_ca_file && http_ca_file[0])
-		curl_easy_setopt(h, CURLOPT_CAINFO, http_ca_file);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-					 (long) (req->connect_timeout_ms > 0 ? req->connect_timeout_ms : http_connect_timeout_ms));
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-					 (long) (req->timeout_ms > 0 ? req->timeout_ms : http_timeout_ms));
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) ENGINE_MAX_RESPONSE);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, engine_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, req);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, engine_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, req);
-	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	if (req->method == NULL || strcmp(req->method, "POST") == 0)
-	{
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-	}
-	else if (strcmp(req->method, "GET") == 0)
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	else
-	{
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-		if (req->body)
+		rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (rc != CURLE_OK)
 		{
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+			snprintf(error, HTTP_ERROR_LEN, "curl_global_init failed: %s", curl_easy_strerror(rc));
+			return false;
 		}
+		global_done = true;
+		if ((info->features & CURL_VERSION_ASYNCHDNS) == 0)
+			ereport(LOG,
+					(errmsg("wib: libcurl %s resolves host names synchronously", info->version),
+					 errdetail("Outbound requests wait for each DNS lookup in turn; a libcurl built with the threaded resolver avoids that.")));
 	}
+	use_http2 = (info->features & CURL_VERSION_HTTP2) != 0;
+	multi = curl_multi_init();
+	if (multi == NULL)
+	{
+		snprintf(error, HTTP_ERROR_LEN, "could not create a libcurl multi handle");
+		return false;
+	}
+	configured_concurrency = 0;
 	return true;
 }
 
-/* Detaches a slot from the multi handle and frees its lists. */
+/* Sizes the connection pool for concurrency transfers at once; false with the reason in error. */
+static bool
+engine_configure(int concurrency, char *error)
+{
+	if (concurrency == configured_concurrency)
+		return true;
+	ENGINE_MULTI_SETOPT(CURLMOPT_PIPELINING, (long) (use_http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING), error);
+	ENGINE_MULTI_SETOPT(CURLMOPT_MAX_HOST_CONNECTIONS, (long) concurrency, error);
+	ENGINE_MULTI_SETOPT(CURLMOPT_MAXCONNECTS, (long) concurrency, error);
+	configured_concurrency = concurrency;
+	return true;
+}
+
+/* Detaches a slot from the multi handle and frees its header list; the easy handle is kept. */
 static void
 engine_release(EngineSlot *slot)
 {
@@ -233,60 +127,143 @@ engine_release(EngineSlot *slot)
 		curl_multi_remove_handle(multi, slot->easy);
 	slot->attached = false;
 	curl_slist_free_all(slot->headers);
-	curl_slist_free_all(slot->resolve);
 	slot->headers = NULL;
-	slot->resolve = NULL;
 	slot->req = NULL;
 }
 
-/* Copies the outcome of a finished transfer into its request. */
+/* The protocol version of a CURLINFO_HTTP_VERSION value: 10, 11, 2, 3; 0 when none. */
+static int
+engine_version(long v)
+{
+	switch (v)
+	{
+		case CURL_HTTP_VERSION_1_0:
+			return 10;
+		case CURL_HTTP_VERSION_1_1:
+			return 11;
+		case CURL_HTTP_VERSION_2_0:
+			return 2;
+		case CURL_HTTP_VERSION_3:
+			return 3;
+		default:
+			return 0;
+	}
+}
+
+/* Copies the outcome of a finished transfer into its request and frees the slot. */
 static void
 engine_finish(EngineSlot *slot, CURLcode rc)
 {
-	HttpRequest *req = slot->req;
+	HttpResult *res = &slot->req->result;
 	curl_off_t	total_us = 0;
+	curl_off_t	connect_us = 0;
+	long		version = 0;
 
-	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &req->status);
-	curl_easy_getinfo(slot->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-	req->duration_ms = (int) (total_us / 1000);
+	(void) curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &res->status);
+	(void) curl_easy_getinfo(slot->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+	(void) curl_easy_getinfo(slot->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+	(void) curl_easy_getinfo(slot->easy, CURLINFO_HTTP_VERSION, &version);
+	res->duration_ms = (int) (total_us / 1000);
+	res->http_version = engine_version(version);
+
+	/* A truncate_ok request stopped after dropping enough of the body succeeded. */
+	if (rc == CURLE_WRITE_ERROR && slot->drain_stop && !slot->failed)
+		rc = CURLE_OK;
 	if (rc != CURLE_OK)
 	{
-		snprintf(req->error, HTTP_ERROR_LEN, "%s", curl_easy_strerror(rc));
+		if (slot->failed)
+			;					/* the callback wrote the reason */
+		else if (slot->refusal[0] != '\0' &&
+				 (rc == CURLE_COULDNT_CONNECT || rc == CURLE_ABORTED_BY_CALLBACK ||
+				  (rc == CURLE_OPERATION_TIMEDOUT && connect_us == 0)))
+		{
+			res->refused = true;
+			snprintf(res->error, HTTP_ERROR_LEN, "refused: %s", slot->refusal);
+		}
+		else if (rc == CURLE_FILESIZE_EXCEEDED)
+			snprintf(res->error, HTTP_ERROR_LEN, "response body exceeds %zu bytes", slot->cap);
+		else if (slot->errbuf[0] != '\0')
+			snprintf(res->error, HTTP_ERROR_LEN, "%s: %s", curl_easy_strerror(rc), slot->errbuf);
+		else
+			snprintf(res->error, HTTP_ERROR_LEN, "%s", curl_easy_strerror(rc));
 		/* A response that was cut off (timeout, size) is not a response. */
-		req->status = 0;
+		res->status = 0;
+		if (res->body != NULL)
+			pfree(res->body);
+		res->body = NULL;
+		res->body_len = 0;
+		res->body_truncated = false;
 	}
 	engine_release(slot);
+}
+
+/* Fails every request still held by libcurl with error (the multi handle itself failed). */
+static int
+engine_fail_running(const char *error)
+{
+	for (int i = 0; i < ENGINE_POOL_MAX; i++)
+	{
+		if (!pool[i].attached || pool[i].req == NULL)
+			continue;
+		snprintf(pool[i].req->result.error, HTTP_ERROR_LEN, "%s", error);
+		pool[i].req->result.status = 0;
+		engine_release(&pool[i]);
+	}
+	return 0;
+}
+
+/*
+ * curl_multi_perform with every signal blocked, so the resolver threads
+ * libcurl starts inherit a full mask and PostgreSQL's signal handlers only
+ * ever run on the backend's own thread.  Signals that arrive meanwhile are
+ * delivered when the mask is restored.
+ */
+static CURLMcode
+engine_perform(int *still)
+{
+	sigset_t	all;
+	sigset_t	old;
+	CURLMcode	rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = curl_multi_perform(multi, still);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 /* Runs every request, at most wib.http_max_concurrency at once, and fills in its result. */
 void
 http_engine_run(HttpRequest *requests, int n)
 {
+	MemoryContext mcxt = CurrentMemoryContext;
 	int			concurrency = Min(http_max_concurrency, ENGINE_POOL_MAX);
+	char		error[HTTP_ERROR_LEN];
 	int			next = 0;
 	int			running = 0;
 
-	if (multi == NULL)
+	for (int i = 0; i < n; i++)
 	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-			(multi = curl_multi_init()) == NULL)
-		{
-			for (int i = 0; i < n; i++)
-				snprintf(requests[i].error, HTTP_ERROR_LEN, "could not initialize libcurl");
-			return;
-		}
+		memset(&requests[i].result, 0, sizeof(HttpResult));
+		requests[i].result.retry_after_seconds = -1;
 	}
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) concurrency);
+
+	if (!engine_init(error) || !engine_configure(concurrency, error))
+	{
+		for (int i = 0; i < n; i++)
+			strlcpy(requests[i].result.error, error, HTTP_ERROR_LEN);
+		return;
+	}
 
 	/* A run interrupted by an error left its transfers attached: drop them. */
 	for (int i = 0; i < ENGINE_POOL_MAX; i++)
-		if (pool[i].attached || pool[i].headers || pool[i].resolve)
+		if (pool[i].attached || pool[i].headers || pool[i].req)
 			engine_release(&pool[i]);
-	resolve_count = 0;
 
 	while (next < n || running > 0)
 	{
 		CURLMsg    *msg;
+		CURLMcode	mrc;
 		int			queued;
 		int			still;
 
@@ -299,14 +276,16 @@ http_engine_run(HttpRequest *requests, int n)
 			{
 				HttpRequest *req = &requests[next++];
 
-				if (!engine_prepare(&pool[i], req))
+				if (!engine_prepare(&pool[i], req, mcxt, use_http2))
 				{
 					engine_release(&pool[i]);
 					continue;
 				}
-				if (curl_multi_add_handle(multi, pool[i].easy) != CURLM_OK)
+				mrc = curl_multi_add_handle(multi, pool[i].easy);
+				if (mrc != CURLM_OK)
 				{
-					snprintf(req->error, HTTP_ERROR_LEN, "could not start the request");
+					snprintf(req->result.error, HTTP_ERROR_LEN, "could not start the request: %s",
+							 curl_multi_strerror(mrc));
 					engine_release(&pool[i]);
 					continue;
 				}
@@ -316,7 +295,12 @@ http_engine_run(HttpRequest *requests, int n)
 			}
 		}
 
-		curl_multi_perform(multi, &still);
+		mrc = engine_perform(&still);
+		if (mrc != CURLM_OK)
+		{
+			snprintf(error, HTTP_ERROR_LEN, "libcurl failed: %s", curl_multi_strerror(mrc));
+			running = engine_fail_running(error);
+		}
 		while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
 		{
 			EngineSlot *slot = NULL;
@@ -329,9 +313,7 @@ http_engine_run(HttpRequest *requests, int n)
 			engine_finish(slot, msg->data.result);
 			running--;
 		}
-		if (running > 0 && next >= n)
-			curl_multi_poll(multi, NULL, 0, 100, NULL);
-		else if (running >= concurrency)
+		if (running > 0 && (next >= n || running >= concurrency))
 			curl_multi_poll(multi, NULL, 0, 100, NULL);
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -7,14 +7,14 @@
  * literal address outside every blocked range.  IPv4 literals are parsed the
  * way resolvers parse them (inet_aton: "127.1", "0x7f.1", "2130706433"), so an
  * odd spelling cannot slip past.  Then at connect time the HTTP engine
- * resolves the host, checks every address, and pins the one it connects to,
- * so a DNS answer that changes afterwards cannot redirect the request.
+ * judges every address libcurl is about to connect to
+ * (url_guard_check_address from its open-socket callback), so whatever DNS
+ * answers, no connection to a blocked address is ever opened.
  */
 #include "postgres.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 
 #include "fmgr.h"
@@ -193,9 +193,12 @@ fail(char *reason, const char *text)
 	return false;
 }
 
-/* Checks a host spelling; fills bare_host and is_literal, checks literal addresses. */
+/*
+ * Checks a host spelling; fills bare_host and is_literal, and with addresses
+ * checks literal addresses (and localhost) against the blocked ranges.
+ */
 static bool
-check_host(const char *host, UrlTarget *target, char *reason)
+check_host(const char *host, UrlTarget *target, char *reason, bool addresses)
 {
 	char	   *bare = target->bare_host;
 	size_t		len;
@@ -214,7 +217,7 @@ check_host(const char *host, UrlTarget *target, char *reason)
 		if (inet_pton(AF_INET6, bare, addr) != 1)
 			return fail(reason, "host is not a valid IPv6 literal (zone ids are not allowed)");
 		target->is_literal = true;
-		return check_raw(AF_INET6, addr, reason) == NULL;
+		return !addresses || check_raw(AF_INET6, addr, reason) == NULL;
 	}
 
 	strlcpy(bare, host, URL_GUARD_HOST_LEN);
@@ -230,9 +233,9 @@ check_host(const char *host, UrlTarget *target, char *reason)
 		if (inet_aton(bare, &v4) == 0)
 			return fail(reason, "host is neither a name nor a valid IPv4 address");
 		target->is_literal = true;
-		return check_raw(AF_INET, (const uint8_t *) &v4, reason) == NULL;
+		return !addresses || check_raw(AF_INET, (const uint8_t *) &v4, reason) == NULL;
 	}
-	if (is_localhost_name(bare))
+	if (addresses && is_localhost_name(bare))
 	{
 		static const uint8_t loop4[4] = {127, 0, 0, 1};
 		static const uint8_t loop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -247,9 +250,9 @@ check_host(const char *host, UrlTarget *target, char *reason)
 	return true;
 }
 
-/* Checks a URL without the network: scheme, credentials, host spelling, literal addresses. */
-bool
-url_guard_check(const char *url, UrlTarget *target, char *reason)
+/* Checks a URL without the network; literal addresses too when addresses is set. */
+static bool
+check_url(const char *url, UrlTarget *target, char *reason, bool addresses)
 {
 	CURLU	   *h;
 	char	   *scheme = NULL,
@@ -295,7 +298,7 @@ url_guard_check(const char *url, UrlTarget *target, char *reason)
 		fail(reason, "credentials in the URL are not allowed");
 	else if (host == NULL || host[0] == '\0')
 		fail(reason, "host is missing");
-	else if (check_host(host, target, reason))
+	else if (check_host(host, target, reason, addresses))
 	{
 		strlcpy(target->host, host, URL_GUARD_HOST_LEN);
 		target->port = port ? atoi(port) : 443;
@@ -312,58 +315,18 @@ done:
 	return ok;
 }
 
-/* Checks every address of a resolver answer and pins the first. */
+/* Checks a URL without the network: scheme, credentials, host spelling, literal addresses. */
 bool
-url_guard_pin(const struct addrinfo *res, char *pinned, size_t pinned_len, char *reason)
+url_guard_check(const char *url, UrlTarget *target, char *reason)
 {
-	char		text[INET6_ADDRSTRLEN];
-
-	if (res == NULL)
-	{
-		snprintf(reason, URL_GUARD_REASON_LEN, "host resolved to no address");
-		return false;
-	}
-	/* Every address must pass: a name that also resolves somewhere private is refused. */
-	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
-		if (url_guard_check_address(ai->ai_addr, reason) != NULL)
-			return false;
-	if (res->ai_family == AF_INET)
-	{
-		inet_ntop(AF_INET, &((struct sockaddr_in *) res->ai_addr)->sin_addr, text, sizeof(text));
-		snprintf(pinned, pinned_len, "%s", text);
-	}
-	else
-	{
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) res->ai_addr)->sin6_addr, text, sizeof(text));
-		snprintf(pinned, pinned_len, "[%s]", text);
-	}
-	return true;
+	return check_url(url, target, reason, true);
 }
 
-/* Resolves a target's host, then checks and pins its addresses. */
+/* Checks scheme, credentials and host spelling only, for operator-configured URLs. */
 bool
-url_guard_resolve(const UrlTarget *target, char *pinned, size_t pinned_len, char *reason)
+url_guard_check_form(const char *url, UrlTarget *target, char *reason)
 {
-	struct addrinfo hints;
-	struct addrinfo *res = NULL;
-	char		service[16];
-	int			rc;
-	bool		ok;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(service, sizeof(service), "%d", target->port);
-	rc = getaddrinfo(target->bare_host, service, &hints, &res);
-	if (rc != 0 || res == NULL)
-	{
-		snprintf(reason, URL_GUARD_REASON_LEN, "could not resolve host \"%s\": %s",
-				 target->bare_host, gai_strerror(rc));
-		return false;
-	}
-	ok = url_guard_pin(res, pinned, pinned_len, reason);
-	freeaddrinfo(res);
-	return ok;
+	return check_url(url, target, reason, false);
 }
 
 PG_FUNCTION_INFO_V1(wib_url_check);

@@ -30,24 +30,18 @@ typedef struct UrlTarget
  */
 extern bool url_guard_check(const char *url, UrlTarget *target, char *reason);
 
-/* NULL when the address may be reached, else a reason written to reason. */
+/*
+ * The same checks without the address rules (literal addresses and localhost
+ * pass), for operator-configured provider URLs: https only (unless
+ * wib.http_allow_http), no credentials, a host spelt plainly.
+ */
+extern bool url_guard_check_form(const char *url, UrlTarget *target, char *reason);
+
+/*
+ * NULL when the address may be reached, else a reason written to reason.
+ * Never raises and never pallocs: the HTTP engine calls it from libcurl's
+ * open-socket callback for every address it connects to.
+ */
 extern const char *url_guard_check_address(const struct sockaddr *sa, char *reason);
-
-struct addrinfo;
-
-/*
- * Checks every address of a resolver answer and writes the first one
- * (numeric, IPv6 in brackets) to pinned; false with a reason when any is refused.
- */
-extern bool url_guard_pin(const struct addrinfo *res, char *pinned, size_t pinned_len,
-						  char *reason);
-
-/*
- * Resolves the target's host, checks every address it resolves to, and
- * writes the first one (numeric, IPv6 in brackets) to pinned.  False with a
- * reason when resolution fails or any address is refused.
- */
-extern bool url_guard_resolve(const UrlTarget *target, char *pinned, size_t pinned_len,
-							  char *reason);
 
 #endif							/* WIB_URL_GUARD_H */

@@ -4,15 +4,18 @@
  *		(src/workers/deliverer.c) and by wib.deliver_due().
  *
  * A pass claims a batch of due deliveries (FOR UPDATE SKIP LOCKED, with a
- * lease) and commits; signs and sends them all at once through the HTTP
- * engine with no transaction open; then records every result in one more
- * transaction.  If the worker dies between the two, the lease expires (or the
- * next worker releases it on start) and the deliveries are sent again with
- * the same webhook-id: delivery is at least once, and nothing committed is
- * lost.  wib.deliver_due() runs the same pass inside its caller's
- * transaction, for tests and pg_cron.
+ * lease) and commits; sends them all at once through the HTTP engine with
+ * no transaction open, each signed with the time it is sent (the engine's
+ * start callback), not the time of the claim; then records every result in
+ * one more transaction.  If the worker dies between the two, the lease
+ * expires (or the next worker releases it on start) and the deliveries are
+ * sent again with the same webhook-id: delivery is at least once, and
+ * nothing committed is lost.  wib.deliver_due() runs the same pass inside its
+ * caller's transaction, for tests and pg_cron.
  */
 #include "postgres.h"
+
+#include <openssl/crypto.h>
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -37,6 +40,8 @@
 
 #define DELIVERY_HEADERS	6
 #define SIGNATURE_HEADER_MAX (2 * WEBHOOK_SIG_LEN + 32)
+#define TIMESTAMP_HEADER_MAX 48
+#define RESPONSE_BODY_KEPT	1024	/* bytes of a receiver's answer recorded */
 
 int			webhook_batch_size = 500;
 static int	webhook_lease_seconds = 60;
@@ -55,7 +60,10 @@ typedef struct Delivery
 	char	   *secrets[2];
 	int			nsecrets;
 	const char *headers[DELIVERY_HEADERS];
+	/* Written when the request is sent (sign_delivery), so no palloc then. */
+	char		timestamp[TIMESTAMP_HEADER_MAX];
 	char		signature[SIGNATURE_HEADER_MAX];
+	char		x_signature[SIGNATURE_HEADER_MAX];
 } Delivery;
 
 /*
@@ -205,49 +213,76 @@ claim(bool own_xact, int max_items, Delivery **out)
 	return n;
 }
 
-/* Signs one delivery with every live secret and fills its request. */
+/*
+ * The engine's start callback: signs a delivery with every live secret and
+ * the time of this moment, right before it is sent.  Runs while other
+ * requests are in flight, so it writes only into the Delivery's own buffers
+ * and never raises; the decoded keys are wiped on every path.
+ */
 static void
-prepare_request(Delivery *d, HttpRequest *req, int64 ts)
+sign_delivery(HttpRequest *req, void *arg)
 {
+	Delivery   *d = (Delivery *) arg;
+	int64		ts = (int64) time(NULL);
 	char	   *p;
-	size_t		len = strlen(d->body);
+	int			signed_count = 0;
 
+	snprintf(d->timestamp, sizeof(d->timestamp), "webhook-timestamp: " INT64_FORMAT, ts);
 	strcpy(d->signature, "webhook-signature: ");
 	p = d->signature + strlen(d->signature);
 	for (int j = 0; j < d->nsecrets; j++)
 	{
 		uint8_t		key[WEBHOOK_KEY_MAX];
 		int			key_len = webhook_secret_key(d->secrets[j], key);
+		bool		ok = key_len >= 0 &&
+			webhook_sign(key, key_len, d->message_id, ts, req->body, req->body_len,
+						 p + (signed_count ? 1 : 0));
 
-		if (key_len < 0 || !webhook_sign(key, key_len, d->message_id, ts, d->body, len, p + (j ? 1 : 0)))
+		OPENSSL_cleanse(key, sizeof(key));
+		if (!ok)
 			continue;
-		if (j)
+		if (signed_count++)
 			*p = ' ';
 		p += strlen(p);
-		memset(key, 0, sizeof(key));
 	}
+	snprintf(d->x_signature, sizeof(d->x_signature), "X-WIB-Signature: %s",
+			 d->signature + strlen("webhook-signature: "));
+}
+
+/* Fills the request of one delivery; it is signed when sent (sign_delivery). */
+static void
+prepare_request(Delivery *d, HttpRequest *req)
+{
+	d->timestamp[0] = '\0';
+	d->signature[0] = '\0';
+	d->x_signature[0] = '\0';
 	d->headers[0] = psprintf("webhook-id: %s", d->message_id);
-	d->headers[1] = psprintf("webhook-timestamp: " INT64_FORMAT, ts);
+	d->headers[1] = d->timestamp;
 	d->headers[2] = d->signature;
-	d->headers[3] = psprintf("X-WIB-Signature: %s", d->signature + strlen("webhook-signature: "));
+	d->headers[3] = d->x_signature;
 	d->headers[4] = "Content-Type: application/json";
 	d->headers[5] = "Accept: */*";
 
-	memset(req, 0, sizeof(*req));
-	req->url = d->url;
+	/* A tenant's URL: guarded.  Only the head of the answer is kept, without failing. */
+	http_request_init(req, "POST", d->url);
 	req->headers = d->headers;
 	req->nheaders = DELIVERY_HEADERS;
 	req->body = d->body;
-	req->body_len = len;
+	req->body_len = strlen(d->body);
+	req->max_response = RESPONSE_BODY_KEPT;
+	req->truncate_ok = true;
+	req->on_start = sign_delivery;
+	req->on_start_arg = d;
 }
 
 /* A response body as valid text: cut at the first byte that is not valid in the database encoding. */
 static Datum
 body_text(const HttpRequest *req)
 {
-	int			valid = pg_encoding_verifymbstr(GetDatabaseEncoding(), req->body_head, (int) req->body_head_len);
+	const char *body = req->result.body ? req->result.body : "";
+	int			valid = pg_encoding_verifymbstr(GetDatabaseEncoding(), body, (int) req->result.body_len);
 
-	return PointerGetDatum(cstring_to_text_with_len(req->body_head, Max(valid, 0)));
+	return PointerGetDatum(cstring_to_text_with_len(body, Max(valid, 0)));
 }
 
 /* Records the outcome of every request in one call of wib.webhook_record. */
@@ -273,16 +308,18 @@ record(bool own_xact, Delivery *d, HttpRequest *reqs, int n)
 
 	for (int i = 0; i < n; i++)
 	{
+		const HttpResult *res = &reqs[i].result;
+
 		orgs[i] = UUIDPGetDatum(&d[i].organization_id);
 		ids[i] = UUIDPGetDatum(&d[i].id);
 		attempts[i] = Int32GetDatum(d[i].attempt);
-		statuses[i] = Int32GetDatum((int32) reqs[i].status);
-		error_nulls[i] = reqs[i].error[0] == '\0';
-		errors[i] = error_nulls[i] ? (Datum) 0 : CStringGetTextDatum(reqs[i].error);
-		durations[i] = Int32GetDatum(reqs[i].duration_ms);
+		statuses[i] = Int32GetDatum((int32) res->status);
+		error_nulls[i] = res->error[0] == '\0';
+		errors[i] = error_nulls[i] ? (Datum) 0 : CStringGetTextDatum(res->error);
+		durations[i] = Int32GetDatum(res->duration_ms);
 		bodies[i] = body_text(&reqs[i]);
-		retry_nulls[i] = reqs[i].retry_after_seconds < 0;
-		retry_after[i] = Int32GetDatum(Max(reqs[i].retry_after_seconds, 0));
+		retry_nulls[i] = res->retry_after_seconds < 0;
+		retry_after[i] = Int32GetDatum(Max(res->retry_after_seconds, 0));
 	}
 	values[0] = PointerGetDatum(construct_array(orgs, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 	values[1] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
@@ -302,7 +339,7 @@ record(bool own_xact, Delivery *d, HttpRequest *reqs, int n)
 	worker_unit_end(&unit);
 }
 
-/* One pass: claim, sign and send, record (see deliver.h). */
+/* One pass: claim, send (each signed as it leaves), record (see deliver.h). */
 int
 webhook_deliver_batch(bool own_xact, int max_items)
 {
@@ -310,7 +347,6 @@ webhook_deliver_batch(bool own_xact, int max_items)
 	HttpRequest *reqs;
 	TimestampTz t0 = GetCurrentTimestamp();
 	int			n = claim(own_xact, max_items, &d);
-	int64		ts = (int64) time(NULL);
 	TimestampTz t1 = GetCurrentTimestamp();
 	TimestampTz t2;
 	TimestampTz t3;
@@ -319,7 +355,7 @@ webhook_deliver_batch(bool own_xact, int max_items)
 		return 0;
 	reqs = (HttpRequest *) palloc(sizeof(HttpRequest) * n);
 	for (int i = 0; i < n; i++)
-		prepare_request(&d[i], &reqs[i], ts);
+		prepare_request(&d[i], &reqs[i]);
 
 	if (own_xact)
 		pgstat_report_activity(STATE_RUNNING, "wib deliverer: sending");

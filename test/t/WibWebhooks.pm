@@ -14,14 +14,15 @@ our @EXPORT = qw(make_test_ca start_receiver stop_receiver receiver_log wait_for
 
 my @receivers;
 
-# make_test_ca(dir): a CA and a server certificate for 127.0.0.1 and localhost;
-# returns (ca_file, cert_file, key_file).
+# make_test_ca(dir, extra DNS names): a CA and a server certificate for
+# 127.0.0.1, localhost and the extra names; returns (ca_file, cert_file, key_file).
 sub make_test_ca
 {
-	my ($dir) = @_;
+	my ($dir, @names) = @_;
 	my $ssl = sub { system('openssl', @_) == 0 or die "openssl @_ failed" };
+	my $san = join(', ', 'IP:127.0.0.1', map { "DNS:$_" } ('localhost', @names));
 	open(my $ext, '>', "$dir/server.ext") or die;
-	print $ext "subjectAltName = IP:127.0.0.1, DNS:localhost\nbasicConstraints = CA:FALSE\n"
+	print $ext "subjectAltName = $san\nbasicConstraints = CA:FALSE\n"
 	  . "keyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n";
 	close $ext;
 	$ssl->('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=wib test CA',
@@ -33,8 +34,8 @@ sub make_test_ca
 	return ("$dir/ca.pem", "$dir/server.pem", "$dir/server.key");
 }
 
-# start_receiver(dir => ..., name => ..., tls => [cert, key], script => ...): starts a
-# receiver peer; returns { port, log, secrets_file, pid }.
+# start_receiver(dir => ..., name => ..., tls => [cert, key], script => ..., args => [...]):
+# starts a receiver peer; returns { port, log, secrets_file, pid }.
 sub start_receiver
 {
 	my (%o) = @_;
@@ -44,6 +45,7 @@ sub start_receiver
 	my @cmd = ('python3', $script, '--port-file', "$base.port", '--log', "$base.log",
 		'--secrets-file', "$base.secrets");
 	push @cmd, '--tls', @{ $o{tls} } if $o{tls};
+	push @cmd, @{ $o{args} } if $o{args};
 	open(my $touch, '>', "$base.log") or die;
 	close $touch;
 	my $pid = fork();
