@@ -13,6 +13,7 @@
 #include "core/settings.h"
 #include "core/shmem.h"
 #include "core/tenancy.h"
+#include "crypto/keys.h"
 #include "export/files.h"
 #include "http/http_settings.h"
 #include "ivr/ivr_settings.h"
@@ -37,6 +38,7 @@ _PG_init(void)
 		return;
 
 	tenancy_define_settings();
+	keys_define_settings();
 	settings_define_sql_only();
 	worker_define_settings();
 	http_define_settings();

@@ -18,6 +18,10 @@
 #define ERRCODE_WIB_NOT_PRELOADED			MAKE_SQLSTATE('W','B','0','0','6')
 #define ERRCODE_WIB_SIGNATURE_INVALID		MAKE_SQLSTATE('W','B','0','0','7')
 #define ERRCODE_WIB_RESOURCE_EXHAUSTED		MAKE_SQLSTATE('W','B','0','0','8')
+/* Secrets and tokens (src/crypto/): messages name the context, never the data. */
+#define ERRCODE_WIB_VAULT_DECRYPT_FAILED	MAKE_SQLSTATE('W','B','0','0','9')
+#define ERRCODE_WIB_TOKEN_INVALID			MAKE_SQLSTATE('W','B','0','1','0')
+#define ERRCODE_WIB_TOKEN_EXPIRED			MAKE_SQLSTATE('W','B','0','1','1')
 
 /* Webhooks (WB1xx) */
 #define ERRCODE_WIB_WEBHOOK_INACTIVE		MAKE_SQLSTATE('W','B','1','0','1')
