@@ -4,11 +4,10 @@
  *		signing key and signature, as an Authorization header or a presigned
  *		URL.
  *
- * Everything that goes into the canonical request is checked first (a
- * header value with a line break, a path with a ".." segment an HTTP client
- * would rewrite, a date that is not YYYYMMDDTHHMMSSZ), so what is signed is
- * what will be sent.  The signing key and the copy of the secret are wiped
- * on every path.
+ Everything that goes into the canonical request is checked first
+ * (sigv4_check.c; here, header values with a line break), so what is signed
+ * is what will be sent.  The signing key and the copy of the secret are
+ * wiped on every path.
  */
 #include "export/sigv4.h"
 
@@ -23,6 +22,7 @@
 #include "crypto/codec.h"
 #include "crypto/hmac.h"
 #include "export/s3_utf8.h"
+#include "export/sigv4_check.h"
 
 #define SIGV4_ALGORITHM		"AWS4-HMAC-SHA256"
 #define SIGV4_TERMINATOR	"aws4_request"
@@ -58,22 +58,6 @@ typedef struct SigWork
 
 static const char upper_hex[] = "0123456789ABCDEF";
 
-/* Writes msg into reason (when given) and returns false, so checks read "return fail(...)". */
-static bool
-fail(char *reason, const char *msg)
-{
-	if (reason)
-		snprintf(reason, SIGV4_REASON_LEN, "%s", msg);
-	return false;
-}
-
-static bool
-is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		c == '-' || c == '.' || c == '_' || c == '~';
-}
-
 size_t
 sigv4_uri_encode(const char *in, size_t len, bool keep_slash, char *out, size_t cap)
 {
@@ -83,7 +67,7 @@ sigv4_uri_encode(const char *in, size_t len, bool keep_slash, char *out, size_t 
 	{
 		unsigned char c = (unsigned char) in[i];
 
-		need += (is_unreserved(c) || (keep_slash && c == '/')) ? 1 : 3;
+		need += (sigv4_unreserved(c) || (keep_slash && c == '/')) ? 1 : 3;
 	}
 	if (cap == 0)
 		return need;
@@ -96,7 +80,7 @@ sigv4_uri_encode(const char *in, size_t len, bool keep_slash, char *out, size_t 
 	{
 		unsigned char c = (unsigned char) in[i];
 
-		if (is_unreserved(c) || (keep_slash && c == '/'))
+		if (sigv4_unreserved(c) || (keep_slash && c == '/'))
 			out[o++] = (char) c;
 		else
 		{
@@ -109,6 +93,7 @@ sigv4_uri_encode(const char *in, size_t len, bool keep_slash, char *out, size_t 
 	return need;
 }
 
+/* Starts an empty text in data[0..cap). */
 static void
 buf_init(SigBuf *b, char *data, size_t cap)
 {
@@ -119,6 +104,7 @@ buf_init(SigBuf *b, char *data, size_t cap)
 	data[0] = '\0';
 }
 
+/* Appends s[0..n), or marks the text overflowed when it does not fit with its NUL. */
 static void
 buf_add(SigBuf *b, const char *s, size_t n)
 {
@@ -134,6 +120,7 @@ buf_add(SigBuf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Appends a NUL-terminated string. */
 static void
 buf_str(SigBuf *b, const char *s)
 {
@@ -156,123 +143,6 @@ buf_encoded(SigBuf *b, const char *s, size_t n, bool keep_slash)
 		return;
 	}
 	b->len += need;
-}
-
-/* True when s is 1..max characters, each a digit, a lower-case letter or one of extra. */
-static bool
-valid_word(const char *s, size_t max, bool upper, const char *extra)
-{
-	size_t		len;
-
-	if (s == NULL || (len = strlen(s)) == 0 || len > max)
-		return false;
-	for (size_t i = 0; i < len; i++)
-	{
-		char		c = s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			(upper && c >= 'A' && c <= 'Z') || (c != '\0' && strchr(extra, c)))
-			continue;
-		return false;
-	}
-	return true;
-}
-
-/* True for a YYYYMMDDTHHMMSSZ time stamp with plausible fields. */
-static bool
-valid_amz_date(const char *d)
-{
-	int			month,
-				day,
-				hour,
-				minute,
-				second;
-
-	if (d == NULL || strlen(d) != SIGV4_DATE_LEN || d[8] != 'T' || d[15] != 'Z')
-		return false;
-	for (int i = 0; i < 15; i++)
-		if (i != 8 && (d[i] < '0' || d[i] > '9'))
-			return false;
-	month = (d[4] - '0') * 10 + (d[5] - '0');
-	day = (d[6] - '0') * 10 + (d[7] - '0');
-	hour = (d[9] - '0') * 10 + (d[10] - '0');
-	minute = (d[11] - '0') * 10 + (d[12] - '0');
-	second = (d[13] - '0') * 10 + (d[14] - '0');
-	return month >= 1 && month <= 12 && day >= 1 && day <= 31 &&
-		hour < 24 && minute < 60 && second < 61;
-}
-
-/* True for lower-case hex of a SHA-256, or UNSIGNED-PAYLOAD. */
-static bool
-valid_payload_hash(const char *h)
-{
-	if (h == NULL)
-		return false;
-	if (strcmp(h, SIGV4_UNSIGNED_PAYLOAD) == 0)
-		return true;
-	if (strlen(h) != SIGV4_HASH_HEX_LEN)
-		return false;
-	for (int i = 0; i < SIGV4_HASH_HEX_LEN; i++)
-		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
-			return false;
-	return true;
-}
-
-/* True when the raw path starts with '/', is UTF-8 and has no "." or ".." segment. */
-static bool
-valid_path(const char *path, char *reason)
-{
-	size_t		len = strlen(path);
-
-	if (path[0] != '/')
-		return fail(reason, "path must start with '/'");
-	if (!s3_utf8_valid(path, len))
-		return fail(reason, "path is not valid UTF-8");
-	for (size_t i = 0; i < len; i++)
-	{
-		size_t		seg;
-
-		if (path[i] != '/')
-			continue;
-		seg = strcspn(path + i + 1, "/");
-		if ((seg == 1 && path[i + 1] == '.') ||
-			(seg == 2 && path[i + 1] == '.' && path[i + 2] == '.'))
-			return fail(reason, "path has a \".\" or \"..\" segment, which HTTP clients rewrite");
-	}
-	return true;
-}
-
-/* Checks every field of r a signature depends on. */
-static bool
-check_request(const SigV4Request *r, bool presign, char *reason)
-{
-	if (r == NULL)
-		return fail(reason, "no request");
-	if (r->method == NULL || r->method[0] == '\0' || strlen(r->method) > 16 ||
-		strspn(r->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(r->method))
-		return fail(reason, "method must be 1 to 16 upper-case letters");
-	if (!valid_word(r->host, 255, true, ".-:[]_"))
-		return fail(reason, "host must be a host name or address with an optional port");
-	if (r->path != NULL && r->path[0] != '\0' && !valid_path(r->path, reason))
-		return false;
-	if (!valid_amz_date(r->amz_date))
-		return fail(reason, "amz_date must be YYYYMMDDTHHMMSSZ");
-	if (!valid_word(r->region, 63, false, "-"))
-		return fail(reason, "region must be 1 to 63 lower-case letters, digits or '-'");
-	if (!valid_word(r->access_key_id, 128, true, "-._~"))
-		return fail(reason, "access key id must be 1 to 128 letters, digits or -._~");
-	if (r->secret_access_key == NULL || r->secret_access_key[0] == '\0' ||
-		strlen(r->secret_access_key) > SIGV4_SECRET_MAX)
-		return fail(reason, "secret access key must be 1 to 256 bytes");
-	if (!presign && !valid_payload_hash(r->payload_sha256))
-		return fail(reason, "payload_sha256 must be 64 lower-case hex digits or UNSIGNED-PAYLOAD");
-	if (r->nquery < 0 || r->nquery > SIGV4_MAX_QUERY || (r->nquery > 0 && r->query == NULL))
-		return fail(reason, "too many query parameters");
-	if (r->nheaders < 0 || r->nheaders > SIGV4_MAX_HEADERS || (r->nheaders > 0 && r->headers == NULL))
-		return fail(reason, "too many headers");
-	if (presign && r->nheaders > 0)
-		return fail(reason, "a presigned URL signs only the host header");
-	return true;
 }
 
 /* Copies n bytes of s into the arena as a string; NULL when the arena is full. */
@@ -310,28 +180,12 @@ add_query(SigWork *w, const char *name, const char *value, char *reason)
 	SigEntry   *e = &w->query[w->nquery];
 
 	if (name == NULL || name[0] == '\0' || value == NULL)
-		return fail(reason, "query parameter without a name or value");
+		return sigv4_fail(reason, "query parameter without a name or value");
 	if (!s3_utf8_valid(name, strlen(name)) || !s3_utf8_valid(value, strlen(value)))
-		return fail(reason, "query parameter is not valid UTF-8");
+		return sigv4_fail(reason, "query parameter is not valid UTF-8");
 	if ((e->name = arena_encoded(w, name)) == NULL || (e->value = arena_encoded(w, value)) == NULL)
-		return fail(reason, "query is too long");
+		return sigv4_fail(reason, "query is too long");
 	w->nquery++;
-	return true;
-}
-
-/* True for a header name: 1 to 64 RFC 9110 token characters. */
-static bool
-valid_header_name(const char *s)
-{
-	if (s == NULL || s[0] == '\0' || strlen(s) > 64)
-		return false;
-	for (const char *p = s; *p; p++)
-	{
-		unsigned char c = (unsigned char) *p;
-
-		if (!is_unreserved(c) && strchr("!#$%&'*+^`|", c) == NULL)
-			return false;
-	}
 	return true;
 }
 
@@ -349,15 +203,15 @@ add_header(SigWork *w, const char *name, const char *value, char *reason)
 	size_t		nlen;
 	bool		blank = false;
 
-	if (!valid_header_name(name))
-		return fail(reason, "header name must be 1 to 64 token characters");
+	if (!sigv4_header_name_ok(name))
+		return sigv4_fail(reason, "header name must be 1 to 64 token characters");
 	if (value == NULL)
-		return fail(reason, "header without a value");
+		return sigv4_fail(reason, "header without a value");
 	nlen = strlen(name);
 	for (size_t i = 0; i <= nlen; i++)
 		lower[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i];
 	if ((e->name = arena_add(w, lower, nlen)) == NULL)
-		return fail(reason, "headers are too long");
+		return sigv4_fail(reason, "headers are too long");
 	start = w->arena + w->used;
 	for (const char *p = value; *p; p++)
 	{
@@ -369,16 +223,16 @@ add_header(SigWork *w, const char *name, const char *value, char *reason)
 			continue;
 		}
 		if (c < 0x20 || c == 0x7f)
-			return fail(reason, "header value has a control character");
+			return sigv4_fail(reason, "header value has a control character");
 		if (w->used + o + 3 > sizeof(w->arena))
-			return fail(reason, "headers are too long");
+			return sigv4_fail(reason, "headers are too long");
 		if (blank)
 			start[o++] = ' ';
 		start[o++] = (char) c;
 		blank = false;
 	}
 	if (w->used + o + 1 > sizeof(w->arena))
-		return fail(reason, "headers are too long");
+		return sigv4_fail(reason, "headers are too long");
 	start[o] = '\0';
 	w->used += o + 1;
 	e->value = start;
@@ -449,15 +303,15 @@ collect(const SigV4Request *r, bool presign, int expires, SigWork *w, char *reas
 
 	n = snprintf(w->scope, sizeof(w->scope), "%.8s/%s/s3/" SIGV4_TERMINATOR, r->amz_date, r->region);
 	if (n < 0 || (size_t) n >= sizeof(w->scope))
-		return fail(reason, "region is too long");
+		return sigv4_fail(reason, "region is too long");
 	n = snprintf(w->credential, sizeof(w->credential), "%s/%s", r->access_key_id, w->scope);
 	if (n < 0 || (size_t) n >= sizeof(w->credential))
-		return fail(reason, "access key id is too long");
+		return sigv4_fail(reason, "access key id is too long");
 
 	for (int i = 0; i < r->nquery; i++)
 	{
 		if (presign && r->query[i].name != NULL && is_amz_param(r->query[i].name))
-			return fail(reason, "a presigned URL sets its own X-Amz-* query parameters");
+			return sigv4_fail(reason, "a presigned URL sets its own X-Amz-* query parameters");
 		if (!add_query(w, r->query[i].name, r->query[i].value, reason))
 			return false;
 	}
@@ -487,7 +341,7 @@ collect(const SigV4Request *r, bool presign, int expires, SigWork *w, char *reas
 		if (name != NULL && (strcasecmp(name, "host") == 0 || strcasecmp(name, "authorization") == 0 ||
 							 strcasecmp(name, "x-amz-date") == 0 ||
 							 strcasecmp(name, "x-amz-content-sha256") == 0))
-			return fail(reason, "host, authorization, x-amz-date and x-amz-content-sha256 are set by the signer");
+			return sigv4_fail(reason, "host, authorization, x-amz-date and x-amz-content-sha256 are set by the signer");
 		if (!add_header(w, name, r->headers[i].value, reason))
 			return false;
 	}
@@ -496,7 +350,7 @@ collect(const SigV4Request *r, bool presign, int expires, SigWork *w, char *reas
 	qsort(w->headers, w->nheaders, sizeof(SigEntry), entry_cmp);
 	for (int i = 1; i < w->nheaders; i++)
 		if (strcmp(w->headers[i - 1].name, w->headers[i].name) == 0)
-			return fail(reason, "the same header is given twice");
+			return sigv4_fail(reason, "the same header is given twice");
 	return true;
 }
 
@@ -537,7 +391,7 @@ build(const SigV4Request *r, bool presign, int expires, SigV4Signed *out, char *
 		buf_str(&b, w.query[i].value);
 	}
 	if (b.overflow)
-		return fail(reason, "path and query are too long");
+		return sigv4_fail(reason, "path and query are too long");
 	query = strchr(out->target, '?');
 	query = query ? query + 1 : "";
 
@@ -568,19 +422,19 @@ build(const SigV4Request *r, bool presign, int expires, SigV4Signed *out, char *
 	buf_add(&b, "\n", 1);
 	buf_str(&b, presign ? SIGV4_UNSIGNED_PAYLOAD : r->payload_sha256);
 	if (b.overflow || sh.overflow)
-		return fail(reason, "canonical request is too long");
+		return sigv4_fail(reason, "canonical request is too long");
 
 	part.data = out->canonical_request;
 	part.len = b.len;
 	if (!sha256_parts(&part, 1, hash))
-		return fail(reason, "SHA-256 failed");
+		return sigv4_fail(reason, "SHA-256 failed");
 	codec_hex_encode(hash, sizeof(hash), hash_hex);
 	n = snprintf(out->string_to_sign, sizeof(out->string_to_sign), SIGV4_ALGORITHM "\n%s\n%s\n%s",
 				 r->amz_date, w.scope, hash_hex);
 	if (n < 0 || (size_t) n >= sizeof(out->string_to_sign))
-		return fail(reason, "string to sign is too long");
+		return sigv4_fail(reason, "string to sign is too long");
 	if (!sign_sts(r, out->string_to_sign, out->signature))
-		return fail(reason, "HMAC-SHA256 failed");
+		return sigv4_fail(reason, "HMAC-SHA256 failed");
 
 	memcpy(out->amz_date, r->amz_date, SIGV4_DATE_LEN + 1);
 	snprintf(out->content_sha256, sizeof(out->content_sha256), "%s",
@@ -591,7 +445,7 @@ build(const SigV4Request *r, bool presign, int expires, SigV4Signed *out, char *
 					 SIGV4_ALGORITHM " Credential=%s,SignedHeaders=%s,Signature=%s",
 					 w.credential, signed_headers, out->signature);
 		if (n < 0 || (size_t) n >= sizeof(out->authorization))
-			return fail(reason, "Authorization header is too long");
+			return sigv4_fail(reason, "Authorization header is too long");
 	}
 	return true;
 }
@@ -600,8 +454,8 @@ bool
 sigv4_sign(const SigV4Request *r, SigV4Signed *out, char *reason)
 {
 	if (out == NULL)
-		return fail(reason, "no output");
-	if (!check_request(r, false, reason) || !build(r, false, 0, out, reason))
+		return sigv4_fail(reason, "no output");
+	if (!sigv4_check_request(r, false, reason) || !build(r, false, 0, out, reason))
 	{
 		memset(out, 0, sizeof(*out));
 		return false;
@@ -616,11 +470,11 @@ sigv4_presign(const SigV4Request *r, int expires_seconds, char *url_out, size_t 
 	SigBuf		b;
 
 	if (url_out == NULL || cap == 0)
-		return fail(reason, "no room for the URL");
+		return sigv4_fail(reason, "no room for the URL");
 	url_out[0] = '\0';
 	if (expires_seconds < 1 || expires_seconds > SIGV4_EXPIRES_MAX)
-		return fail(reason, "expires_seconds must be between 1 and 604800");
-	if (!check_request(r, true, reason) || !build(r, true, expires_seconds, &s, reason))
+		return sigv4_fail(reason, "expires_seconds must be between 1 and 604800");
+	if (!sigv4_check_request(r, true, reason) || !build(r, true, expires_seconds, &s, reason))
 		return false;
 	buf_init(&b, url_out, cap);
 	buf_str(&b, r->use_http ? "http://" : "https://");
@@ -631,7 +485,7 @@ sigv4_presign(const SigV4Request *r, int expires_seconds, char *url_out, size_t 
 	if (b.overflow)
 	{
 		url_out[0] = '\0';
-		return fail(reason, "the URL does not fit");
+		return sigv4_fail(reason, "the URL does not fit");
 	}
 	return true;
 }

@@ -8,7 +8,7 @@
  *		back exactly, or are refused for a reason the writer states.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -o s3_xml_fuzz \
- *   test/fuzz/s3_xml_fuzz.c src/export/s3_xml.c src/export/s3_utf8.c
+ *   test/fuzz/s3_xml_fuzz.c src/export/s3_xml.c src/export/s3_xml_scan.c src/export/s3_utf8.c
  * Run:   ./s3_xml_fuzz -max_total_time=60 test/fuzz/corpus/s3_xml
  */
 #include <stdint.h>
