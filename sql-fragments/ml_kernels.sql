@@ -4,11 +4,14 @@
 -- z_i = b + x_i . w, intercept b not penalized.  scikit-learn's
 -- LogisticRegression(C = c) minimizes c * sum(log-loss) + ||w||^2 / 2, the same
 -- optimum with l2 = 1 / c; l2 = 0 is the plain maximum-likelihood fit.
--- Features are standardized internally (the penalty carried over exactly), so
--- the coefficients returned are the optimum on the caller's scale.
--- Stopping: Newton's step moves no standardized coefficient by more than 1e-10
--- (the step is then applied), or the decrease it predicts is below the
--- rounding of the objective twice in a row.
+-- Features are standardized internally (mean and SD, then the mean and SD
+-- weighted by the fit's p(1 - p); the penalty carried over exactly), so the
+-- coefficients returned are the optimum on the caller's scale.
+-- Stopping: a Newton step changes no row's linear predictor z by more than
+-- 1e-10 (after that step, Newton's quadratic convergence leaves an error of
+-- the order of 1e-20); or, for an ill-conditioned problem, the objective and
+-- its gradient are at their rounding level twice in a row (the best double
+-- precision allows).
 --
 -- SQLSTATEs:
 --   22023 invalid_parameter_value    bad argument: shape, range, NULL, NaN or
@@ -33,7 +36,7 @@ CREATE FUNCTION wib.logreg_fit(features float8[], labels boolean[], n_features i
     LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'wib_logreg_fit';
 COMMENT ON FUNCTION wib.logreg_fit(float8[], boolean[], integer, float8, integer) IS
-    'Logistic regression by Newton/IRLS: {intercept, coefficient per feature} on the original scale, minimizing sum(log-loss) + l2/2 * ||w||^2 (intercept not penalized; scikit-learn''s C = 1/l2; l2 = 0 is maximum likelihood). features: n rows x n_features, row-major (or a 2-D array), one label per row. Features are standardized internally; a constant column gets coefficient 0. Converged when no standardized coefficient moves by more than 1e-10. Errors: 22023 bad or NULL argument, NaN/Inf, single class; 22003 classes separated with l2 = 0; 22000 collinear features with l2 = 0; 54000 no convergence within max_iter (at most 10000).';
+    'Logistic regression by Newton/IRLS: {intercept, coefficient per feature} on the original scale, minimizing sum(log-loss) + l2/2 * ||w||^2 (intercept not penalized; scikit-learn''s C = 1/l2; l2 = 0 is maximum likelihood). features: n rows x n_features, row-major (or a 2-D array), one label per row. Features are standardized internally; a constant column gets coefficient 0. Converged when a Newton step changes no row''s linear predictor by more than 1e-10 (or, ill-conditioned, when objective and gradient reach their rounding level). Errors: 22023 bad or NULL argument, NaN/Inf, single class; 22003 classes separated with l2 = 0; 22000 collinear features with l2 = 0; 54000 no convergence within max_iter (at most 10000).';
 
 CREATE FUNCTION wib.logreg_predict(coefficients float8[], features float8[])
     RETURNS float8

@@ -68,6 +68,19 @@ SELECT f.l2, pg_temp.r(f.c, 6) AS coefficients,
        LATERAL unnest(ARRAY[s.g0, s.g1, s.g2, s.g3]) g(v)
  GROUP BY f.l2, f.c ORDER BY f.l2;
 
+-- scikit-learn's LogisticRegression(C = 1/l2, solver="newton-cholesky", tol=1e-10)
+-- on the same rows (sql-fragments/ml_sklearn_check.py, penalty=None for l2 = 0).
+SELECT f.l2,
+       (SELECT max(abs(f.c[k] - r.c[k])) FROM generate_subscripts(r.c, 1) k) < 1e-6 AS matches_sklearn
+  FROM fits f
+  JOIN (VALUES
+        (0.0::float8, '{0.21287237037917212,0.6552580500809507,-0.00020379303362615413,1.110033809075606}'::float8[]),
+        (0.5, '{0.21512848241502694,0.6542895706865438,-0.00020354923646960423,1.0914152756952724}'),
+        (10.0, '{0.24761814182900796,0.6404166414506327,-0.0002002065431156628,0.8291239976017757}'),
+        (1000.0, '{0.32307197071239374,0.36948739390174296,-0.00015638240739648384,0.032190019957398154}')
+       ) r(l2, c) ON r.l2 = f.l2
+ ORDER BY f.l2;
+
 -- 5. The aggregate equals the array form on the same rows, bit for bit,
 --    including by group and with ORDER BY inside the aggregate (array_agg of
 --    the feature arrays gives the two-dimensional rows x features form).

@@ -12,10 +12,13 @@
  * objective C * sum(log-loss) + ||w||^2 / 2 divided by C: l2 = 1 / C.  With
  * l2 = 0 it is the plain maximum-likelihood fit.
  *
- * Features are standardized internally (mean 0, population sd 1) and the
- * penalty is carried over exactly (l2 / sd_j^2 on the standardized
- * coefficient), so standardization changes the conditioning, never the
- * objective: the result is the optimum of f above on the caller's scale.
+ * Features are standardized internally (mean 0, population sd 1; after the
+ * first step, mean and sd weighted by the current fit's p (1 - p), which
+ * keeps the Newton system well conditioned when a few outliers dominate the
+ * plain sd) and the penalty is carried over exactly (l2 / sd_j^2 on the
+ * standardized coefficient), so standardization changes the conditioning,
+ * never the objective: the result is the optimum of f above on the caller's
+ * scale.
  * A constant column (every value equal) is left out of the system and gets
  * coefficient 0; with l2 > 0 that is the optimum, with l2 = 0 the intercept
  * absorbs the column, which has no effect of its own to estimate.
@@ -42,7 +45,7 @@
 #define LOGREG_MAX_FEATURES		1000
 /* Most Newton iterations a caller may ask for. */
 #define LOGREG_MAX_ITER_LIMIT	10000
-/* Converged when no standardized coefficient moves by more than this. */
+/* Converged when the Newton step changes no row's linear predictor by more than this. */
 #define LOGREG_STEP_TOL			1e-10
 #define LOGREG_REASON_LEN		256
 
@@ -98,7 +101,7 @@ typedef struct LogRegResult
 	int			n_constant;		/* constant columns given coefficient 0 */
 	int			bad_feature;	/* 0-based feature a failure is about, or -1 */
 	double		objective;		/* f at the returned coefficients */
-	double		last_step;		/* max |step| of the last Newton step (standardized) */
+	double		last_step;		/* bound on the last Newton step's change of any z_i */
 	char		reason[LOGREG_REASON_LEN];
 } LogRegResult;
 

@@ -61,7 +61,7 @@ logreg_sql_float8s(ArrayType *arr, const char *field, int max_ndim, int *count)
 				 errmsg("invalid %s", field),
 				 errdetail("%s must have at most %d dimension%s, not %d.",
 						   field, max_ndim, max_ndim == 1 ? "" : "s", ARR_NDIM(arr))));
-	if (ARR_HASNULL(arr))
+	if (array_contains_nulls(arr))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid %s", field),
@@ -81,7 +81,7 @@ logreg_sql_bools(ArrayType *arr, const char *field, int *count)
 				 errmsg("invalid %s", field),
 				 errdetail("%s must be a one-dimensional array, not %d-dimensional.",
 						   field, ARR_NDIM(arr))));
-	if (ARR_HASNULL(arr))
+	if (array_contains_nulls(arr))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid %s", field),

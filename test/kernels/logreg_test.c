@@ -425,6 +425,75 @@ test_failures(void)
 		  "max_iter reached is reported as not converged");
 }
 
+/* Centered gradient of the fit relative to its terms: the worst component. */
+static double
+relative_gradient(const double *x, const bool *y, int n, int p, const double *coef, double l2)
+{
+	LogRegArraySource as;
+	LogRegSource src;
+	double		center[MAXP] = {0},
+				g[MAXP + 1],
+				s[MAXP + 1],
+				worst = 0.0;
+
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < p; j++)
+			center[j] += x[i * p + j] / n;
+	logreg_array_source(&as, x, y, n, p, &src);
+	if (!logreg_gradient(&src, p, coef, center, l2, g, s))
+		return HUGE_VAL;
+	for (int j = 0; j <= p; j++)
+		worst = fmax(worst, s[j] > 0.0 ? fabs(g[j]) / s[j] : fabs(g[j]));
+	return worst;
+}
+
+/* Features whose plain SD is made by one or two outliers (found by the fuzzer). */
+static void
+test_outliers(void)
+{
+	/* One row at 2^26 among values 1e-8 .. 32; l2 = 0 and the classes overlap. */
+	static const double xa[16] = {1, 2, 3, 1.4202669262886047e-08, 7.4505805969238281e-09, 32, 9, 10,
+	67108864, 2, 3, 2, 4, 1, 1.4901161193847656e-08, 1.4901161193847656e-08};
+	static const bool ya[16] = {0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0};
+
+	/* Two features with rows at +-2^31 that the fit drives to p = 0 or 1; l2 = 1. */
+	static const double tail[15][2] = {
+		{-2.9802322387695312e-08, 2}, {2.2584572434425354e-08, 3}, {2147483648, 0.125},
+		{-2147483648, 0}, {0, 1.9557774066925049e-08}, {2.384185791015625e-07, 9.7788870334625244e-09},
+		{1.4901161193847656e-08, 9.7788870334625244e-09}, {1.1920928955078125e-07, 1.9557774066925049e-08},
+		{7.4505805969238281e-09, 9.7788870334625244e-09}, {5.9604644775390625e-08, 9.7788870334625244e-09},
+		{4.76837158203125e-07, 1.9557774066925049e-08}, {4.76837158203125e-07, 9.7788870334625244e-09},
+		{2.384185791015625e-07, 2147483648}, {1.9073486328125e-06, 1.1920928955078125e-07},
+		{2.384185791015625e-07, 1.9557774066925049e-08}};
+	static const bool tail_y[15] = {0, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1};
+	double		coef[MAXP + 1];
+	LogRegResult res;
+	int			n = 0;
+	bool		ok;
+
+	ok = fit(xa, ya, 16, 1, 0.0, 50, coef, &res) == LOGREG_OK &&
+		relative_gradient(xa, ya, 16, 1, coef, 0.0) <= 1e-9;
+	check(ok, "a feature whose SD is one outlier (2^26 among 1e-8 .. 32) reaches the optimum");
+
+	xs[0] = 1;
+	xs[1] = 3072;
+	ys[n++] = false;
+	for (int i = 0; i < 22; i++, n++)
+	{
+		xs[2 * n] = xs[2 * n + 1] = -2.9802322387695312e-08;
+		ys[n] = false;
+	}
+	for (int i = 0; i < 15; i++, n++)
+	{
+		xs[2 * n] = tail[i][0];
+		xs[2 * n + 1] = tail[i][1];
+		ys[n] = tail_y[i];
+	}
+	ok = fit(xs, ys, n, 2, 1.0, 100, coef, &res) == LOGREG_OK &&
+		relative_gradient(xs, ys, n, 2, coef, 1.0) <= 1e-9;
+	check(ok, "outliers at +-2^31 that the fit drives to 0 or 1: no stop before the optimum");
+}
+
 static void
 test_constant_column(void)
 {
@@ -546,14 +615,15 @@ main(void)
 	work = malloc(logreg_work_size(LOGREG_MAX_FEATURES + 1));
 	if (!work)
 		return 1;
-	printf("1..28\n");
+	printf("1..30\n");
 	test_closed_forms();
 	test_equivariance();
 	test_penalized_optimum();
 	test_failures();
+	test_outliers();
 	test_constant_column();
 	test_predictions();
 	test_metrics();
 	free(work);
-	return failures == 0 && test_no == 28 ? 0 : 1;
+	return failures == 0 && test_no == 30 ? 0 : 1;
 }
