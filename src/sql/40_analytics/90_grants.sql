@@ -15,3 +15,10 @@ GRANT EXECUTE ON FUNCTION
     wib.run_nightly(date), wib.run_nightly_range(date, date), wib.sentiment_backfill(),
     wib.analytics_reschedule()
 TO wib_admin;
+-- The statistics kernels are plain computations over what the caller passes.
+GRANT EXECUTE ON FUNCTION
+    wib.logreg_fit(float8[], boolean[], integer, float8, integer), wib.logreg_predict(float8[], float8[]),
+    wib.roc_auc(float8[], boolean[]), wib.log_loss(float8[], boolean[]), wib.brier_score(float8[], boolean[]),
+    wib.logreg_fit_agg_trans(internal, float8[], boolean), wib.logreg_fit_agg_trans(internal, float8[], boolean, float8),
+    wib.logreg_fit_agg_trans(internal, float8[], boolean, float8, integer), wib.logreg_fit_agg_final(internal)
+TO wib_app, wib_admin;

@@ -1,6 +1,6 @@
 -- Logistic regression and metrics: closed-form fits, the penalized optimum,
 -- the aggregate against the array form, and every error with its SQLSTATE.
--- Needs wib with sql-fragments/ml_kernels.sql installed.  Deterministic: data
+-- Deterministic: data
 -- come from integer formulas, values are printed rounded or compared.
 
 -- Runs a statement and shows its SQLSTATE, message and detail (or "ok").
@@ -69,7 +69,7 @@ SELECT f.l2, pg_temp.r(f.c, 6) AS coefficients,
  GROUP BY f.l2, f.c ORDER BY f.l2;
 
 -- scikit-learn's LogisticRegression(C = 1/l2, solver="newton-cholesky", tol=1e-10)
--- on the same rows (sql-fragments/ml_sklearn_check.py, penalty=None for l2 = 0).
+-- on the same rows (test/t/logreg_sklearn.py, penalty=None for l2 = 0).
 SELECT f.l2,
        (SELECT max(abs(f.c[k] - r.c[k])) FROM generate_subscripts(r.c, 1) k) < 1e-6 AS matches_sklearn
   FROM fits f

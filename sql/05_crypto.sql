@@ -1,6 +1,6 @@
 -- Vault and signed tokens: round trips, refusals with their SQLSTATEs, purpose
 -- separation, and the key settings' privacy.  Runs as a superuser after
--- CREATE EXTENSION wib with crypto.sql loaded; the output is the same under
+-- CREATE EXTENSION wib; the output is the same under
 -- any key ring (generated, wib.key_file or wib.keys; one key or several).
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;

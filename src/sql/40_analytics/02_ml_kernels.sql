@@ -30,7 +30,7 @@
 -- a parallel scan to feed it (UNSAFE would forbid parallel plans for the whole
 -- query for no benefit).
 
-CREATE FUNCTION wib.logreg_fit(features float8[], labels boolean[], n_features integer,
+CREATE OR REPLACE FUNCTION wib.logreg_fit(features float8[], labels boolean[], n_features integer,
                                l2 float8 DEFAULT 1.0, max_iter integer DEFAULT 50)
     RETURNS float8[]
     LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
@@ -38,28 +38,28 @@ CREATE FUNCTION wib.logreg_fit(features float8[], labels boolean[], n_features i
 COMMENT ON FUNCTION wib.logreg_fit(float8[], boolean[], integer, float8, integer) IS
     'Logistic regression by Newton/IRLS: {intercept, coefficient per feature} on the original scale, minimizing sum(log-loss) + l2/2 * ||w||^2 (intercept not penalized; scikit-learn''s C = 1/l2; l2 = 0 is maximum likelihood). features: n rows x n_features, row-major (or a 2-D array), one label per row. Features are standardized internally; a constant column gets coefficient 0. Converged when a Newton step changes no row''s linear predictor by more than 1e-10 (or, ill-conditioned, when objective and gradient reach their rounding level). Errors: 22023 bad or NULL argument, NaN/Inf, single class; 22003 classes separated with l2 = 0; 22000 collinear features with l2 = 0; 54000 no convergence within max_iter (at most 10000).';
 
-CREATE FUNCTION wib.logreg_predict(coefficients float8[], features float8[])
+CREATE OR REPLACE FUNCTION wib.logreg_predict(coefficients float8[], features float8[])
     RETURNS float8
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'wib_logreg_predict';
 COMMENT ON FUNCTION wib.logreg_predict(float8[], float8[]) IS
     'Probability of label true under the model coefficients = {intercept, w1..wp} for one row of p features: 1 / (1 + exp(-z)), z = intercept + features . w, finite and accurate for any z (1 at z = 800, 0 at z = -800). NULL in, NULL out; 22023 for a length mismatch or a NULL, NaN or infinite element.';
 
-CREATE FUNCTION wib.roc_auc(scores float8[], labels boolean[])
+CREATE OR REPLACE FUNCTION wib.roc_auc(scores float8[], labels boolean[])
     RETURNS float8
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'wib_roc_auc';
 COMMENT ON FUNCTION wib.roc_auc(float8[], boolean[]) IS
     'Area under the ROC curve of scores against labels, as scikit-learn''s roc_auc_score: the Mann-Whitney U statistic over n_pos * n_neg with ties counting one half, O(n log n). 22023 for a length mismatch, a NULL or NaN element, no rows or a single class.';
 
-CREATE FUNCTION wib.log_loss(probabilities float8[], labels boolean[])
+CREATE OR REPLACE FUNCTION wib.log_loss(probabilities float8[], labels boolean[])
     RETURNS float8
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'wib_log_loss';
 COMMENT ON FUNCTION wib.log_loss(float8[], boolean[]) IS
     'Mean negative log-likelihood of the probabilities of label true, clipped to [1e-15, 1 - 1e-15], as scikit-learn''s log_loss(eps=1e-15). 22023 for a length mismatch, no rows, or a NULL element or probability outside [0, 1]; labels of one class are allowed.';
 
-CREATE FUNCTION wib.brier_score(probabilities float8[], labels boolean[])
+CREATE OR REPLACE FUNCTION wib.brier_score(probabilities float8[], labels boolean[])
     RETURNS float8
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'wib_brier_score';
@@ -68,25 +68,25 @@ COMMENT ON FUNCTION wib.brier_score(float8[], boolean[]) IS
 
 -- The aggregate: one transition function (2, 3 or 4 aggregate arguments: an
 -- aggregate's arguments cannot have defaults, so there are three forms).
-CREATE FUNCTION wib.logreg_fit_agg_trans(internal, float8[], boolean)
+CREATE OR REPLACE FUNCTION wib.logreg_fit_agg_trans(internal, float8[], boolean)
     RETURNS internal
     LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'wib_logreg_fit_agg_trans';
 COMMENT ON FUNCTION wib.logreg_fit_agg_trans(internal, float8[], boolean) IS
     'Internal: transition function of wib.logreg_fit_agg (appends the row to a temporary file).';
-CREATE FUNCTION wib.logreg_fit_agg_trans(internal, float8[], boolean, float8)
+CREATE OR REPLACE FUNCTION wib.logreg_fit_agg_trans(internal, float8[], boolean, float8)
     RETURNS internal
     LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'wib_logreg_fit_agg_trans';
 COMMENT ON FUNCTION wib.logreg_fit_agg_trans(internal, float8[], boolean, float8) IS
     'Internal: transition function of wib.logreg_fit_agg (appends the row to a temporary file).';
-CREATE FUNCTION wib.logreg_fit_agg_trans(internal, float8[], boolean, float8, integer)
+CREATE OR REPLACE FUNCTION wib.logreg_fit_agg_trans(internal, float8[], boolean, float8, integer)
     RETURNS internal
     LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'wib_logreg_fit_agg_trans';
 COMMENT ON FUNCTION wib.logreg_fit_agg_trans(internal, float8[], boolean, float8, integer) IS
     'Internal: transition function of wib.logreg_fit_agg (appends the row to a temporary file).';
-CREATE FUNCTION wib.logreg_fit_agg_final(internal)
+CREATE OR REPLACE FUNCTION wib.logreg_fit_agg_final(internal)
     RETURNS float8[]
     LANGUAGE c IMMUTABLE STRICT PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'wib_logreg_fit_agg_final';
@@ -96,15 +96,15 @@ COMMENT ON FUNCTION wib.logreg_fit_agg_final(internal) IS
 -- FINALFUNC_MODIFY = READ_ONLY: the final function leaves the state as it found
 -- it (it reads the file and appends resume at its end), so two identical calls
 -- in one query may share one state.
-CREATE AGGREGATE wib.logreg_fit_agg(features float8[], label boolean) (
+CREATE OR REPLACE AGGREGATE wib.logreg_fit_agg(features float8[], label boolean) (
     SFUNC = wib.logreg_fit_agg_trans, STYPE = internal, SSPACE = 9000,
     FINALFUNC = wib.logreg_fit_agg_final, FINALFUNC_MODIFY = READ_ONLY,
     PARALLEL = RESTRICTED);
-CREATE AGGREGATE wib.logreg_fit_agg(features float8[], label boolean, l2 float8) (
+CREATE OR REPLACE AGGREGATE wib.logreg_fit_agg(features float8[], label boolean, l2 float8) (
     SFUNC = wib.logreg_fit_agg_trans, STYPE = internal, SSPACE = 9000,
     FINALFUNC = wib.logreg_fit_agg_final, FINALFUNC_MODIFY = READ_ONLY,
     PARALLEL = RESTRICTED);
-CREATE AGGREGATE wib.logreg_fit_agg(features float8[], label boolean, l2 float8, max_iter integer) (
+CREATE OR REPLACE AGGREGATE wib.logreg_fit_agg(features float8[], label boolean, l2 float8, max_iter integer) (
     SFUNC = wib.logreg_fit_agg_trans, STYPE = internal, SSPACE = 9000,
     FINALFUNC = wib.logreg_fit_agg_final, FINALFUNC_MODIFY = READ_ONLY,
     PARALLEL = RESTRICTED);
