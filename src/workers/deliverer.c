@@ -1,7 +1,8 @@
 /*
  * deliverer.c
- *		The deliverer worker: runs webhook delivery passes whenever a COMMIT
- *		that queued deliveries wakes it, or its poll interval passes.
+ *		The deliverer worker: runs a pass over its channels (src/workers/
+ *		channel.c) whenever a COMMIT that queued work wakes it, or its poll
+ *		interval passes.
  *
  * On start it first makes due again whatever a dead predecessor had leased
  * (sent, perhaps, but never recorded), so a crash costs a resend, not a wait
@@ -12,7 +13,7 @@
 
 #include "utils/memutils.h"
 
-#include "webhooks/deliver.h"
+#include "workers/channel.h"
 #include "workers/deliverer.h"
 #include "workers/worker.h"
 
@@ -32,11 +33,10 @@ deliverer_pass(bool *more)
 
 	if (!released)
 	{
-		webhook_release_leases();
+		delivery_release_leases();
 		released = true;
 	}
-	n = webhook_deliver_batch(true, webhook_batch_size);
-	*more = (n == webhook_batch_size);
+	n = delivery_pass(true, 0, more);
 	return n;
 }
 

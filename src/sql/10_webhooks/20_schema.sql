@@ -1,14 +1,4 @@
--- Webhook tables: the event catalogue, subscriptions, and the deliveries the deliverer drains.
-
-CREATE TABLE wib.webhook_event_types (
-    event_type  text  NOT NULL,
-    description text  NOT NULL,
-    example     jsonb NOT NULL,
-    CONSTRAINT webhook_event_types_pkey PRIMARY KEY (event_type),
-    CONSTRAINT webhook_event_types_name_check CHECK (event_type ~ '^[a-z][a-z_]*(\.[a-z][a-z_]*)+$')
-);
-COMMENT ON TABLE wib.webhook_event_types IS
-    'The catalogue of webhook event types, with an example payload of each; custom.* types are also accepted by wib.emit_event.';
+-- Webhook tables: subscriptions, and the deliveries the deliverer drains.
 
 CREATE TABLE wib.webhook_subscriptions (
     organization_id            uuid        NOT NULL,

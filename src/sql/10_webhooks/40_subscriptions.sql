@@ -48,11 +48,11 @@ BEGIN
     SELECT e INTO bad FROM unnest(events) AS e
      WHERE e IS NULL
         OR (e <> '*' AND e !~ '^custom\.[a-z0-9_]+(\.[a-z0-9_]+)*$'
-            AND NOT EXISTS (SELECT 1 FROM wib.webhook_event_types t WHERE t.event_type = e))
+            AND NOT EXISTS (SELECT 1 FROM wib.event_types t WHERE t.event_type = e))
      LIMIT 1;
     IF FOUND THEN
         PERFORM wib.invalid_field('events',
-            format('Unknown event type %s; see wib.webhook_event_types (or use custom.<name> or *).',
+            format('Unknown event type %s; see wib.event_types (or use custom.<name> or *).',
                    coalesce('"' || bad || '"', 'NULL')));
     END IF;
     RETURN ARRAY(SELECT DISTINCT e FROM unnest(events) AS e ORDER BY e);

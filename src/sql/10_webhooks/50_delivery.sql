@@ -2,17 +2,13 @@
 
 -- The deliverer's side (called by the worker and by wib.deliver_due)
 
--- Delay before retry number attempt (1-based) of a policy, from wib.webhook_retry_schedule.
+-- Delay before retry number attempt (1-based) of a policy, from the schedule the
+-- setting's check parsed (C), so what the setting accepts is what retries use.
 CREATE OR REPLACE FUNCTION wib.webhook_retry_delay(policy text, attempt integer) RETURNS interval
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN (SELECT CASE policy
-                       WHEN 'exponential' THEN s[least(greatest(attempt, 1), cardinality(s))]
-                       WHEN 'linear' THEN s[1] * greatest(attempt, 1)
-                   END
-              FROM (SELECT string_to_array(replace(current_setting('wib.webhook_retry_schedule'), ' ', ''),
-                                           ',')::interval[] AS s) x);
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'wib_webhook_retry_delay';
 COMMENT ON FUNCTION wib.webhook_retry_delay(text, integer) IS
-    'Internal: the wait before a retry: exponential takes the attempt''s step of wib.webhook_retry_schedule (the last one repeats), linear the first step times the attempt.';
+    'Internal: the wait before a retry: exponential takes the attempt''s step of wib.webhook_retry_schedule (the last one repeats), linear the first step times the attempt; NULL for none.';
 
 -- Claims up to max_items due deliveries for lease, returning what sending them needs.
 CREATE OR REPLACE FUNCTION wib.webhook_claim(max_items integer, lease interval)
@@ -140,7 +136,7 @@ BEGIN
                AND d.status IN ('pending', 'retrying') AND (d.leased_until IS NULL OR d.leased_until < now());
             PERFORM wib.audit_for(sub.organization_id, 'webhook:disabled', 'webhook', sub.id::text, NULL,
                                   jsonb_build_object('consecutive_failures', sub.consecutive_failures));
-            PERFORM wib.webhook_fanout(sub.organization_id, 'webhook.disabled',
+            PERFORM wib.event_publish(sub.organization_id, 'webhook.disabled',
                                        jsonb_build_object('subscription_id', sub.id, 'name', sub.name,
                                                           'consecutive_failures', sub.consecutive_failures));
         END LOOP;

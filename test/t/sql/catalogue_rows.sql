@@ -2,7 +2,7 @@
 SELECT row FROM (
 SELECT 'feature ' || feature || ' ' || min_plan || ' ' || description AS row FROM wib.feature_plans
 UNION ALL SELECT 'limit ' || plan || ' ' || limit_name || ' ' || coalesce(value::text, 'unlimited') FROM wib.plan_limits
-UNION ALL SELECT 'event ' || event_type || ' ' || description || ' ' || example::text FROM wib.webhook_event_types
+UNION ALL SELECT 'event ' || event_type || ' ' || description || ' ' || example::text FROM wib.event_types
 UNION ALL SELECT 'retention ' || name || ' ' || description || ' ' || command FROM wib.retention_policies
 UNION ALL SELECT 'job ' || name || ' ' || run_every || ' ' || coalesce(run_at::text, '') || ' ' || enabled || ' '
                  || description || ' ' || command FROM wib.scheduled_jobs

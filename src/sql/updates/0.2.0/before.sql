@@ -39,3 +39,17 @@ ALTER TABLE wib.inbound_number_routes DROP CONSTRAINT inbound_number_routes_pkey
     ADD CONSTRAINT inbound_number_routes_pkey PRIMARY KEY (phone_number);
 COMMENT ON TABLE wib.inbound_number_routes IS
     'Internal: which organization each provisioned (not released) number belongs to, kept by a trigger on inbound_numbers; the key is the number, so a number belongs to one organization at a time.';
+
+-- The event catalogue and the core tables' event triggers move from webhooks
+-- into the core event bus, which every delivery channel subscribes to.
+ALTER TABLE wib.webhook_event_types RENAME TO event_types;
+ALTER TABLE wib.event_types RENAME CONSTRAINT webhook_event_types_pkey TO event_types_pkey;
+ALTER TABLE wib.event_types RENAME CONSTRAINT webhook_event_types_name_check TO event_types_name_check;
+COMMENT ON TABLE wib.event_types IS
+    'The catalogue of platform events, with an example payload of each; custom.* types are also accepted by wib.emit_event.';
+DROP TRIGGER calls_webhook_event ON wib.calls;
+DROP TRIGGER recordings_webhook_event ON wib.recordings;
+DROP TRIGGER ai_summaries_webhook_event ON wib.ai_summaries;
+DROP TRIGGER call_outcomes_webhook_event ON wib.call_outcomes;
+DROP TRIGGER scorecards_webhook_event ON wib.scorecards;
+DROP FUNCTION wib.webhook_emit_core_event();
