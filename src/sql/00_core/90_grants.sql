@@ -16,6 +16,9 @@ GRANT EXECUTE ON FUNCTION
     wib.idempotency_begin(text, jsonb), wib.idempotency_finish(text, jsonb),
     wib.invalid_field(text, text), wib.check_fields(jsonb, text[], text),
     wib.field_text(jsonb, text, integer), wib.require_text(text, text, integer),
+    wib.field_int(jsonb, text, integer, integer, integer), wib.field_enum(jsonb, text, text[], text),
+    wib.field_bool(jsonb, text, boolean), wib.field_time(jsonb, text), wib.field_url(jsonb, text, integer),
+    wib.field_e164(jsonb, text), wib.is_e164(text), wib.user_roles(), wib.call_statuses(), wib.url_check(text),
     wib.audit(text, text, text, jsonb, jsonb), wib.redact(jsonb),
     wib.user_create(text, text, text, text), wib.user_update(text, jsonb), wib.user_delete(text),
     wib.emit_event(text, jsonb)

@@ -4,7 +4,6 @@
 GRANT EXECUTE ON FUNCTION
     wib.sign_webhook(text, text, bigint, text),
     wib.verify_webhook(text, text, bigint, text, text, integer),
-    wib.url_check(text),
     wib.webhook_subscribe(text, text, text[], text, integer),
     wib.webhook_update(uuid, jsonb),
     wib.webhook_unsubscribe(uuid),

@@ -33,7 +33,7 @@ AS $$
 BEGIN
     PERFORM wib.ivr_verify(raw_body, signature, ts);
     to_number := wib.form_value(raw_body, 'To');
-    IF NOT coalesce(wib.ivr_is_e164(to_number), false) THEN
+    IF NOT coalesce(wib.is_e164(to_number), false) THEN
         PERFORM wib.invalid_field('To', 'To must be the dialled E.164 number.');
     END IF;
     BEGIN

@@ -53,3 +53,11 @@ DROP TRIGGER ai_summaries_webhook_event ON wib.ai_summaries;
 DROP TRIGGER call_outcomes_webhook_event ON wib.call_outcomes;
 DROP TRIGGER scorecards_webhook_event ON wib.scorecards;
 DROP FUNCTION wib.webhook_emit_core_event();
+
+-- Shared validation moves into the core: one E.164 check (kept by the IVR
+-- tables' checks, so renamed rather than replaced) and typed JSON readers that
+-- replace the features' own.
+ALTER FUNCTION wib.ivr_is_e164(text) RENAME TO is_e164;
+DROP FUNCTION wib.ivr_field_int(jsonb, text, integer, integer, integer);
+DROP FUNCTION wib.export_filter_time(jsonb, text);
+DROP FUNCTION wib.export_filter_choice(jsonb, text, text[]);
