@@ -37,6 +37,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
+ifneq ($(MAJORVERSION),15)
+$(error wib builds against PostgreSQL 15; $(PG_CONFIG) is PostgreSQL $(MAJORVERSION))
+endif
 endif
 
 $(OBJS): $(WIB_HEADERS)

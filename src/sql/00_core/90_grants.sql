@@ -11,6 +11,7 @@ GRANT EXECUTE ON FUNCTION
     wib.current_org_id(), wib.require_org(), wib.current_user_id(),
     wib.set_context(uuid, text, boolean), wib.clear_context(),
     wib.plan_rank(text), wib.current_plan(), wib.has_feature(text), wib.require_feature(text),
+    wib.org_has_feature(uuid, text),
     wib.plan_limit(text), wib.require_limit(text, bigint, bigint),
     wib.rate_limit(text, integer, interval), wib.rate_limit_check(text, integer, interval),
     wib.idempotency_begin(text, jsonb), wib.idempotency_finish(text, jsonb),

@@ -61,3 +61,8 @@ ALTER FUNCTION wib.ivr_is_e164(text) RENAME TO is_e164;
 DROP FUNCTION wib.ivr_field_int(jsonb, text, integer, integer, integer);
 DROP FUNCTION wib.export_filter_time(jsonb, text);
 DROP FUNCTION wib.export_filter_choice(jsonb, text, text[]);
+
+-- Analytics snapshots are a feature of wib.feature_plans (pro) like every other,
+-- gated by the one plan test (wib.org_has_feature) instead of their own.
+DROP FUNCTION wib.analytics_require_snapshots();
+DROP FUNCTION wib.analytics_snapshots_plan();
