@@ -39,3 +39,8 @@ ALTER TABLE wib.inbound_number_routes DROP CONSTRAINT inbound_number_routes_pkey
     ADD CONSTRAINT inbound_number_routes_pkey PRIMARY KEY (phone_number);
 COMMENT ON TABLE wib.inbound_number_routes IS
     'Internal: which organization each provisioned (not released) number belongs to, kept by a trigger on inbound_numbers; the key is the number, so a number belongs to one organization at a time.';
+
+-- wib.worker_status gains a database column (workers run in every database where wib
+-- is installed): the replayed view and its function are created anew.
+DROP VIEW wib.worker_status;
+DROP FUNCTION wib.worker_status_rows();
