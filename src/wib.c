@@ -1,6 +1,6 @@
 /*
  * wib.c
- *		Module entry point: settings, shared memory and background workers.
+ *		Module entry point: settings, shared memory, the launcher and its hook.
  */
 #include "postgres.h"
 
@@ -20,6 +20,8 @@
 #include "http/http_settings.h"
 #include "ivr/ivr_settings.h"
 #include "webhooks/deliver.h"
+#include "workers/dbhooks.h"
+#include "workers/launcher.h"
 #include "workers/worker.h"
 
 PG_MODULE_MAGIC;
@@ -60,5 +62,6 @@ _PG_init(void)
 		return;
 
 	shmem_install_hooks();
-	workers_register();
+	dbhooks_install();
+	launcher_register();
 }

@@ -66,3 +66,8 @@ DROP FUNCTION wib.export_filter_choice(jsonb, text, text[]);
 -- gated by the one plan test (wib.org_has_feature) instead of their own.
 DROP FUNCTION wib.analytics_require_snapshots();
 DROP FUNCTION wib.analytics_snapshots_plan();
+
+-- wib.worker_status gains a database column (workers run in every database where wib
+-- is installed): the replayed view and its function are created anew.
+DROP VIEW wib.worker_status;
+DROP FUNCTION wib.worker_status_rows();
