@@ -43,3 +43,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON wib.feature_plans, wib.plan_limits TO wi
 -- Operators change when jobs run, never what they run or as whom.
 GRANT SELECT, UPDATE (enabled, run_every, run_at, next_run_at) ON wib.scheduled_jobs TO wib_admin;
 GRANT SELECT ON wib.retention_policies TO wib_admin;
+-- Operators rotate the vault's key (the values are re-sealed, never shown).
+GRANT EXECUTE ON FUNCTION wib.vault_rotate() TO wib_admin;
+GRANT SELECT ON wib.vault_columns TO wib_admin;
