@@ -13,6 +13,7 @@
 #include "core/settings.h"
 #include "core/shmem.h"
 #include "core/tenancy.h"
+#include "crm/crm_settings.h"
 #include "crypto/keys.h"
 #include "export/files.h"
 #include "http/http_settings.h"
@@ -46,6 +47,7 @@ _PG_init(void)
 	ivr_define_settings();
 	analytics_define_settings();
 	exports_define_settings();
+	crm_define_settings();
 	rate_limit_define_reloadable_settings();
 	if (process_shared_preload_libraries_in_progress)
 	{

@@ -42,6 +42,7 @@ static WorkerStatusShared *shared = NULL;
 static const char *const worker_names[WORKER_KIND_COUNT] = {
 	[WORKER_SCHEDULER] = "scheduler",
 	[WORKER_DELIVERER] = "deliverer",
+	[WORKER_CRM_SYNC] = "crm_sync",
 };
 
 const char *

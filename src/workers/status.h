@@ -13,6 +13,7 @@ typedef enum WorkerKind
 {
 	WORKER_SCHEDULER = 0,
 	WORKER_DELIVERER,
+	WORKER_CRM_SYNC,
 	WORKER_KIND_COUNT
 } WorkerKind;
 

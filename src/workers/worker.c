@@ -35,6 +35,7 @@ int			worker_poll_interval_ms = 1000;
 static const char *const worker_entry_points[WORKER_KIND_COUNT] = {
 	[WORKER_SCHEDULER] = "wib_scheduler_main",
 	[WORKER_DELIVERER] = "wib_deliverer_main",
+	[WORKER_CRM_SYNC] = "wib_crm_sync_main",	/* src/crm/sync.c */
 };
 
 /* Settings fixed at server start; defined only while preloading. */

@@ -61,3 +61,10 @@ ALTER FUNCTION wib.ivr_is_e164(text) RENAME TO is_e164;
 DROP FUNCTION wib.ivr_field_int(jsonb, text, integer, integer, integer);
 DROP FUNCTION wib.export_filter_time(jsonb, text);
 DROP FUNCTION wib.export_filter_choice(jsonb, text, text[]);
+
+-- Phone numbers written without a calling code (CRM contacts, callers) are
+-- read in the organization's own country.
+ALTER TABLE wib.organizations ADD COLUMN default_country text NOT NULL DEFAULT 'US';
+ALTER TABLE wib.organizations ADD CONSTRAINT organizations_default_country_check CHECK (default_country ~ '^[A-Z]{2}$');
+COMMENT ON COLUMN wib.organizations.default_country IS
+    'ISO 3166 alpha-2 country in which the organization''s phone numbers written without a calling code are read (CRM caller lookup); changed with wib.organization_update.';
