@@ -47,6 +47,7 @@
 #define CRM_MAX_RESPONSE		(32 * 1024 * 1024)
 #define CRM_TRANSIENT_RETRIES	3		/* resends after a 5xx or no answer, at most */
 #define CRM_HOLD_WHEN_SPENT_US	USECS_PER_SEC
+#define CRM_TOKEN_SLACK_US		(2 * USECS_PER_SEC)	/* a token this close to expiry is not sent */
 
 /* The integration a slice works on. */
 typedef struct CrmSlice
@@ -72,6 +73,7 @@ typedef struct CrmStep
 	bool		search;
 	bool		retry_safe;
 	char	   *ctx;
+	TimestampTz not_after;		/* the bearer token expires then (0: no token) */
 
 	/* The answer. */
 	int32		status;
@@ -208,6 +210,10 @@ step_from_row(CrmStep *st, HeapTuple tup, TupleDesc desc)
 	d = SPI_getbinval(tup, desc, 10, &isnull);
 	st->retry_safe = !isnull && DatumGetBool(d);
 	st->ctx = text_col(tup, desc, 11);
+	d = SPI_getbinval(tup, desc, 12, &isnull);
+	st->not_after = isnull ? 0 : (TimestampTz) ((DatumGetFloat8(d) -
+												 (double) ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY))
+												* USECS_PER_SEC);
 
 	/* The query string, each name and value percent-encoded. */
 	if (st->url && nquery >= 2)
@@ -295,7 +301,7 @@ slice_advance(CrmSlice *sl, bool own_xact, bool want_next, CrmStep *prev, CrmSte
 
 	worker_unit_begin(&unit, own_xact, "wib crm_sync: recording and planning");
 	if (SPI_execute_with_args("SELECT kind, method, url, query, form, json_body, bearer, account, search,"
-							  "       retry_safe, ctx::text"
+							  "       retry_safe, ctx::text, (ctx ->> 'not_after')::float8"
 							  "  FROM wib.crm_advance($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)",
 							  11, types, values, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
@@ -355,6 +361,14 @@ slice_send(CrmSlice *sl, CrmStep *st)
 		CHECK_FOR_INTERRUPTS();
 		if (limited)
 			waited += crm_limiter_acquire(st->account, &limits, st->search);
+		/* A token that expired while waiting is not sent: the SQL side refreshes it first, as after a 401. */
+		if (st->not_after != 0 && GetCurrentTimestamp() >= st->not_after - CRM_TOKEN_SLACK_US)
+		{
+			st->status = -1;
+			st->answer = pstrdup("");
+			st->error = pstrdup("not sent: the access token expired while the request waited for the rate limit");
+			break;
+		}
 		http_request_init(&req, st->method ? st->method : "POST", st->url);
 		req.guarded = false;	/* operator-configured provider URL; TLS is verified all the same */
 		req.headers = headers;

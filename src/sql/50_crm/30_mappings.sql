@@ -251,9 +251,18 @@ BEGIN
     SELECT org, crm_mappings_set.crm_type, n.wib_entity, n.wib_field, n.crm_object, n.crm_field, n.transform
       FROM wib.crm_mappings_check(crm_type, mappings) n;
     new_json := wib.crm_mappings_json(org, crm_type);
+    -- Contacts read with other mappings are read again, whole, at the next sync.
+    IF (SELECT jsonb_agg(e ORDER BY e::text) FROM jsonb_array_elements(old_json) e WHERE e ->> 'wib_entity' = 'contact')
+       IS DISTINCT FROM
+       (SELECT jsonb_agg(e ORDER BY e::text) FROM jsonb_array_elements(new_json) e WHERE e ->> 'wib_entity' = 'contact') THEN
+        UPDATE wib.crm_integrations i
+           SET sync_cursor = i.sync_cursor - 'mode' - 'high',
+               next_sync_at = CASE WHEN i.status = 'connected' THEN clock_timestamp() ELSE i.next_sync_at END
+         WHERE i.organization_id = org AND i.crm_type = crm_mappings_set.crm_type AND i.current_sync_id IS NULL;
+    END IF;
     PERFORM wib.audit('crm:mapping_updated', 'crm_mappings', crm_type, old_json, new_json);
     RETURN new_json;
 END
 $$;
 COMMENT ON FUNCTION wib.crm_mappings_set(text, jsonb) IS
-    'Replaces the organization''s field mappings of a CRM (plan-gated): a JSON array of {"wib_entity": "contact"|"call", "wib_field", "crm_object", "crm_field", "transform"}, validated field by field (known fields, one of wib.crm_transforms() fitting the field); an entity left out keeps the CRM''s defaults ([] restores them all). Returns the mappings in effect; audited crm:mapping_updated.';
+    'Replaces the organization''s field mappings of a CRM (plan-gated): a JSON array of {"wib_entity": "contact"|"call", "wib_field", "crm_object", "crm_field", "transform"}, validated field by field (known fields, one of wib.crm_transforms() fitting the field); an entity left out keeps the CRM''s defaults ([] restores them all); changed contact mappings make the next sync read every contact again. Returns the mappings in effect; audited crm:mapping_updated.';

@@ -72,6 +72,16 @@ BEGIN
         RETURN;
     END IF;
 
+    -- Not sent (status -1): the token expired while the request waited for the rate limit.
+    IF status = -1 THEN
+        UPDATE wib.crm_integrations x SET worker_state = x.worker_state || '{"force_refresh": true}'
+         WHERE x.organization_id = org AND x.id = i.id;
+        IF kind = 'push_call' THEN
+            PERFORM wib.crm_push_result(org, (ctx ->> 'push_id')::uuid, 'retry', NULL, NULL, error);
+        END IF;
+        RETURN;
+    END IF;
+
     -- API requests: a 401 asks for one refresh and a retry; a second 401 right after is fatal.
     IF status = 401 THEN
         res := wib.crm_adapter_apply(kind, i, ctx, status, body, error);
@@ -102,7 +112,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.crm_record(wib.crm_integrations, text, jsonb, integer, text, text, integer, integer) IS
-    'Internal: records the answer to one request of the CRM worker (tokens, account, counters, the adapter''s rows and cursor) in the current transaction.';
+    'Internal: records the answer to one request of the CRM worker (tokens, account, counters, the adapter''s rows and cursor) in the current transaction; status -1 means it was not sent because its access token expired while it waited.';
 
 -- When the next call push of an integration is due, or NULL when none waits.
 CREATE OR REPLACE FUNCTION wib.crm_calls_next_due(org uuid, integration uuid) RETURNS timestamptz
@@ -231,6 +241,7 @@ CREATE OR REPLACE FUNCTION wib.crm_advance(org uuid, integration uuid, lease uui
 AS $$
 DECLARE
     i wib.crm_integrations;
+    r wib.crm_request;
 BEGIN
     SELECT * INTO i FROM wib.crm_integrations x WHERE x.organization_id = org AND x.id = integration FOR UPDATE;
     IF NOT FOUND OR i.lease_id IS DISTINCT FROM lease THEN
@@ -247,8 +258,15 @@ BEGIN
     IF NOT want_next THEN
         RETURN wib.crm_request_none('paused');
     END IF;
-    RETURN wib.crm_next(i);
+    r := wib.crm_next(i);
+    -- The sender does not send a bearer token that expires while it waits for the rate limit.
+    IF r.bearer IS NOT NULL THEN
+        r.ctx := coalesce(r.ctx, '{}') || jsonb_build_object('not_after', (
+            SELECT extract(epoch FROM t.expires_at) FROM wib.crm_tokens t
+             WHERE t.organization_id = org AND t.integration_id = integration AND NOT t.revoke));
+    END IF;
+    RETURN r;
 END
 $$;
 COMMENT ON FUNCTION wib.crm_advance(uuid, uuid, uuid, boolean, text, jsonb, integer, text, text, integer, integer) IS
-    'Internal: one step of the CRM worker on a leased integration: records the answer to the previous request and returns the next (done when there is nothing left, lost when the lease is gone, paused when want_next is false).';
+    'Internal: one step of the CRM worker on a leased integration: records the answer to the previous request and returns the next (done when there is nothing left, lost when the lease is gone, paused when want_next is false); a request with a bearer token says in ctx.not_after when the token expires.';
