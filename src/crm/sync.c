@@ -481,6 +481,9 @@ crm_slice(bool own_xact, const pg_uuid_t *only, bool *paused)
 		bool		want_next = !own_xact ||
 			GetCurrentTimestamp() - start < (int64) crm_slice_seconds * USECS_PER_SEC;
 
+		TimestampTz t0 = GetCurrentTimestamp();
+		TimestampTz t1;
+
 		CHECK_FOR_INTERRUPTS();
 		step_init(&next, parent);
 		slice_advance(&sl, own_xact, want_next, have_prev ? &prev : NULL, &next);
@@ -490,7 +493,12 @@ crm_slice(bool own_xact, const pg_uuid_t *only, bool *paused)
 			break;
 		if (own_xact)
 			pgstat_report_activity(STATE_RUNNING, next.kind);
+		t1 = GetCurrentTimestamp();
 		slice_send(&sl, &next);
+		ereport(DEBUG1,
+				(errmsg_internal("wib crm_sync: %s: record and plan %ld ms, send %ld ms (%d attempts, HTTP %d)",
+								 next.kind, (long) ((t1 - t0) / 1000),
+								 (long) ((GetCurrentTimestamp() - t1) / 1000), next.attempts, next.status)));
 		sent += next.attempts;
 		prev = next;
 		have_prev = true;

@@ -55,7 +55,6 @@ COMMENT ON FUNCTION wib.crm_transforms() IS
 -- Applies a transform to a value; NULL when the value does not fit it.
 CREATE OR REPLACE FUNCTION wib.crm_transform(value text, transform text, country text DEFAULT 'US') RETURNS text
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
     IF value IS NULL OR transform IS NULL THEN

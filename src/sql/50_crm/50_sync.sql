@@ -29,7 +29,6 @@ COMMENT ON FUNCTION wib.crm_epoch_ms(timestamptz) IS 'Internal: a timestamp as U
 -- Whether the plan of org still includes the CRM (a downgraded organization stops syncing).
 CREATE OR REPLACE FUNCTION wib.crm_plan_allows(org uuid, crm_type text) RETURNS boolean
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
     RETURN (SELECT wib.plan_rank(o.plan) >= wib.plan_rank(f.min_plan)
               FROM wib.organizations o, wib.crm_adapters() a JOIN wib.feature_plans f ON f.feature = a.feature
              WHERE o.id = org AND a.crm_type = crm_plan_allows.crm_type);
@@ -99,7 +98,6 @@ COMMENT ON FUNCTION wib.crm_release(uuid, uuid, uuid) IS 'Internal: ends a slice
 -- The opened access token of an integration (NULL without one).
 CREATE OR REPLACE FUNCTION wib.crm_access_token(org uuid, integration uuid) RETURNS text
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
 BEGIN ATOMIC
     SELECT wib.vault_open(t.access_token, t.organization_id, 'crm_tokens.access_token', t.id::text)
       FROM wib.crm_tokens t
@@ -176,7 +174,6 @@ COMMENT ON FUNCTION wib.crm_tokens_store(uuid, uuid, jsonb) IS
 -- 401 asked for it.
 CREATE OR REPLACE FUNCTION wib.crm_token_due(org uuid, integration uuid, force boolean) RETURNS boolean
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
 BEGIN ATOMIC
     SELECT coalesce(crm_token_due.force, false)
         OR t.expires_at IS NULL
@@ -194,7 +191,6 @@ COMMENT ON FUNCTION wib.crm_token_due(uuid, uuid, boolean) IS
 CREATE OR REPLACE FUNCTION wib.crm_adapter_request(job text, i wib.crm_integrations, ctx jsonb)
     RETURNS wib.crm_request
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     r wib.crm_request;
@@ -209,7 +205,6 @@ COMMENT ON FUNCTION wib.crm_adapter_request(text, wib.crm_integrations, jsonb) I
 CREATE OR REPLACE FUNCTION wib.crm_adapter_apply(job text, i wib.crm_integrations, ctx jsonb, status integer,
                                                  body jsonb, error text) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     result jsonb;

@@ -34,7 +34,6 @@ COMMENT ON FUNCTION wib.crm_run_start(uuid, uuid, text) IS
 -- Adds what a request did to the run in progress: counters, and the first errors.
 CREATE OR REPLACE FUNCTION wib.crm_run_add(org uuid, run_id uuid, counts jsonb) RETURNS void
     LANGUAGE sql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 BEGIN ATOMIC
     UPDATE wib.crm_sync_log l
        SET records_synced = l.records_synced + coalesce((counts ->> 'synced')::integer, 0),

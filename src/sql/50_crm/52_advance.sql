@@ -10,7 +10,6 @@ CREATE OR REPLACE FUNCTION wib.crm_record(i wib.crm_integrations, kind text, ctx
                                           body_text text, error text, attempts integer, limited integer)
     RETURNS void
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org    uuid := i.organization_id;
@@ -117,7 +116,6 @@ COMMENT ON FUNCTION wib.crm_record(wib.crm_integrations, text, jsonb, integer, t
 -- When the next call push of an integration is due, or NULL when none waits.
 CREATE OR REPLACE FUNCTION wib.crm_calls_next_due(org uuid, integration uuid) RETURNS timestamptz
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
 BEGIN ATOMIC
     SELECT min(CASE WHEN p.status = 'pending' THEN p.due_at
                     ELSE p.pushing_since + current_setting('wib.crm_push_reconcile_delay')::interval END)
@@ -131,7 +129,6 @@ COMMENT ON FUNCTION wib.crm_calls_next_due(uuid, uuid) IS
 -- Decides the next request of an integration (see the top of this file).
 CREATE OR REPLACE FUNCTION wib.crm_next(i wib.crm_integrations) RETURNS wib.crm_request
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org     uuid := i.organization_id;

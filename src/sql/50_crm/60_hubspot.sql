@@ -50,7 +50,6 @@ COMMENT ON FUNCTION wib.crm_hubspot_authorize_url(text, text) IS
 CREATE OR REPLACE FUNCTION wib.crm_hubspot_request(job text, i wib.crm_integrations, ctx jsonb)
     RETURNS wib.crm_request
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     p       record;
@@ -61,8 +60,12 @@ DECLARE
     t       wib.crm_tokens;
     body    jsonb;
     contact text;
+    api     text;
 BEGIN
-    SELECT * INTO p FROM wib.crm_provider('hubspot');
+    -- OAuth requests carry the client credentials; API requests only need the base URL.
+    IF job IN ('exchange', 'refresh', 'account', 'revoke') THEN
+        SELECT * INTO p FROM wib.crm_provider('hubspot');
+    END IF;
     CASE job
     WHEN 'exchange' THEN
         SELECT * INTO s FROM wib.crm_oauth_states x WHERE x.organization_id = org AND x.id = (ctx ->> 'state_id')::uuid;
@@ -91,13 +94,14 @@ BEGIN
         NULL;
     END CASE;
 
+    api := (SELECT x.api_url FROM wib.crm_providers x WHERE x.crm_type = 'hubspot');
     bearer := wib.crm_access_token(org, i.id);
     CASE job
     WHEN 'setup' THEN
         IF coalesce((i.worker_state ->> 'call_property')::boolean, false) THEN
             RETURN wib.crm_request_none('none');
         END IF;
-        RETURN ROW('setup', 'POST', p.api_url || '/crm/v3/properties/calls', NULL, NULL,
+        RETURN ROW('setup', 'POST', api || '/crm/v3/properties/calls', NULL, NULL,
                    jsonb_build_object('name', wib.crm_hubspot_call_property(), 'label', 'wib call id',
                                       'description', 'The id of the call in wib, which logged it.',
                                       'type', 'string', 'fieldType', 'text', 'groupName', 'callinformation')::text,
@@ -111,17 +115,17 @@ BEGIN
                         'types', jsonb_build_array(jsonb_build_object('associationCategory', 'HUBSPOT_DEFINED',
                                                                       'associationTypeId', 194)))));
         END IF;
-        RETURN ROW('push_call', 'POST', p.api_url || '/crm/v3/objects/calls', NULL, NULL, body::text,
+        RETURN ROW('push_call', 'POST', api || '/crm/v3/objects/calls', NULL, NULL, body::text,
                    bearer, account, false, false, ctx || jsonb_build_object('contact_id', contact))::wib.crm_request;
     WHEN 'find_call' THEN
-        RETURN ROW('find_call', 'POST', p.api_url || '/crm/v3/objects/calls/search', NULL, NULL,
+        RETURN ROW('find_call', 'POST', api || '/crm/v3/objects/calls/search', NULL, NULL,
                    jsonb_build_object(
                        'filterGroups', jsonb_build_array(jsonb_build_object('filters', jsonb_build_array(jsonb_build_object(
                            'propertyName', wib.crm_hubspot_call_property(), 'operator', 'EQ', 'value', ctx ->> 'call_id')))),
                        'properties', jsonb_build_array(wib.crm_hubspot_call_property()), 'limit', 1)::text,
                    bearer, account, true, true, ctx)::wib.crm_request;
     WHEN 'sync' THEN
-        RETURN wib.crm_hubspot_sync_request(i, ctx, bearer, account, p.api_url);
+        RETURN wib.crm_hubspot_sync_request(i, ctx, bearer, account, api);
     ELSE
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('unknown CRM request kind "%s"', job);
     END CASE;
@@ -158,7 +162,6 @@ COMMENT ON FUNCTION wib.crm_hubspot_call_properties(uuid, uuid) IS
 CREATE OR REPLACE FUNCTION wib.crm_hubspot_apply(job text, i wib.crm_integrations, ctx jsonb, status integer,
                                                  body jsonb, error text) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org     uuid := i.organization_id;

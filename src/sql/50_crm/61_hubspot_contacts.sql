@@ -74,36 +74,61 @@ END;
 COMMENT ON FUNCTION wib.crm_hubspot_contact_properties(uuid) IS
     'Internal: the contact properties a HubSpot sync reads (the mapped ones, hs_object_id, lastmodifieddate, createdate).';
 
--- Writes a page of contacts (HubSpot's results array) into the cache; a row
--- changes only for a version at least as new as the cached one, and counts
--- only when something changed.
-CREATE OR REPLACE FUNCTION wib.crm_hubspot_upsert(i wib.crm_integrations, results jsonb,
+-- Writes a page of contacts (HubSpot's results array) into the cache with the
+-- contact mappings m (see wib.crm_contact_mapping); a row changes only for a
+-- version at least as new as the cached one, and counts only when something
+-- changed.  One statement per page: this is the sync's inner loop.
+CREATE OR REPLACE FUNCTION wib.crm_hubspot_upsert(i wib.crm_integrations, results jsonb, m jsonb,
     OUT changed integer, OUT inserted integer, OUT failed integer)
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org     uuid := i.organization_id;
-    m       jsonb := wib.crm_contact_mapping(org, 'hubspot');
     country text := (SELECT o.default_country FROM wib.organizations o WHERE o.id = org);
     app     text := (SELECT substring(p.auth_url FROM '^https?://[^/]+') FROM wib.crm_providers p WHERE p.crm_type = 'hubspot');
+    f_phone text := m #>> '{phone_number,f}';
+    t_phone text := m #>> '{phone_number,t}';
+    f_mob   text := m #>> '{mobile_number,f}';
+    t_mob   text := m #>> '{mobile_number,t}';
+    f_email text := m #>> '{email,f}';
+    t_email text := m #>> '{email,t}';
+    f_first text := m #>> '{first_name,f}';
+    t_first text := m #>> '{first_name,t}';
+    f_last  text := m #>> '{last_name,f}';
+    t_last  text := m #>> '{last_name,t}';
+    f_disp  text := m #>> '{display_name,f}';
+    t_disp  text := m #>> '{display_name,t}';
+    f_comp  text := m #>> '{company_name,f}';
+    t_comp  text := m #>> '{company_name,t}';
 BEGIN
     SELECT count(*) FILTER (WHERE NOT (r ->> 'id' ~ '^[0-9]{1,20}$' AND jsonb_typeof(r -> 'properties') = 'object'))
       INTO failed FROM jsonb_array_elements(results) r;
     WITH src AS (
-        SELECT DISTINCT ON (r ->> 'id') r ->> 'id' AS cid, r -> 'properties' AS props,
+        SELECT DISTINCT ON (r ->> 'id') r ->> 'id' AS cid, r -> 'properties' AS p,
                coalesce(wib.crm_time(r #>> '{properties,lastmodifieddate}'), wib.crm_time(r ->> 'updatedAt')) AS modified
           FROM jsonb_array_elements(results) r
          WHERE r ->> 'id' ~ '^[0-9]{1,20}$' AND jsonb_typeof(r -> 'properties') = 'object'
          ORDER BY r ->> 'id', 3 DESC NULLS LAST),
+    raw AS (
+        SELECT s.cid, s.p, s.modified,
+               left(CASE WHEN t_phone IS NULL THEN s.p ->> f_phone ELSE wib.crm_transform(s.p ->> f_phone, t_phone, country) END, 100) AS phone,
+               left(CASE WHEN t_mob IS NULL THEN s.p ->> f_mob ELSE wib.crm_transform(s.p ->> f_mob, t_mob, country) END, 100) AS mobile,
+               left(CASE WHEN t_email IS NULL THEN s.p ->> f_email ELSE wib.crm_transform(s.p ->> f_email, t_email, country) END, 320) AS email,
+               CASE WHEN t_first IS NULL THEN s.p ->> f_first ELSE wib.crm_transform(s.p ->> f_first, t_first, country) END AS first,
+               CASE WHEN t_last IS NULL THEN s.p ->> f_last ELSE wib.crm_transform(s.p ->> f_last, t_last, country) END AS last,
+               CASE WHEN t_disp IS NULL THEN s.p ->> f_disp ELSE wib.crm_transform(s.p ->> f_disp, t_disp, country) END AS disp,
+               left(CASE WHEN t_comp IS NULL THEN s.p ->> f_comp ELSE wib.crm_transform(s.p ->> f_comp, t_comp, country) END, 300) AS company
+          FROM src s),
     up AS (
         INSERT INTO wib.crm_contact_cache AS c
                (organization_id, integration_id, crm_type, crm_contact_id, phone_number, email, display_name,
                 company_name, crm_url, raw_data, synced_at, phone_e164, mobile_number, mobile_e164, crm_modified_at)
-        SELECT org, i.id, 'hubspot', s.cid, v.phone_number, v.email, v.display_name, v.company_name,
-               app || '/contacts/' || i.external_account_id || '/record/0-1/' || s.cid,
-               jsonb_strip_nulls(s.props), clock_timestamp(), v.phone_e164, v.mobile_number, v.mobile_e164, s.modified
-          FROM src s, LATERAL wib.crm_contact_values(s.props, m, country) v
+        SELECT org, i.id, 'hubspot', x.cid, x.phone, x.email,
+               left(coalesce(nullif(btrim(x.disp), ''), nullif(btrim(concat_ws(' ', btrim(x.first), btrim(x.last))), ''), x.email), 300),
+               x.company, app || '/contacts/' || i.external_account_id || '/record/0-1/' || x.cid,
+               jsonb_strip_nulls(x.p), clock_timestamp(), wib.phone_e164(left(x.phone, 64), country), x.mobile,
+               wib.phone_e164(left(x.mobile, 64), country), x.modified
+          FROM raw x
         ON CONFLICT ON CONSTRAINT crm_contact_cache_contact_key DO UPDATE
            SET integration_id = EXCLUDED.integration_id, phone_number = EXCLUDED.phone_number,
                email = EXCLUDED.email, display_name = EXCLUDED.display_name, company_name = EXCLUDED.company_name,
@@ -121,26 +146,18 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION wib.crm_hubspot_upsert(wib.crm_integrations, jsonb) IS
-    'Internal: writes a page of HubSpot contacts into the cache (one row per contact id; never an older version over a newer one); returns the rows changed, of them new, and the entries without an id.';
+COMMENT ON FUNCTION wib.crm_hubspot_upsert(wib.crm_integrations, jsonb, jsonb) IS
+    'Internal: writes a page of HubSpot contacts into the cache with the given contact mappings (one row per contact id; never an older version over a newer one); returns the rows changed, of them new, and the entries without an id.';
 
 -- A HubSpot time (ISO 8601 or Unix milliseconds) as a timestamp, or NULL.
+-- Plain SQL, so it is inlined into the queries that read a page.
 CREATE OR REPLACE FUNCTION wib.crm_time(value text) RETURNS timestamptz
-    LANGUAGE plpgsql IMMUTABLE
-AS $$
-BEGIN
-    IF value IS NULL THEN
-        RETURN NULL;
-    ELSIF value ~ '^[0-9]{1,15}$' THEN
-        RETURN to_timestamp(value::bigint / 1000.0);
-    ELSIF value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' THEN
-        RETURN value::timestamptz;
-    END IF;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    RETURN NULL;
-END
-$$;
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN CASE
+        WHEN value ~ '^[0-9]{1,15}$' THEN to_timestamp(value::bigint / 1000.0)
+        WHEN value ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+            THEN value::timestamptz
+    END;
 COMMENT ON FUNCTION wib.crm_time(text) IS 'Internal: a CRM time (ISO 8601, or Unix milliseconds) as a timestamp; NULL when it is neither.';
 
 -- Starts the contact part of a run: a full listing until one has completed, a delta after.
@@ -153,41 +170,53 @@ DECLARE
     now_ms  bigint := wib.crm_epoch_ms(clock_timestamp());
     reread  bigint := wib.crm_epoch_ms('epoch'::timestamptz + current_setting('wib.crm_reread_window')::interval);
     run     jsonb;
+    high    bigint := (cur ->> 'high')::bigint;
+    settled bigint := coalesce((cur ->> 'settled')::bigint, (cur ->> 'high')::bigint - reread);
 BEGIN
     IF cur ->> 'mode' IS DISTINCT FROM 'delta' THEN
         run := jsonb_build_object('phase', 'list', 'started', now_ms);
     ELSE
-        run := jsonb_build_object(
-            'phase', 'search', 'ts', greatest((cur ->> 'high')::bigint - reread, 0), 'high', (cur ->> 'high')::bigint,
+        -- Everything modified before "settled" was visible to search when the last
+        -- run read it; what was modified after may have been indexed too late, and
+        -- is read again.  When nothing is unsettled, the run goes on from the
+        -- composite cursor (high, high_id) and reads nothing twice.
+        run := CASE WHEN settled >= high
+                    THEN jsonb_build_object('phase', 'ties', 'ts', high, 'id', coalesce(cur ->> 'high_id', '0'))
+                    ELSE jsonb_build_object('phase', 'search', 'ts', greatest(settled, 0)) END
+            || jsonb_build_object(
+            'high', high, 'high_id', coalesce(cur ->> 'high_id', '0'),
             'started', now_ms,
             'archived', ctx ->> 'trigger' IN ('manual', 'cron')
                         OR cur ->> 'archived_at' IS NULL
                         OR (cur ->> 'archived_at')::timestamptz + current_setting('wib.crm_archived_scan_interval')::interval
                            <= clock_timestamp());
     END IF;
-    run := run || jsonb_build_object('sync_id', ctx ->> 'sync_id');
+    -- The mappings of the whole run are read once.
+    run := run || jsonb_build_object('sync_id', ctx ->> 'sync_id',
+                                     'props', to_jsonb(wib.crm_hubspot_contact_properties(i.organization_id)),
+                                     'map', wib.crm_contact_mapping(i.organization_id, 'hubspot'));
     UPDATE wib.crm_integrations x SET sync_cursor = cur || jsonb_build_object('run', run)
      WHERE x.organization_id = i.organization_id AND x.id = i.id;
     RETURN run;
 END
 $$;
 COMMENT ON FUNCTION wib.crm_hubspot_run_begin(wib.crm_integrations, jsonb) IS
-    'Internal: the position a HubSpot contact sync run starts from (a full listing, or a delta wib.crm_reread_window behind the high-water mark, listing archived contacts when due), stored in the cursor.';
+    'Internal: the position a HubSpot contact sync run starts from (a full listing; or a delta from what the last run could not see settled, wib.crm_reread_window before it started, else from the composite cursor (lastmodifieddate, hs_object_id); listing archived contacts when due), stored in the cursor.';
 
 CREATE OR REPLACE FUNCTION wib.crm_hubspot_sync_request(i wib.crm_integrations, ctx jsonb, bearer text, account text,
                                                         api_url text) RETURNS wib.crm_request
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     run   jsonb := i.sync_cursor -> 'run';
     size  text := current_setting('wib.crm_page_size');
-    props text[] := wib.crm_hubspot_contact_properties(i.organization_id);
+    props text[];
     body  jsonb;
 BEGIN
     IF run IS NULL OR run ->> 'sync_id' IS DISTINCT FROM ctx ->> 'sync_id' THEN
         run := wib.crm_hubspot_run_begin(i, ctx);
     END IF;
+    props := ARRAY(SELECT jsonb_array_elements_text(run -> 'props'));
     CASE run ->> 'phase'
     WHEN 'list' THEN
         RETURN ROW('sync', 'GET', api_url || '/crm/v3/objects/contacts',
@@ -221,11 +250,31 @@ $$;
 COMMENT ON FUNCTION wib.crm_hubspot_sync_request(wib.crm_integrations, jsonb, text, text, text) IS
     'Internal: the next request of a HubSpot contact sync run from its cursor (list, search, ties or archived; none when the run''s contacts are done).';
 
+-- The high-water mark after a page: the latest lastmodifieddate seen in the
+-- run and the largest id seen at that time ({"high", "high_id"}).
+CREATE OR REPLACE FUNCTION wib.crm_hubspot_high(run jsonb, results jsonb, page_hi bigint) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+BEGIN ATOMIC
+    SELECT CASE
+        WHEN page_hi IS NULL OR page_hi < coalesce((run ->> 'high')::bigint, 0)
+            THEN jsonb_build_object('high', (run ->> 'high')::bigint, 'high_id', run ->> 'high_id')
+        ELSE jsonb_build_object('high', page_hi, 'high_id',
+            (SELECT max(x.id)::text FROM (
+                SELECT (r ->> 'id')::numeric AS id FROM jsonb_array_elements(results) r
+                 WHERE wib.crm_epoch_ms(wib.crm_time(r #>> '{properties,lastmodifieddate}')) = page_hi
+                   AND r ->> 'id' ~ '^[0-9]{1,20}$'
+                UNION ALL
+                SELECT (run ->> 'high_id')::numeric WHERE page_hi = (run ->> 'high')::bigint
+                   AND run ->> 'high_id' ~ '^[0-9]{1,20}$') x))
+    END;
+END;
+COMMENT ON FUNCTION wib.crm_hubspot_high(jsonb, jsonb, bigint) IS
+    'Internal: the high-water mark of a HubSpot sync run after a page: the latest lastmodifieddate seen and the largest contact id seen at that time.';
+
 -- Applies a page of a contact sync run and moves the cursor, in one transaction.
 CREATE OR REPLACE FUNCTION wib.crm_hubspot_sync_apply(i wib.crm_integrations, ctx jsonb, status integer, body jsonb,
                                                       message text) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
     org     uuid := i.organization_id;
@@ -270,7 +319,7 @@ BEGIN
             done := true;
         END IF;
     ELSE
-        SELECT * INTO up FROM wib.crm_hubspot_upsert(i, results);
+        SELECT * INTO up FROM wib.crm_hubspot_upsert(i, results, run -> 'map');
         changed := up.changed;
         failed := up.failed;
         SELECT max(wib.crm_epoch_ms(wib.crm_time(r #>> '{properties,lastmodifieddate}'))) INTO page_hi
@@ -281,12 +330,14 @@ BEGIN
                 run := run || jsonb_build_object('after', after);
             ELSE
                 -- Listed whole: later runs are deltas from when the listing began (archived contacts were never listed).
-                cur := cur || jsonb_build_object('mode', 'delta', 'high', (run ->> 'started')::bigint,
+                cur := cur || jsonb_build_object('mode', 'delta', 'high', (run ->> 'started')::bigint, 'high_id', '0',
+                                                 'settled', (run ->> 'started')::bigint
+                                                            - wib.crm_epoch_ms('epoch'::timestamptz + current_setting('wib.crm_reread_window')::interval),
                                                  'archived_at', to_timestamp((run ->> 'started')::bigint / 1000.0));
                 done := true;
             END IF;
         ELSIF phase = 'search' THEN
-            run := run || jsonb_build_object('high', greatest((run ->> 'high')::bigint, page_hi));
+            run := run || wib.crm_hubspot_high(run, results, page_hi);
             IF n < size THEN
                 run := (run || '{"phase": "archived"}'::jsonb) - 'after';
             ELSIF last_ms IS NULL THEN
@@ -299,6 +350,7 @@ BEGIN
                 run := run || jsonb_build_object('phase', 'ties', 'id', '0');
             END IF;
         ELSIF phase = 'ties' THEN
+            run := run || wib.crm_hubspot_high(run, results, page_hi);
             IF n < size THEN
                 run := run || jsonb_build_object('phase', 'search', 'ts', (run ->> 'ts')::bigint + 1);
             ELSE
@@ -307,7 +359,11 @@ BEGIN
         END IF;
         -- Search is done: the high-water mark moves; archived contacts are listed when due.
         IF run ->> 'phase' = 'archived' AND phase = 'search' THEN
-            cur := cur || jsonb_build_object('high', coalesce((run ->> 'high')::bigint, (cur ->> 'high')::bigint));
+            cur := cur || jsonb_build_object(
+                'high', coalesce((run ->> 'high')::bigint, (cur ->> 'high')::bigint),
+                'high_id', coalesce(run ->> 'high_id', cur ->> 'high_id', '0'),
+                'settled', (run ->> 'started')::bigint
+                           - wib.crm_epoch_ms('epoch'::timestamptz + current_setting('wib.crm_reread_window')::interval));
             IF NOT coalesce((run ->> 'archived')::boolean, false) THEN
                 done := true;
             END IF;
