@@ -127,6 +127,11 @@ BEGIN
             DETAIL = format('Portal %s has no connected HubSpot integration.', portal);
     END IF;
 
+    -- Every organization of the request's portals hears of it in its audit log, even when nothing was new.
+    SELECT jsonb_object_agg(j.organization_id::text, 0) INTO counts
+      FROM wib.crm_integrations j
+     WHERE j.crm_type = 'hubspot' AND j.status = 'connected'
+       AND j.external_account_id IN (SELECT x ->> 'portalId' FROM jsonb_array_elements(events) x);
     FOR e IN SELECT x FROM jsonb_array_elements(events) x ORDER BY (x ->> 'occurredAt') NULLS FIRST, x ->> 'eventId' LOOP
         touched := false;
         FOR i IN SELECT * FROM wib.crm_integrations j
