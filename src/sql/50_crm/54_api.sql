@@ -23,7 +23,8 @@ BEGIN
     IF NOT FOUND OR i.status <> 'connected' THEN
         RAISE EXCEPTION USING ERRCODE = 'WB505',
             MESSAGE = format('CRM "%s" is not connected', crm_type),
-            DETAIL = CASE WHEN FOUND THEN format('Its status is %s%s.', i.status, coalesce(': ' || i.error_detail, '')) END,
+            DETAIL = CASE WHEN i.id IS NOT NULL THEN format('Its status is %s%s.', i.status, coalesce(': ' || i.error_detail, ''))
+                          ELSE 'The organization has not connected it.' END,
             HINT = 'Connect it with wib.crm_connect.';
     END IF;
     -- While a run is in progress, a sync now is that run.
