@@ -50,10 +50,10 @@ psql -c "ALTER SYSTEM SET wib.http_ca_file = '$out/ca.pem'" -c "SELECT pg_reload
 psql -c "SET log_statement = 'none'" -c "SELECT wib.crm_provider_set('hubspot', '{\"client_id\": \"wib-test-client\",
 	\"client_secret\": \"wib-test-secret\", \"api_url\": \"$base\", \"auth_url\": \"$base/oauth/authorize\"}')" >/dev/null
 for _ in $(seq 100); do
-	[ "$(psql -c "SELECT state FROM wib.worker_status WHERE name = 'crm_sync'")" = idle ] && break
+	[ "$(psql -c "SELECT state FROM wib.worker_status WHERE name = 'crm_sync' AND database = current_database()")" = idle ] && break
 	sleep 0.2
 done
-[ "$(psql -c "SELECT state FROM wib.worker_status WHERE name = 'crm_sync'")" = idle ] ||
+[ "$(psql -c "SELECT state FROM wib.worker_status WHERE name = 'crm_sync' AND database = current_database()")" = idle ] ||
 	{ echo "the crm_sync worker is not running (is wib.database_name this database?)" >&2; exit 1; }
 
 # (1) The first sync: the portal holds the contacts before the organization connects.

@@ -1,8 +1,10 @@
 /*
  * wib.c
- *		Module entry point: settings, shared memory and background workers.
+ *		Module entry point: settings, shared memory, the launcher and its hook.
  */
 #include "postgres.h"
+
+#include "compat.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -13,12 +15,13 @@
 #include "core/settings.h"
 #include "core/shmem.h"
 #include "core/tenancy.h"
-#include "crm/crm_settings.h"
 #include "crypto/keys.h"
 #include "export/files.h"
 #include "http/http_settings.h"
 #include "ivr/ivr_settings.h"
 #include "webhooks/deliver.h"
+#include "workers/dbhooks.h"
+#include "workers/launcher.h"
 #include "workers/worker.h"
 
 PG_MODULE_MAGIC;
@@ -47,7 +50,6 @@ _PG_init(void)
 	ivr_define_settings();
 	analytics_define_settings();
 	exports_define_settings();
-	crm_define_settings();
 	rate_limit_define_reloadable_settings();
 	if (process_shared_preload_libraries_in_progress)
 	{
@@ -60,5 +62,6 @@ _PG_init(void)
 		return;
 
 	shmem_install_hooks();
-	workers_register();
+	dbhooks_install();
+	launcher_register();
 }

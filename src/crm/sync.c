@@ -42,7 +42,6 @@
 #include "crm/sync.h"
 #include "http/engine.h"
 #include "workers/unit.h"
-#include "workers/worker.h"
 
 #define CRM_MAX_RESPONSE		(32 * 1024 * 1024)
 #define CRM_TRANSIENT_RETRIES	3		/* resends after a 5xx or no answer, at most */
@@ -537,12 +536,6 @@ crm_sync_pass(bool *more)
 	n = crm_slice(true, NULL, &paused);
 	*more = n > 0 || paused;
 	return Max(n, 0);
-}
-
-void
-wib_crm_sync_main(Datum main_arg)
-{
-	worker_run(WORKER_CRM_SYNC, crm_sync_pass);
 }
 
 PG_FUNCTION_INFO_V1(wib_crm_sync);

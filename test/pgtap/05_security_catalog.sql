@@ -74,7 +74,8 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.run_export_jobs(integer)',
                 'wib.run_nightly(date)',
                 'wib.run_nightly_range(date,date)',
-                'wib.sentiment_backfill()'],
+                'wib.sentiment_backfill()',
+                'wib.vault_rotate()'],
           'wib_admin may call exactly these SECURITY DEFINER functions besides the application''s');
 
 SELECT is(ARRAY(SELECT sig FROM wib_functions f
@@ -99,8 +100,16 @@ SELECT ok(NOT has_column_privilege('wib_admin', 'wib.scheduled_jobs', 'command',
           AND has_column_privilege('wib_admin', 'wib.scheduled_jobs', 'run_every', 'UPDATE'),
           'operators change when jobs run, never what they run or as whom');
 SELECT ok(NOT has_column_privilege('wib_admin', 'wib.webhook_subscriptions', 'secret', 'SELECT')
-          AND NOT has_column_privilege('wib_app', 'wib.webhook_subscriptions', 'secret', 'SELECT'),
-          'nobody but the owner reads signing secrets');
+          AND NOT has_column_privilege('wib_app', 'wib.webhook_subscriptions', 'secret', 'SELECT')
+          AND NOT has_column_privilege('wib_admin', 'wib.webhook_subscriptions', 'previous_secret', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.webhook_subscriptions', 'previous_secret', 'SELECT'),
+          'nobody but the owner reads signing secrets, even sealed');
+-- Nothing that opens the vault or signs tokens is granted: only definer-rights functions call them.
+SELECT is(ARRAY(SELECT f.sig FROM wib_functions f
+                 WHERE f.sig ~ '^wib\.(vault_(seal|open)|token_(sign|verify)|webhook_(claim|secrets)|export_token_)'
+                   AND (has_function_privilege('wib_app', f.oid, 'EXECUTE') OR has_function_privilege('wib_admin', f.oid, 'EXECUTE'))
+                 ORDER BY 1),
+          '{}'::text[], 'no role may open the vault, sign tokens or claim secrets');
 
 SELECT ok(NOT has_table_privilege('wib_app', 'wib.crm_tokens', 'SELECT')
           AND NOT has_table_privilege('wib_admin', 'wib.crm_tokens', 'SELECT')

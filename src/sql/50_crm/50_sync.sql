@@ -29,9 +29,7 @@ COMMENT ON FUNCTION wib.crm_epoch_ms(timestamptz) IS 'Internal: a timestamp as U
 -- Whether the plan of org still includes the CRM (a downgraded organization stops syncing).
 CREATE OR REPLACE FUNCTION wib.crm_plan_allows(org uuid, crm_type text) RETURNS boolean
     LANGUAGE sql STABLE
-    RETURN (SELECT wib.plan_rank(o.plan) >= wib.plan_rank(f.min_plan)
-              FROM wib.organizations o, wib.crm_adapters() a JOIN wib.feature_plans f ON f.feature = a.feature
-             WHERE o.id = org AND a.crm_type = crm_plan_allows.crm_type);
+    RETURN wib.org_has_feature(org, (SELECT a.feature FROM wib.crm_adapters() a WHERE a.crm_type = crm_plan_allows.crm_type));
 COMMENT ON FUNCTION wib.crm_plan_allows(uuid, text) IS 'Internal: whether the plan of org includes the CRM.';
 
 -- Leases a crashed holder left behind are given up (the worker calls this as it starts).

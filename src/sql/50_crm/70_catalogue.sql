@@ -1,4 +1,4 @@
--- The events of CRM sync, and what retention removes of it.
+-- The events of CRM sync, its sealed columns, and what retention removes of it.
 
 INSERT INTO wib.event_types (event_type, description, example) VALUES
     ('crm.connected', 'A CRM was connected: the authorization code was exchanged and the CRM account read; the first sync starts.',
@@ -35,3 +35,16 @@ INSERT INTO wib.retention_policies (name, command, description) VALUES
         SELECT count(*) FROM gone$q$,
      'Finished CRM call pushes older than 90 days.')
 ON CONFLICT (name) DO UPDATE SET command = EXCLUDED.command, description = EXCLUDED.description;
+
+INSERT INTO wib.vault_columns (context, table_name, column_name, organization_column, row_id_column, description) VALUES
+    ('crm_tokens.access_token', 'crm_tokens', 'access_token', 'organization_id', 'id',
+     'CRM OAuth access tokens of each integration.'),
+    ('crm_tokens.refresh_token', 'crm_tokens', 'refresh_token', 'organization_id', 'id',
+     'CRM OAuth refresh tokens of each integration (and of disconnected ones until revoked).'),
+    ('crm_oauth_states.code', 'crm_oauth_states', 'code', 'organization_id', 'id',
+     'OAuth authorization codes waiting for the CRM worker to exchange them.'),
+    ('crm_providers.client_secret', 'crm_providers', 'client_secret', NULL, 'crm_type',
+     'The client secret of each CRM''s OAuth app (a platform secret).')
+ON CONFLICT (context) DO UPDATE SET table_name = EXCLUDED.table_name, column_name = EXCLUDED.column_name,
+    organization_column = EXCLUDED.organization_column, row_id_column = EXCLUDED.row_id_column,
+    description = EXCLUDED.description;
