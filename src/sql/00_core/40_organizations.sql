@@ -52,8 +52,9 @@ BEGIN
            default_country = coalesce(country, o.default_country)
      WHERE o.id = organization_update.id
     RETURNING * INTO new_row;
-    -- Numbers cached without a calling code are read again in the new country.
+    -- Numbers without a calling code are read again in the new country: calls' and cached contacts'.
     IF new_row.default_country IS DISTINCT FROM old_row.default_country THEN
+        PERFORM wib.contact_numbers_refresh(organization_update.id);
         UPDATE wib.crm_contact_cache c
            SET phone_e164 = wib.phone_e164(left(c.phone_number, 64), new_row.default_country),
                mobile_e164 = wib.phone_e164(left(c.mobile_number, 64), new_row.default_country)
@@ -64,4 +65,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.organization_update(uuid, jsonb) IS
-    'Operators: changes an organization''s name, plan or default country ({"name": ..., "plan": ..., "default_country": "GB"}: the ISO 3166 alpha-2 country in which its phone numbers without a calling code are read; cached CRM numbers are read again); audited organization:updated.';
+    'Operators: changes an organization''s name, plan or default country ({"name": ..., "plan": ..., "default_country": "GB"}: the ISO 3166 alpha-2 country in which its phone numbers without a calling code are read; calls'' and cached CRM contacts'' numbers are read again); audited organization:updated.';

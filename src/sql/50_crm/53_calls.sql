@@ -38,16 +38,6 @@ COMMENT ON FUNCTION wib.crm_calls_enqueue() IS
 CREATE OR REPLACE TRIGGER calls_crm_push AFTER INSERT OR UPDATE OF status ON wib.calls
     FOR EACH ROW EXECUTE FUNCTION wib.crm_calls_enqueue();
 
--- The other party's number of a call in E.164, read in the organization's default country.
-CREATE OR REPLACE FUNCTION wib.crm_call_counterparty(org uuid, direction text, from_number text, to_number text)
-    RETURNS text
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
-    RETURN wib.phone_e164(CASE direction WHEN 'inbound' THEN from_number ELSE to_number END,
-                          (SELECT o.default_country FROM wib.organizations o WHERE o.id = org));
-COMMENT ON FUNCTION wib.crm_call_counterparty(uuid, text, text, text) IS
-    'Internal: the other party''s number of a call (from_number of an inbound call, to_number of an outbound one) in E.164, read in the organization''s default country.';
-
 -- What a call says, as the mappings name it (see wib.crm_mapping_fields()).
 CREATE OR REPLACE FUNCTION wib.crm_call_fields(org uuid, call_id uuid) RETURNS jsonb
     LANGUAGE sql STABLE
@@ -75,8 +65,7 @@ BEGIN ATOMIC
                           ORDER BY x.created_at DESC LIMIT 1) o ON true
       LEFT JOIN LATERAL (SELECT k.display_name FROM wib.crm_contact_cache k
                           WHERE k.organization_id = c.organization_id
-                            AND (k.phone_e164 = wib.crm_call_counterparty(c.organization_id, c.direction, c.from_number, c.to_number)
-                                 OR k.mobile_e164 = wib.crm_call_counterparty(c.organization_id, c.direction, c.from_number, c.to_number))
+                            AND (k.phone_e164 = c.counterparty_e164 OR k.mobile_e164 = c.counterparty_e164)
                           ORDER BY k.crm_modified_at DESC NULLS LAST LIMIT 1) cc ON true
      WHERE c.organization_id = crm_call_fields.org AND c.id = crm_call_fields.call_id;
 END;
@@ -89,17 +78,15 @@ CREATE OR REPLACE FUNCTION wib.crm_call_contact(org uuid, integration uuid, call
     SET search_path = pg_catalog, wib, pg_temp
 BEGIN ATOMIC
     SELECT k.crm_contact_id
-      FROM wib.calls c,
-           LATERAL (SELECT wib.crm_call_counterparty(c.organization_id, c.direction, c.from_number, c.to_number) AS n) x,
-           wib.crm_contact_cache k
+      FROM wib.calls c, wib.crm_contact_cache k
      WHERE c.organization_id = crm_call_contact.org AND c.id = crm_call_contact.call_id
        AND k.organization_id = c.organization_id AND k.integration_id = crm_call_contact.integration
-       AND (k.phone_e164 = x.n OR k.mobile_e164 = x.n)
+       AND (k.phone_e164 = c.counterparty_e164 OR k.mobile_e164 = c.counterparty_e164)
      ORDER BY k.crm_modified_at DESC NULLS LAST, k.crm_contact_id
      LIMIT 1;
 END;
 COMMENT ON FUNCTION wib.crm_call_contact(uuid, uuid, uuid) IS
-    'Internal: the CRM contact id of a call''s other party, from the integration''s contact cache (NULL when no cached contact has that number).';
+    'Internal: the CRM contact id of a call''s other party (wib.calls.counterparty_e164), from the integration''s contact cache (NULL when no cached contact has that number).';
 
 -- Records the outcome of pushing a call: pushed (with the CRM object), failed
 -- (refused for good, or too many attempts), unknown (no clear answer: to

@@ -75,7 +75,7 @@ BEGIN
     IF phone IS NULL OR btrim(phone) = '' OR length(phone) > 64 THEN
         PERFORM wib.invalid_field('phone', 'phone must be a phone number of at most 64 characters, such as (555) 123-4567 or +15551234567.');
     END IF;
-    n := wib.phone_e164(phone, (SELECT o.default_country FROM wib.organizations o WHERE o.id = org));
+    n := wib.phone_e164(phone, wib.org_default_country(org));
     IF n IS NULL THEN
         RETURN;
     END IF;

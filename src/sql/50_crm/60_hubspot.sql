@@ -141,7 +141,7 @@ CREATE OR REPLACE FUNCTION wib.crm_hubspot_call_properties(org uuid, call_id uui
 AS $$
 DECLARE
     fields  jsonb := wib.crm_call_fields(org, call_id);
-    country text := (SELECT o.default_country FROM wib.organizations o WHERE o.id = org);
+    country text := wib.org_default_country(org);
     props   jsonb;
 BEGIN
     SELECT coalesce(jsonb_object_agg(m.crm_field, v.value), '{}'::jsonb) INTO props

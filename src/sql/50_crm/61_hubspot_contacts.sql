@@ -84,7 +84,7 @@ CREATE OR REPLACE FUNCTION wib.crm_hubspot_upsert(i wib.crm_integrations, result
 AS $$
 DECLARE
     org     uuid := i.organization_id;
-    country text := (SELECT o.default_country FROM wib.organizations o WHERE o.id = org);
+    country text := wib.org_default_country(org);
     app     text := (SELECT substring(p.auth_url FROM '^https?://[^/]+') FROM wib.crm_providers p WHERE p.crm_type = 'hubspot');
     f_phone text := m #>> '{phone_number,f}';
     t_phone text := m #>> '{phone_number,t}';

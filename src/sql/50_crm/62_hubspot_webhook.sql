@@ -71,7 +71,7 @@ BEGIN
         END IF;
         props := c.raw_data || jsonb_build_object(left(e ->> 'propertyName', 100), e -> 'propertyValue');
         SELECT * INTO v FROM wib.crm_contact_values(props, wib.crm_contact_mapping(org, 'hubspot'),
-                                                    (SELECT o.default_country FROM wib.organizations o WHERE o.id = org));
+                                                    wib.org_default_country(org));
         UPDATE wib.crm_contact_cache x
            SET raw_data = jsonb_strip_nulls(props), phone_number = v.phone_number, email = v.email,
                display_name = v.display_name, company_name = v.company_name, phone_e164 = v.phone_e164,
