@@ -5,7 +5,7 @@
 -- function (each refused with a documented error, nothing written).
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(105);
+SELECT plan(109);
 
 CREATE FUNCTION pg_temp.sqlstate(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -108,6 +108,10 @@ SELECT throws_ok(format('SELECT wib.crm_callback(''hubspot'', ''c'', %L)', 'fixt
                  'crm_callback: another organization''s state');
 SELECT is((SELECT count(*) FROM wib.crm_integrations), 0::bigint, 'refused callbacks create no integration');
 SELECT throws_ok('SELECT wib.crm_disconnect(''hubspot'')', 'WB505', NULL, 'crm_disconnect: nothing connected');
+SELECT throws_ok('SELECT wib.crm_disconnect(NULL)', '22023', 'invalid crm_type', 'crm_disconnect: NULL CRM');
+SELECT throws_ok('SELECT wib.crm_sync_now(''salesforce'')', 'WB508', NULL, 'crm_sync_now: a CRM without an adapter');
+SELECT throws_ok('SELECT wib.crm_mappings(''zoho'')', '22023', 'invalid crm_type', 'crm_mappings: unknown CRM');
+SELECT throws_ok('SELECT wib.crm_mappings_set(NULL, ''[]'')', '22023', 'invalid crm_type', 'crm_mappings_set: NULL CRM');
 SELECT throws_ok('SELECT wib.crm_sync_now(''hubspot'')', 'WB505', NULL, 'crm_sync_now: nothing connected');
 
 -- ---------------------------------------------------------------------------
