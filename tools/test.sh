@@ -48,7 +48,7 @@ if [[ " $suite_filter " == *" kernels "* ]]; then
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .c)
 		if (cd "$WIB_ROOT" && cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -I src \
-			-o "$kdir/$name" "$t" "${kernel_srcs[@]}" -lcrypto -lm) >"$kdir/$name.build.log" 2>&1; then
+			-o "$kdir/$name" "$t" "${kernel_srcs[@]}" -lcurl -lcrypto -lm) >"$kdir/$name.build.log" 2>&1; then
 			"$kdir/$name" >"$kdir/$name.log" 2>&1
 			status=$?
 		else
