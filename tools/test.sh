@@ -4,6 +4,7 @@
 #   2. pgTAP via pg_prove (test/pgtap/) contracts, tenant isolation, errors
 #   3. TAP via prove (test/t/)          workers, crashes, restarts, peers
 #   0. kernels (test/kernels/)          backend-free C (codecs, crypto, parsers) on their own
+#   0. fuzz (test/fuzz/)                each libFuzzer target for WIB_FUZZ_SECONDS (default 3)
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
@@ -20,7 +21,7 @@ if [ "$(id -u)" -eq 0 ] && ! runuser -u "$WIB_RUN_USER" -- test -r "$WIB_ROOT/to
 	exit "$status"
 fi
 
-suite_filter=${WIB_SUITES:-kernels regress pgtap tap}
+suite_filter=${WIB_SUITES:-kernels fuzz regress pgtap tap}
 passed=0
 failed=0
 
@@ -58,6 +59,18 @@ if [[ " $suite_filter " == *" kernels "* ]]; then
 		grep -vE '^(ok [0-9]+|1\.\.[0-9]+$)' "$kdir/$name.log" | sed "s/^/$name: /"
 		count_tap "$kdir/$name.log" "$status"
 	done
+fi
+
+# A smoke pass of every fuzz target (make fuzz runs them longer): one "ok"
+# per target that ran clean, a "not ok" naming the reproducer of a finding.
+if [[ " $suite_filter " == *" fuzz "* ]]; then
+	echo "== fuzz"
+	log=$TMP_CHECK/fuzz.log
+	mkdir -p "$TMP_CHECK"
+	FUZZ_SECONDS=${WIB_FUZZ_SECONDS:-3} FUZZ_DIR=$TMP_CHECK/fuzz "$WIB_ROOT/tools/fuzz.sh" >"$log" 2>&1
+	status=$?
+	grep -vE '^(ok [0-9]+|1\.\.[0-9]+$)' "$log"
+	count_tap "$log" "$status"
 fi
 
 start_throwaway_cluster wib_tap "cron.database_name = 'wib_tap'" || exit 1
