@@ -59,6 +59,8 @@ bytebuf_grow(ByteBuf *b, size_t more)
 	if (need <= b->cap)
 		return true;
 	cap = b->cap ? b->cap : BYTEBUF_INITIAL;
+	if (cap > b->max)
+		cap = b->max;
 	while (cap < need)
 		cap = cap > b->max / 2 ? b->max : cap * 2;
 	data = b->alloc(b->data, cap, b->arg);

@@ -47,11 +47,11 @@ bytebuf_reserve(ByteBuf *b, size_t more)
 	return (!b->failed && b->cap - b->len > more) || bytebuf_grow(b, more);
 }
 
-/* Appends n bytes; inline because writers call it for every field. */
+/* Appends n bytes (p may be NULL when n is 0); inline because writers call it for every field. */
 static inline void
 bytebuf_append(ByteBuf *b, const void *p, size_t n)
 {
-	if (bytebuf_reserve(b, n))
+	if (n > 0 && bytebuf_reserve(b, n))
 	{
 		memcpy(b->data + b->len, p, n);
 		b->len += n;

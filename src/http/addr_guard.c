@@ -159,6 +159,17 @@ addr_guard_check(int family, const uint8_t *addr, const HttpCidrList *allow, cha
 	return NULL;
 }
 
+/* The i-th blocked range, for tests; false past the last. */
+bool
+addr_guard_blocked_range(int i, HttpCidr *cidr, const char **text)
+{
+	if (i < 0 || (size_t) i >= sizeof(blocked) / sizeof(blocked[0]))
+		return false;
+	*cidr = blocked[i].cidr;
+	*text = blocked[i].text;
+	return true;
+}
+
 /* NULL when a socket address may be reached, else the reason. */
 const char *
 addr_guard_check_sockaddr(const struct sockaddr *sa, const HttpCidrList *allow, char *reason)

@@ -47,6 +47,12 @@ extern bool addr_guard_in_cidr(int family, const uint8_t *addr, const HttpCidr *
 extern const char *addr_guard_check(int family, const uint8_t *addr,
 									const HttpCidrList *allow, char *reason);
 
+/*
+ * The i-th blocked range (0 upwards) as bytes and as the text the reasons
+ * name; false past the last.  For tests, which check the two agree.
+ */
+extern bool addr_guard_blocked_range(int i, HttpCidr *cidr, const char **text);
+
 /* The same for a socket address; any family but IPv4 and IPv6 is refused. */
 extern const char *addr_guard_check_sockaddr(const struct sockaddr *sa,
 											 const HttpCidrList *allow, char *reason);

@@ -171,6 +171,7 @@ check_url(const UrlGuardPolicy *policy, const char *url, UrlTarget *target,
 	CURLU	   *h;
 	char	   *scheme = NULL,
 			   *host = NULL,
+			   *zone = NULL,
 			   *user = NULL,
 			   *password = NULL,
 			   *port = NULL;
@@ -203,6 +204,7 @@ check_url(const UrlGuardPolicy *policy, const char *url, UrlTarget *target,
 	curl_url_get(h, CURLUPART_USER, &user, 0);
 	curl_url_get(h, CURLUPART_PASSWORD, &password, 0);
 	curl_url_get(h, CURLUPART_HOST, &host, 0);
+	curl_url_get(h, CURLUPART_ZONEID, &zone, 0);
 	curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
 
 	if (scheme == NULL ||
@@ -214,14 +216,27 @@ check_url(const UrlGuardPolicy *policy, const char *url, UrlTarget *target,
 		fail(reason, "host is missing");
 	else if (check_host(policy, host, target, reason, addresses))
 	{
-		copy_text(target->host, host, URL_GUARD_HOST_LEN);
-		target->port = port ? atoi(port) : 443;
-		ok = true;
+		/*
+		 * curl takes a zone id ("[fe80::1%25eth0]") out of the host, so the
+		 * host check never sees one.  The address is judged first: a blocked
+		 * one is refused for its address.
+		 */
+		if (zone != NULL)
+			fail(reason, "host is not a valid IPv6 literal (zone ids are not allowed)");
+		else if (port != NULL && atoi(port) <= 0)
+			fail(reason, "port must be between 1 and 65535");
+		else
+		{
+			copy_text(target->host, host, URL_GUARD_HOST_LEN);
+			target->port = port ? atoi(port) : 443;
+			ok = true;
+		}
 	}
 
 done:
 	curl_free(scheme);
 	curl_free(host);
+	curl_free(zone);
 	curl_free(user);
 	curl_free(password);
 	curl_free(port);
