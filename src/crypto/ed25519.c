@@ -91,36 +91,47 @@ ed25519_verifier_check(Ed25519Verifier *v, const uint8_t *signature,
 	return EVP_DigestVerify(v->ctx, signature, ED25519_SIG_LEN, message, len) == 1;
 }
 
-/* Verifies signature over a || sep || b, built in the verifier's buffer. */
+/*
+ * Verifies signature over a || sep || b, built in the verifier's buffer.  A
+ * message past ED25519_KEEP_MAX gets a buffer of its own, freed at once, so
+ * one huge call does not leave a huge buffer behind for the process's life.
+ */
 bool
 ed25519_verifier_check_parts(Ed25519Verifier *v, const uint8_t *signature,
 							 const char *a, size_t a_len, char sep,
 							 const char *b, size_t b_len)
 {
+	unsigned char *buf;
 	size_t		len;
+	bool		ok;
 
 	if (a_len > SIZE_MAX / 2 || b_len > SIZE_MAX / 2 - a_len - 1)
 		return false;
 	len = a_len + 1 + b_len;
-	if (len > v->buf_cap)
+	if (len <= v->buf_cap)
+		buf = v->buf;
+	else if (len > ED25519_KEEP_MAX)
+		buf = malloc(len);
+	else
 	{
-		size_t		cap = v->buf_cap ? v->buf_cap : 1024;
-		unsigned char *buf;
-
-		while (cap < len)
-			cap = cap > SIZE_MAX / 2 ? len : cap * 2;
-		buf = realloc(v->buf, cap);
-		if (buf == NULL)
-			return false;
-		v->buf = buf;
-		v->buf_cap = cap;
+		buf = realloc(v->buf, ED25519_KEEP_MAX);
+		if (buf != NULL)
+		{
+			v->buf = buf;
+			v->buf_cap = ED25519_KEEP_MAX;
+		}
 	}
+	if (buf == NULL)
+		return false;
 	if (a_len > 0)
-		memcpy(v->buf, a, a_len);
-	v->buf[a_len] = (unsigned char) sep;
+		memcpy(buf, a, a_len);
+	buf[a_len] = (unsigned char) sep;
 	if (b_len > 0)
-		memcpy(v->buf + a_len + 1, b, b_len);
-	return ed25519_verifier_check(v, signature, v->buf, len);
+		memcpy(buf + a_len + 1, b, b_len);
+	ok = ed25519_verifier_check(v, signature, buf, len);
+	if (buf != v->buf)
+		free(buf);
+	return ok;
 }
 
 /* Releases the verifier's key, context and buffer. */

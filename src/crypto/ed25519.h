@@ -19,6 +19,9 @@
 #define ED25519_KEY_LEN 32
 #define ED25519_SIG_LEN 64
 
+/* The largest message buffer a verifier keeps between calls. */
+#define ED25519_KEEP_MAX (64 * 1024)
+
 typedef struct Ed25519Verifier
 {
 	EVP_PKEY   *pkey;			/* NULL until a key is set */
@@ -41,8 +44,9 @@ extern bool ed25519_verifier_check(Ed25519Verifier *v, const uint8_t *signature,
 
 /*
  * The same for the message a || sep || b (sep a single byte), built in the
- * verifier's buffer, which only grows.  Returns false, as for a bad
- * signature, if the buffer cannot grow.
+ * verifier's buffer (ED25519_KEEP_MAX bytes, kept; a longer message gets a
+ * buffer of its own for the call).  Returns false, as for a bad signature,
+ * when memory cannot be had.
  */
 extern bool ed25519_verifier_check_parts(Ed25519Verifier *v, const uint8_t *signature,
 										 const char *a, size_t a_len, char sep,

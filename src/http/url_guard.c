@@ -49,6 +49,7 @@ equal_nocase(const char *a, const char *b)
 	return *a == *b;
 }
 
+/* ASCII classes, whatever the locale (the server's may not be C). */
 static inline bool
 ascii_digit(char c)
 {

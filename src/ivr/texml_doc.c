@@ -73,6 +73,7 @@ texml_start(TexmlDoc *d, const char *name)
 	return texml_usable(d);
 }
 
+/* Starts a document in out: the XML declaration and the <Response> root. */
 bool
 texml_doc_begin(TexmlDoc *d, ByteBuf *out)
 {
@@ -82,6 +83,7 @@ texml_doc_begin(TexmlDoc *d, ByteBuf *out)
 	return texml_start(d, "Response");
 }
 
+/* Opens element name inside the current one; none after the root is closed. */
 bool
 texml_doc_open(TexmlDoc *d, const char *name)
 {
@@ -92,6 +94,7 @@ texml_doc_open(TexmlDoc *d, const char *name)
 	return texml_start(d, name);
 }
 
+/* Adds an attribute to the element just opened; a NULL value writes nothing. */
 bool
 texml_doc_attr(TexmlDoc *d, const char *name, const char *value)
 {
@@ -117,6 +120,7 @@ texml_doc_attr(TexmlDoc *d, const char *name, const char *value)
 	return texml_usable(d);
 }
 
+/* Adds an integer attribute after checking it against min..max. */
 bool
 texml_doc_attr_int(TexmlDoc *d, const char *name, int value, int min, int max)
 {
@@ -130,6 +134,7 @@ texml_doc_attr_int(TexmlDoc *d, const char *name, int value, int min, int max)
 	return texml_doc_attr(d, name, num);
 }
 
+/* Writes text[0..len) escaped as character data of the current element. */
 bool
 texml_doc_text(TexmlDoc *d, const char *text, size_t len)
 {
@@ -143,6 +148,7 @@ texml_doc_text(TexmlDoc *d, const char *text, size_t len)
 	return texml_usable(d);
 }
 
+/* Closes the innermost element ("<x/>" when it has no content). */
 bool
 texml_doc_close(TexmlDoc *d)
 {
@@ -167,6 +173,7 @@ texml_doc_close(TexmlDoc *d)
 	return texml_usable(d);
 }
 
+/* Closes every open element, <Response> last; the document's status. */
 TexmlStatus
 texml_doc_finish(TexmlDoc *d)
 {
@@ -176,6 +183,7 @@ texml_doc_finish(TexmlDoc *d)
 	return d->status;
 }
 
+/* Describes a status, for errors. */
 const char *
 texml_status_string(TexmlStatus status)
 {
