@@ -67,7 +67,7 @@ texml_start(TexmlDoc *d, const char *name)
 	texml_seal(d);
 	bytebuf_putc(d->out, '<');
 	bytebuf_puts(d->out, name);
-	d->stack[d->depth++] = name;
+	strcpy(d->stack[d->depth++], name);
 	d->pending = true;
 	d->nattrs = 0;
 	return texml_usable(d);
@@ -111,7 +111,7 @@ texml_doc_attr(TexmlDoc *d, const char *name, const char *value)
 			return texml_fail(d, TEXML_DUPLICATE_ATTR);
 	if (d->nattrs >= TEXML_MAX_ATTRS)
 		return texml_fail(d, TEXML_TOO_MANY_ATTRS);
-	d->attrs[d->nattrs++] = name;
+	strcpy(d->attrs[d->nattrs++], name);
 	bytebuf_putc(d->out, ' ');
 	bytebuf_puts(d->out, name);
 	bytebuf_append(d->out, "=\"", 2);

@@ -7,8 +7,7 @@
  * content, a name that is not one, too deep a nesting) or a failed
  * allocation stops the writer: the status says what happened, every later
  * call does nothing and returns false, and the output must not be used.
- * Element and attribute names are the caller's constants; the writer keeps
- * pointers to them until the element is closed.
+ * Names are copied: a caller may build them in a buffer it reuses.
  */
 #ifndef WIB_TEXML_DOC_H
 #define WIB_TEXML_DOC_H
@@ -41,8 +40,8 @@ typedef struct TexmlDoc
 	int			depth;
 	bool		pending;		/* start tag of the innermost element still open */
 	int			nattrs;			/* attributes written in that start tag */
-	const char *attrs[TEXML_MAX_ATTRS];
-	const char *stack[TEXML_MAX_DEPTH];
+	char		attrs[TEXML_MAX_ATTRS][TEXML_MAX_NAME + 1];
+	char		stack[TEXML_MAX_DEPTH][TEXML_MAX_NAME + 1];
 	TexmlStatus status;			/* the first failure; TEXML_OK until one */
 } TexmlDoc;
 

@@ -112,7 +112,7 @@ main(void)
 	TexmlStatus s;
 	const char *want;
 
-	printf("1..17\n");
+	printf("1..18\n");
 
 	/* The escaper, as sql/30_ivr.sql shows it. */
 	check(escapes_to("\x41\xc3\x28\xe2\x82\xff\x42", 7, false,
@@ -156,6 +156,33 @@ main(void)
 	if (s != TEXML_OK || strcmp(b.data, want) != 0)
 		printf("# got %s\n", b.data);
 	bytebuf_free(&b);
+
+	/* Found by test/fuzz/texml_fuzz.c (corpus: finding_reused_names): names are copied. */
+	{
+		char		name[16];
+		bool		ok;
+
+		bytebuf_init(&b, NULL, NULL, 0);
+		texml_doc_begin(&d, &b);
+		strcpy(name, "Say");
+		texml_doc_open(&d, name);
+		strcpy(name, "voice");
+		texml_doc_attr(&d, name, "woman");
+		strcpy(name, "Play");
+		texml_doc_text(&d, "hi", 2);
+		texml_doc_close(&d);
+		strcpy(name, "voice");
+		texml_doc_open(&d, "Dial");
+		texml_doc_attr(&d, name, "x");
+		strcpy(name, "timeout");
+		texml_doc_attr(&d, name, "5");
+		strcpy(name, "voice");
+		ok = !texml_doc_attr(&d, name, "y") && d.status == TEXML_DUPLICATE_ATTR &&
+			strcmp(b.data, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say voice=\"woman\">hi</Say>"
+				   "<Dial voice=\"x\" timeout=\"5\"") == 0;
+		check(ok, "names built in a buffer the caller reuses: an element closes with the name it opened with, repeats are seen");
+		bytebuf_free(&b);
+	}
 
 	bytebuf_init(&b, NULL, NULL, 0);
 	texml_doc_begin(&d, &b);
