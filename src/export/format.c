@@ -4,7 +4,7 @@
  */
 #include "export/format.h"
 
-static const char format_hex[] = "0123456789abcdef";
+#include "crypto/codec.h"
 
 /* Writes n as exactly width digits (zero-padded) into p; returns the end. */
 static inline char *
@@ -65,15 +65,15 @@ export_format_time(const ExportTime *t, bool utc, char *out)
 int
 export_format_uuid(const uint8_t *u, char *out)
 {
+	static const int groups[5] = {4, 2, 2, 2, 6};
 	char	   *p = out;
 
-	for (int i = 0; i < 16; i++)
+	for (int g = 0; g < 5; g++)
 	{
-		if (i == 4 || i == 6 || i == 8 || i == 10)
+		if (g > 0)
 			*p++ = '-';
-		*p++ = format_hex[u[i] >> 4];
-		*p++ = format_hex[u[i] & 0xf];
+		p += codec_hex_encode(u, groups[g], p);
+		u += groups[g];
 	}
-	*p = '\0';
 	return 36;
 }

@@ -5,7 +5,9 @@
  */
 #include "export/jsonl.h"
 
-static const char jsonl_hex[] = "0123456789abcdef";
+#include <string.h>
+
+#include "crypto/codec.h"
 
 /* Writes a JSON string literal: quotes, backslashes and every control character escaped. */
 void
@@ -18,7 +20,7 @@ jsonl_string(ByteBuf *out, const char *s, size_t len)
 	for (; s < end; s++)
 	{
 		unsigned char c = (unsigned char) *s;
-		char		esc[6];
+		char		esc[CODEC_HEX_LEN(1) + 4];
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
@@ -48,12 +50,8 @@ jsonl_string(ByteBuf *out, const char *s, size_t len)
 				bytebuf_append(out, "\\f", 2);
 				break;
 			default:
-				esc[0] = '\\';
-				esc[1] = 'u';
-				esc[2] = '0';
-				esc[3] = '0';
-				esc[4] = jsonl_hex[c >> 4];
-				esc[5] = jsonl_hex[c & 0xf];
+				memcpy(esc, "\\u00", 4);
+				codec_hex_encode(&c, 1, esc + 4);
 				bytebuf_append(out, esc, 6);
 				break;
 		}
