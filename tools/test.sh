@@ -39,21 +39,33 @@ count_tap() {
 }
 
 # The backend-free kernels: the C files that include no PostgreSQL header,
-# linked into each test program of test/kernels/.
+# each compiled once (two at a time) into an archive that each test program
+# of test/kernels/ is linked against.
 if [[ " $suite_filter " == *" kernels "* ]]; then
 	echo "== kernels"
 	kdir=$TMP_CHECK/kernels
-	rm -rf "$kdir" && mkdir -p "$kdir"
+	rm -rf "$kdir" && mkdir -p "$kdir/obj"
+	kflags=(-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -I src)
 	mapfile -t kernel_srcs < <(cd "$WIB_ROOT" && grep -L '#include "postgres.h"' $(find src -name '*.c' | sort))
+	kobjs=()
+	for src in "${kernel_srcs[@]}"; do
+		obj=$kdir/obj/$(echo "${src#src/}" | tr / _).o
+		kobjs+=("$obj")
+		(cd "$WIB_ROOT" && cc "${kflags[@]}" -c "$src" -o "$obj") >"$obj.log" 2>&1 &
+		[ "$(jobs -rp | wc -l)" -ge 2 ] && wait -n
+	done
+	wait
+	cat "$kdir"/obj/*.log >"$kdir/kernels.build.log"
+	ar rcs "$kdir/libkernels.a" "${kobjs[@]}" >>"$kdir/kernels.build.log" 2>&1
 	for t in "$WIB_ROOT"/test/kernels/*_test.c; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .c)
-		if (cd "$WIB_ROOT" && cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -I src \
-			-o "$kdir/$name" "$t" "${kernel_srcs[@]}" -lcurl -lcrypto -lm) >"$kdir/$name.build.log" 2>&1; then
+		if (cd "$WIB_ROOT" && cc "${kflags[@]}" -o "$kdir/$name" "$t" "$kdir/libkernels.a" \
+			-lcurl -lcrypto -lm) >"$kdir/$name.build.log" 2>&1; then
 			"$kdir/$name" >"$kdir/$name.log" 2>&1
 			status=$?
 		else
-			cp "$kdir/$name.build.log" "$kdir/$name.log"
+			cat "$kdir/kernels.build.log" "$kdir/$name.build.log" >"$kdir/$name.log"
 			status=1
 		fi
 		grep -vE '^(ok [0-9]+|1\.\.[0-9]+$)' "$kdir/$name.log" | sed "s/^/$name: /"
