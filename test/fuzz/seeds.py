@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the seed corpora of the fuzz targets whose inputs are structured
-(texml, csv, jsonl, url_guard, form, webhook, telnyx) from the literals of
+(texml, csv, jsonl, url_guard, form, webhook, telnyx, format) from the literals of
 the regression tests (sql/10_webhooks.sql, sql/20_exports.sql,
 sql/30_ivr.sql), each in its target's input format (see each target's
 header).  Run from the repository root: test/fuzz/seeds.py
@@ -152,3 +152,14 @@ write("telnyx", "inbound_call", b"\x00\x2c\x00" + b"AccountSid=ACbench&CallSid=v
 write("telnyx", "changed_signature", b"\x20\x2c\x05" + b"CallSid=v3%3Aabc&Digits=1")
 write("telnyx", "padding_bits", b"\x60\x2c\xfb" + b"CallSid=v3%3Aabc&Digits=")
 write("telnyx", "empty_body", b"\x13\x2c\x00")
+
+# ---- format: UUID (16 bytes), year (int32 LE), month-1, day-1, hour, minute, second,
+# microseconds (uint32 LE), UTC flag; the values of sql/20_exports.sql and the ends of the range
+def format_seed(uuid_hex, year, mon, day, h, mi, s, usec, utc):
+    return (bytes.fromhex(uuid_hex) + struct.pack("<i", year) + bytes([mon - 1, day - 1, h, mi, s])
+            + struct.pack("<I", usec) + bytes([utc, 0]))
+
+
+write("format", "exports_literal", format_seed("a0eebc999c0b4ef8bb6d6bb9bd380a11", 2026, 3, 1, 6, 30, 0, 0, 1))
+write("format", "bc_year", format_seed("00" * 16, -44, 3, 15, 12, 0, 0, 0, 0))
+write("format", "expanded_year", format_seed("ff" * 16, 294276, 12, 31, 23, 59, 59, 999999, 1))
