@@ -42,6 +42,11 @@ for name in "${targets[@]}"; do
 	log=$out/$name.log
 	mkdir -p "$corpus" "$findings"
 	[ -d "$seeds" ] || seeds=
+	if [ ! -x "$out/${name}_fuzz" ]; then
+		failed=$((failed + 1))
+		echo "not ok $n - $name: not built (log: $out/build.log)"
+		continue
+	fi
 	"$out/${name}_fuzz" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$findings/" "$corpus" ${seeds:+"$seeds"} >"$log" 2>&1
 	status=$?

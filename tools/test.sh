@@ -52,7 +52,8 @@ if [[ " $suite_filter " == *" kernels "* ]]; then
 	echo "== kernels"
 	kdir=$TMP_CHECK/kernels
 	rm -rf "$kdir" && mkdir -p "$kdir/obj"
-	kflags=(-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -I src)
+	kflags=(-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+		-Wno-sign-compare -I src)
 	mapfile -t kernel_srcs < <(cd "$WIB_ROOT" && grep -L '#include "postgres.h"' $(find src -name '*.c' | sort))
 	kobjs=()
 	for src in "${kernel_srcs[@]}"; do

@@ -52,11 +52,12 @@ texml_is_voice(const char *voice)
 		return false;
 	if (strcmp(voice, "man") == 0 || strcmp(voice, "woman") == 0 || strcmp(voice, "alice") == 0)
 		return true;
-	if (strncmp(voice, "Polly.", 6) == 0 && voice[6] != '\0')
+	if (strncmp(voice, "Polly.", 6) == 0)
 	{
 		for (p = voice + 6; texml_alpha(*p); p++)
 			;
-		if (p - voice <= 40 && (*p == '\0' || strcmp(p, "-Neural") == 0))
+		/* An Id of one letter or more: "Polly.-Neural" names no voice. */
+		if (p > voice + 6 && p - voice <= 40 && (*p == '\0' || strcmp(p, "-Neural") == 0))
 			return true;
 	}
 	return false;

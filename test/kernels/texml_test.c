@@ -207,7 +207,7 @@ main(void)
 
 	/* Telnyx's rules. */
 	check(texml_is_voice("woman") && texml_is_voice("Polly.Joanna") && texml_is_voice("Polly.Joanna-Neural") &&
-		  !texml_is_voice("Polly.") && !texml_is_voice("Polly.Joanna-Standard") && !texml_is_voice("robot") &&
+		  !texml_is_voice("Polly.") && !texml_is_voice("Polly.-Neural") && !texml_is_voice("Polly.Joanna-Standard") && !texml_is_voice("robot") &&
 		  !texml_is_voice("Polly.Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") && !texml_is_voice(NULL),
 		  "voices: man, woman, alice, Polly.<Id>[-Neural] up to 40 bytes");
 	check(texml_is_language("en-US") && texml_is_language("arb") && texml_is_language("cmn-CN") &&
