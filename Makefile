@@ -32,7 +32,7 @@ EXTRA_CLEAN = wib--*.sql tmp_install tmp_check log results regression.diffs regr
 override with_llvm = no
 
 # Before "make deps" has installed postgresql-server-dev-15 there is no PGXS:
-# only deps, test, demo and bench (which run deps first) work then.
+# only deps, test, demo, bench and fuzz (which run deps first) work then.
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
@@ -53,7 +53,10 @@ wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 wib--%--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 	@tools/sql_script.sh update $* $(EXTVERSION) > $@
 
-.PHONY: deps demo test bench
+.PHONY: deps demo test bench fuzz
+
+# Seconds each fuzz target runs under make fuzz (make test runs each for 3).
+FUZZ_SECONDS ?= 60
 
 # Debian packages the build, tests and demo need (installed only when missing; needs root).
 deps:
@@ -70,3 +73,8 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory -s all
 	@bench/run.sh
+
+# Every libFuzzer target of test/fuzz/, built into tmp_check/fuzz/ and run for
+# FUZZ_SECONDS each; fails on any finding (docs/operations.md, "Fuzzing").
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh

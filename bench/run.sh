@@ -6,6 +6,7 @@
 # installed), PG_BINDIR, WIB_ROOT and BENCH_OUT (scratch), and prints rows:
 #   ROW|figure|ours|anchor|unit|better|target
 # better is "higher" or "lower"; anchor is "-" when the figure has only a target.
+# WIB_BENCH (a glob of bench/*.sh names without .sh, default all) picks scripts.
 set -uo pipefail
 source "$(dirname "$0")/../tools/common.sh"
 
@@ -18,6 +19,7 @@ rows=$BENCH_OUT/rows.txt
 : >"$rows"
 # WIB_BENCH=mobile (a glob of bench/ script names without .sh) runs only those.
 for script in "$WIB_ROOT"/bench/${WIB_BENCH:-[a-z]*}.sh; do
+	[ -e "$script" ] || continue
 	[ "$(basename "$script")" = run.sh ] && continue
 	echo "== $(basename "$script")" >&2
 	as_runner "$script" | tee -a "$rows" | grep -v '^ROW|' >&2

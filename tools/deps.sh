@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(
-	make gcc
+	make gcc clang libfuzzer-14-dev
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
 	libcurl4-openssl-dev libssl-dev openssl
 	postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl

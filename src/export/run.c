@@ -187,7 +187,7 @@ wib_export_render(PG_FUNCTION_ARGS)
 	sink_init(&sink, emit_to_tuplestore, rsinfo);
 	export_run_query(query, format, PG_GETARG_BOOL(2),
 					 PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3), &sink);
-	pfree(sink.buf.data);
+	sink_free(&sink);
 	MemoryContextSwitchTo(old);
 	return (Datum) 0;
 }
@@ -375,7 +375,7 @@ wib_export_stream(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	sink_init(&sink, emit_to_tuplestore, rsinfo);
 	export_run_query(query, format, formula_guard, max_rows, &sink);
-	pfree(sink.buf.data);
+	sink_free(&sink);
 	MemoryContextSwitchTo(old);
 	return (Datum) 0;
 }

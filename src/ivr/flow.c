@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -61,8 +62,9 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	bool		disclosure;
 	MenuData	m;
 	StringInfoData valid;
-	StringInfoData buf;
 	TexmlWriter w;
+	char	   *doc;
+	int			len;
 	char	   *gather_url;
 	MenuCacheKey key;
 	const char *org_text;
@@ -120,8 +122,7 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 		if (m.digits[i] != NULL)
 			appendStringInfoString(&valid, m.digits[i]);
 
-	initStringInfo(&buf);
-	texml_begin(&w, &buf);
+	texml_begin(&w);
 	if (disclosure)
 		flow_say(&w, m.disclosure_text, m.voice, m.language);
 	if (attempt > 0)
@@ -152,10 +153,10 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	texml_attr(&w, "method", "POST");
 	texml_text(&w, gather_url);
 	texml_close(&w);
-	texml_finish(&w);
+	doc = texml_finish(&w, &len);
 	if (use_cache)
-		menu_cache_put(&key, generation, gather_url, buf.data, buf.len);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+		menu_cache_put(&key, generation, gather_url, doc, len);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(doc, len));
 }
 
 /* Argument n as a C string, or NULL. */
@@ -185,8 +186,9 @@ wib_texml_action(PG_FUNCTION_ARGS)
 	char	   *target = flow_arg(fcinfo, 2);
 	char	   *voice = flow_arg(fcinfo, 3);
 	char	   *language = flow_arg(fcinfo, 4);
-	StringInfoData buf;
 	TexmlWriter w;
+	char	   *doc;
+	int			len;
 
 	if (kind == NULL)
 		kind = "";
@@ -197,8 +199,7 @@ wib_texml_action(PG_FUNCTION_ARGS)
 	texml_check_voice(voice);
 	texml_check_language(language);
 
-	initStringInfo(&buf);
-	texml_begin(&w, &buf);
+	texml_begin(&w);
 	if (strcmp(kind, "transfer") == 0)
 	{
 		texml_check_e164(target, "target");
@@ -262,6 +263,6 @@ wib_texml_action(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid kind"),
 				 errdetail("kind must be transfer, voicemail, survey, hangup, reject or empty.")));
-	texml_finish(&w);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+	doc = texml_finish(&w, &len);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(doc, len));
 }

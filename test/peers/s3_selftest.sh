@@ -26,9 +26,9 @@ is() {	# is GOT WANT DESCRIPTION
 
 cc_flags=(-std=gnu11 -O1 -Wall -Wextra -Werror -Wno-unused-parameter -I "$ROOT/src")
 cc "${cc_flags[@]}" -o "$W/s3_sign" "$ROOT/test/peers/s3_sign.c" "$ROOT/src/export/sigv4.c" "$ROOT/src/export/sigv4_check.c" \
-	"$ROOT/src/export/s3_utf8.c" "$ROOT/src/crypto/hmac.c" "$ROOT/src/crypto/codec.c" -lcrypto || exit 1
+	"$ROOT/src/core/utf8.c" "$ROOT/src/crypto/hmac.c" "$ROOT/src/crypto/codec.c" -lcrypto || exit 1
 cc "${cc_flags[@]}" -o "$W/s3_xml_tool" "$ROOT/test/peers/s3_xml_tool.c" "$ROOT/src/export/s3_xml.c" "$ROOT/src/export/s3_xml_scan.c" \
-	"$ROOT/src/export/s3_utf8.c" || exit 1
+	"$ROOT/src/core/utf8.c" || exit 1
 SIGN=$W/s3_sign
 XML=$W/s3_xml_tool
 
