@@ -31,6 +31,40 @@ CREATE OR REPLACE FUNCTION wib.crm_salesforce_objects(i wib.crm_integrations) RE
 COMMENT ON FUNCTION wib.crm_salesforce_objects(wib.crm_integrations) IS
     'Internal: the Salesforce objects an integration caches (its config "objects": Contact, Lead; Contact by default).';
 
+-- Checks an integration's config for wib.crm_config_set: "objects" (Contact,
+-- Lead: what the cache holds) and "api_share" (1-100: the percentage of the
+-- org's daily API limit its sync may use); returns it normalized.
+CREATE OR REPLACE FUNCTION wib.crm_salesforce_config_check(config jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    out   jsonb := '{}';
+    share integer;
+BEGIN
+    PERFORM wib.check_fields(config, ARRAY['objects', 'api_share'], 'config');
+    IF config ? 'objects' THEN
+        IF jsonb_typeof(config -> 'objects') IS DISTINCT FROM 'array' OR jsonb_array_length(config -> 'objects') NOT BETWEEN 1 AND 2
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(config -> 'objects') e
+                       WHERE e NOT IN ('"Contact"'::jsonb, '"Lead"'::jsonb)) THEN
+            PERFORM wib.invalid_field('objects', 'objects must be a JSON array of the Salesforce objects to cache: "Contact", "Lead" or both.');
+        END IF;
+        out := out || jsonb_build_object('objects',
+            (SELECT jsonb_agg(DISTINCT e ORDER BY e) FROM jsonb_array_elements_text(config -> 'objects') e));
+    END IF;
+    IF config ? 'api_share' THEN
+        share := wib.field_int(config, 'api_share', 1, 100);
+        IF share IS NULL THEN
+            PERFORM wib.invalid_field('api_share', 'api_share must be a whole percentage from 1 to 100 of the org''s daily API limit.');
+        END IF;
+        out := out || jsonb_build_object('api_share', share);
+    END IF;
+    RETURN out;
+END
+$$;
+COMMENT ON FUNCTION wib.crm_salesforce_config_check(jsonb) IS
+    'Internal: checks a Salesforce integration''s config ({"objects": ["Contact", "Lead"], "api_share": 1-100}; 22023 naming the field) and returns it normalized.';
+
 -- The contact mappings for an object: a Lead has no Account, so a mapping to
 -- an Account field reads the Lead's Company.
 CREATE OR REPLACE FUNCTION wib.crm_salesforce_object_mapping(m jsonb, obj text) RETURNS jsonb

@@ -30,6 +30,8 @@ CREATE OR REPLACE FUNCTION wib.crm_salesforce_webhook(method text, uri text, raw
     RETURNS integer
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, wib, pg_temp
+    SET wib.org_id = ''
+    SET wib.user_id = ''
 AS $$
 DECLARE
     path_secret text := substring(uri FROM '/([A-Za-z0-9_-]{43})/?(?:\?[^#]*)?$');
