@@ -54,4 +54,13 @@
 #define ERRCODE_WIB_CRM_UNKNOWN_ACCOUNT		MAKE_SQLSTATE('W','B','5','0','7')
 #define ERRCODE_WIB_CRM_NOT_AVAILABLE		MAKE_SQLSTATE('W','B','5','0','8')
 
+/* Mobile (WB6xx, raised by src/sql/60_mobile/; docs/mobile.md). */
+#define ERRCODE_WIB_MOBILE_NO_USER			MAKE_SQLSTATE('W','B','6','0','1')
+#define ERRCODE_WIB_MOBILE_DEVICE_REVOKED	MAKE_SQLSTATE('W','B','6','0','2')
+#define ERRCODE_WIB_MOBILE_NO_VAPID_KEY		MAKE_SQLSTATE('W','B','6','0','3')
+#define ERRCODE_WIB_MOBILE_NO_SUBSCRIPTION	MAKE_SQLSTATE('W','B','6','0','4')
+#define ERRCODE_WIB_QR_UNKNOWN				MAKE_SQLSTATE('W','B','6','0','5')
+#define ERRCODE_WIB_QR_EXPIRED				MAKE_SQLSTATE('W','B','6','0','6')
+#define ERRCODE_WIB_QR_USED					MAKE_SQLSTATE('W','B','6','0','7')
+
 #endif							/* WIB_ERRORS_H */

@@ -4,7 +4,7 @@
 -- act for a tenant restore the caller's context, and applications write no
 -- table that the API keeps (the attacks themselves are in test/t/100_security.pl).
 BEGIN;
-SELECT plan(11);
+SELECT plan(12);
 
 CREATE TEMP VIEW wib_functions AS
 SELECT p.oid, p.oid::regprocedure::text AS sig, p.prosecdef, p.proconfig, p.proowner, p.prosrc
@@ -40,6 +40,8 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.crm_webhook_secret(text)',
                 'wib.crm_webhook_secret_rotate(text,interval)',
                 'wib.current_plan()',
+                'wib.device_register(text,text,text)',
+                'wib.device_revoke(uuid)',
                 'wib.emit_event(text,jsonb)',
                 'wib.export_create(text,text,jsonb,text)',
                 'wib.export_download_token(uuid,interval)',
@@ -56,7 +58,15 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.ivr_number_assign(uuid,uuid)',
                 'wib.ivr_number_release(uuid)',
                 'wib.ivr_webhook(text,bytea,text,text)',
+                'wib.push_send(text,jsonb)',
+                'wib.push_subscribe(uuid,jsonb,text[])',
+                'wib.push_test(uuid)',
+                'wib.push_unsubscribe(uuid)',
+                'wib.qr_auth_claim(text)',
+                'wib.qr_auth_create(text)',
+                'wib.qr_auth_verify(text,uuid)',
                 'wib.sentiment_trends(date,date,text)',
+                'wib.vapid_public_key()',
                 'wib.webhook_rotate_secret(uuid)',
                 'wib.webhook_subscribe(text,text,text[],text,integer)',
                 'wib.webhook_test(uuid)',
@@ -79,6 +89,7 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.run_nightly(date)',
                 'wib.run_nightly_range(date,date)',
                 'wib.sentiment_backfill()',
+                'wib.vapid_configure(text,boolean)',
                 'wib.vault_rotate()'],
           'wib_admin may call exactly these SECURITY DEFINER functions besides the application''s');
 
@@ -114,6 +125,12 @@ SELECT is(ARRAY(SELECT f.sig FROM wib_functions f
                    AND (has_function_privilege('wib_app', f.oid, 'EXECUTE') OR has_function_privilege('wib_admin', f.oid, 'EXECUTE'))
                  ORDER BY 1),
           '{}'::text[], 'no role may open the vault, sign tokens or claim secrets');
+SELECT ok(NOT has_column_privilege('wib_app', 'wib.push_subscriptions', 'auth_key', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.vapid_keys', 'SELECT')
+          AND NOT has_table_privilege('wib_admin', 'wib.vapid_keys', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.qr_auth_nonces', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.qr_auth_sessions', 'nonce_hash', 'SELECT'),
+          'nobody but the owner reads push auth secrets, VAPID keys or QR nonce hashes');
 
 SELECT ok(NOT has_table_privilege('wib_app', 'wib.crm_tokens', 'SELECT')
           AND NOT has_table_privilege('wib_admin', 'wib.crm_tokens', 'SELECT')
