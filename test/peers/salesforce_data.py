@@ -184,7 +184,9 @@ class Store:
         return rec.get(field)
 
     def visible(self, obj, include_deleted, now):
-        """Live records, plus those in the recycle bin (15 days) for queryAll."""
+        """Live records, plus those in the recycle bin (15 days) for queryAll; Tasks are never deleted here."""
+        if obj == "Task":
+            return list(self.tasks)
         cutoff = now - RECYCLE_DAYS * 86400
         return [r for r in self.records[obj].values()
                 if not r["IsDeleted"] or include_deleted and r["DeletedDate"] >= cutoff]

@@ -121,6 +121,7 @@ BEGIN
     INSERT INTO wib.crm_call_pushes (organization_id, integration_id, call_id, status, crm_object_id)
     SELECT org, integ, c.id, 'pushed', '170000000001' FROM wib.calls c WHERE c.organization_id = org LIMIT 1;
     INSERT INTO wib.crm_webhook_events (organization_id, crm_type, event_id, integration_id) VALUES (org, 'hubspot', '1', integ);
+    PERFORM wib.crm_webhook_secret_new(org, integ, NULL);
 END
 $$;
 SELECT pg_temp.seed_crm(pg_temp.org('a'), '1001', '+15550100001'), pg_temp.seed_crm(pg_temp.org('b'), '1002', '+15550100002');
