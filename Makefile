@@ -53,7 +53,7 @@ wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 wib--%--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 	@tools/sql_script.sh update $* $(EXTVERSION) > $@
 
-.PHONY: deps demo test bench
+.PHONY: deps demo test bench bench-save
 
 # Debian packages the build, tests and demo need (installed only when missing; needs root).
 deps:
@@ -67,6 +67,11 @@ test: deps
 	@$(MAKE) --no-print-directory -s all
 	@tools/test.sh
 
+# Results go to tmp_check/bench/; bench-save also writes the table into docs/benchmarks.md.
 bench: deps
 	@$(MAKE) --no-print-directory -s all
 	@bench/run.sh
+
+bench-save: deps
+	@$(MAKE) --no-print-directory -s all
+	@bench/run.sh --save
