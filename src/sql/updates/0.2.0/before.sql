@@ -71,3 +71,9 @@ DROP FUNCTION wib.analytics_snapshots_plan();
 -- is installed): the replayed view and its function are created anew.
 DROP VIEW wib.worker_status;
 DROP FUNCTION wib.worker_status_rows();
+
+-- The analytics materialized views give way to totals tables kept up to date from a
+-- log of changes (src/sql/40_analytics/25_totals_schema.sql); views of the same names
+-- read the tables, and after.sql fills them from the existing calls.
+DROP MATERIALIZED VIEW wib.mv_call_sentiment_daily;
+DROP MATERIALIZED VIEW wib.mv_agent_performance_weekly;
