@@ -7,7 +7,8 @@
 #   bench/run.sh --save   the same, then docs/benchmarks.md's results section is
 #                         replaced by the table (make bench-save)
 #   WIB_BENCH="webhooks analytics" bench/run.sh
-#                         only those scripts (names without .sh)
+#                         only those scripts (names without .sh, or globs);
+#                         --save then leaves the docs alone
 #
 # A bench script gets PGHOST, PGPORT, PGUSER, PGDATABASE (wib_bench, with wib
 # installed), PG_BINDIR, WIB_ROOT, BENCH_OUT (scratch) and WIB_BENCH_PG_NET (1
@@ -46,11 +47,19 @@ scratch_dir "$BENCH_OUT"
 
 rows=$BENCH_OUT/rows.txt
 : >"$rows"
+# WIB_BENCH="webhooks analytics" (names of bench/ scripts without .sh, or
+# globs of them: WIB_BENCH=mobile, WIB_BENCH='w*') runs only those.
 for script in "$WIB_ROOT"/bench/[a-z]*.sh; do
 	name=$(basename "$script" .sh)
 	[ "$name" = run ] && continue
-	if [ -n "${WIB_BENCH:-}" ] && [[ " $WIB_BENCH " != *" $name "* ]]; then
-		continue
+	if [ -n "${WIB_BENCH:-}" ]; then
+		wanted=0
+		read -ra patterns <<<"$WIB_BENCH"
+		for pattern in "${patterns[@]}"; do
+			# shellcheck disable=SC2053
+			[[ $name == $pattern ]] && wanted=1
+		done
+		[ "$wanted" -eq 1 ] || continue
 	fi
 	echo "== $name.sh" >&2
 	as_runner "$script" | tee -a "$rows" | grep -v '^ROW|' >&2
@@ -73,8 +82,11 @@ table=$BENCH_OUT/table.md
 cat "$table"
 echo "(results in $BENCH_OUT)" >&2
 
-# make bench-save: docs/benchmarks.md's results section becomes this table.
-if [ "$save" -eq 1 ]; then
+# make bench-save: docs/benchmarks.md's results section becomes this table
+# (a full run only: a run of some scripts would drop the others' rows).
+if [ "$save" -eq 1 ] && [ -n "${WIB_BENCH:-}" ]; then
+	echo "not written into docs/benchmarks.md: WIB_BENCH ran only some scripts (the table is in $table)" >&2
+elif [ "$save" -eq 1 ]; then
 	doc=$WIB_ROOT/docs/benchmarks.md
 	{
 		sed '/^<!-- results -->$/,$d' "$doc"
