@@ -53,7 +53,7 @@ wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 wib--%--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 	@tools/sql_script.sh update $* $(EXTVERSION) > $@
 
-.PHONY: deps demo test bench fuzz
+.PHONY: deps demo test bench bench-save fuzz
 
 # Seconds each fuzz target runs under make fuzz (make test runs each for 3).
 FUZZ_SECONDS ?= 60
@@ -70,9 +70,14 @@ test: deps
 	@$(MAKE) --no-print-directory -s all
 	@tools/test.sh
 
+# Results go to tmp_check/bench/; bench-save also writes the table into docs/benchmarks.md.
 bench: deps
 	@$(MAKE) --no-print-directory -s all
 	@bench/run.sh
+
+bench-save: deps
+	@$(MAKE) --no-print-directory -s all
+	@bench/run.sh --save
 
 # Every libFuzzer target of test/fuzz/, built into tmp_check/fuzz/ and run for
 # FUZZ_SECONDS each; fails on any finding (docs/operations.md, "Fuzzing").

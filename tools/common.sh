@@ -82,10 +82,15 @@ scratch_dir() {
 # start_throwaway_cluster DB [extra conf]: the private installation, a cluster
 # in tmp_check/DB_data stopped when the script exits, database DB created (the
 # launcher serves it once CREATE EXTENSION wib runs there), and PATH/PG*
-# exported for psql, pgbench and scripts.
+# exported for psql, pgbench and scripts.  A caller that defines
+# private_install_extras has it run once wib is installed, before the cluster
+# starts (bench/run.sh installs pg_net there).
 start_throwaway_cluster() {
 	local db=$1 conf=${2:-} port
 	install_private
+	if declare -F private_install_extras >/dev/null; then
+		private_install_extras || return 1
+	fi
 	export PATH=$PG_BINDIR:$PATH PG_BINDIR WIB_ROOT
 	port=$(free_port)
 	THROWAWAY_DATADIR=$TMP_CHECK/${db}_data

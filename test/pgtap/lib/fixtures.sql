@@ -70,6 +70,8 @@ INSERT INTO wib.ml_predictions (organization_id, prediction_type, subject, targe
                                 explanation, model_version, expires_at)
 SELECT id, 'churn_risk', 'contact-1', current_date, 0.2, 0.5, 'Fixture prediction', 'fixture', now() + interval '1 day'
   FROM fx;
+-- A change not yet taken in by a nightly run, for both tenants.
+INSERT INTO wib.analytics_changes (organization_id, day) SELECT id, current_date FROM fx;
 -- Exports: one export job each.
 INSERT INTO wib.export_jobs (organization_id, user_id, export_type) SELECT id, 'fixture', 'calls' FROM fx;
 -- Mobile: the platform's VAPID key, then for both tenants agent-1's device, its

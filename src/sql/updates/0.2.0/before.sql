@@ -72,6 +72,12 @@ DROP FUNCTION wib.analytics_snapshots_plan();
 DROP VIEW wib.worker_status;
 DROP FUNCTION wib.worker_status_rows();
 
+-- The analytics materialized views give way to totals tables kept up to date from a
+-- log of changes (src/sql/40_analytics/25_totals_schema.sql); views of the same names
+-- read the tables, and after.sql fills them from the existing calls.
+DROP MATERIALIZED VIEW wib.mv_call_sentiment_daily;
+DROP MATERIALIZED VIEW wib.mv_agent_performance_weekly;
+
 -- Webhook signing secrets move into the vault (0.1.0 kept them in plain text).
 -- The vault's functions exist only once the replayed parts have run, so here
 -- the plaintext columns step aside for the sealed ones, and after.sql seals
