@@ -13,6 +13,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "export/storage_channel.h"
 #include "http/http_settings.h"
 #include "webhooks/deliver.h"
 #include "workers/channel.h"
@@ -20,6 +21,7 @@
 
 static const DeliveryChannel *const channels[] = {
 	&webhook_channel,
+	&storage_channel,
 };
 
 #define CHANNEL_COUNT lengthof(channels)

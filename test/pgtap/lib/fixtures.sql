@@ -70,8 +70,13 @@ INSERT INTO wib.ml_predictions (organization_id, prediction_type, subject, targe
                                 explanation, model_version, expires_at)
 SELECT id, 'churn_risk', 'contact-1', current_date, 0.2, 0.5, 'Fixture prediction', 'fixture', now() + interval '1 day'
   FROM fx;
--- Exports: one export job each.
+-- Exports: one export job each, and an upload in flight and a queued object delete
+-- (never due: the deliverer would send it) in object storage.
 INSERT INTO wib.export_jobs (organization_id, user_id, export_type) SELECT id, 'fixture', 'calls' FROM fx;
+INSERT INTO wib.export_uploads (organization_id, job_id, endpoint, bucket, r2_key, upload_id)
+SELECT id, gen_random_uuid(), 'https://s3.example.test', 'fixture', 'exports/fixture.csv', 'fixture-upload' FROM fx;
+INSERT INTO wib.export_storage_queue (organization_id, op, endpoint, bucket, object_key, next_attempt_at)
+SELECT id, 'delete_object', 'https://s3.example.test', 'fixture', 'exports/fixture.csv', 'infinity' FROM fx;
 RESET wib.org_id;
 RESET wib.user_id;
 RESET client_min_messages;
