@@ -49,7 +49,7 @@ s3_define_settings(void)
 							"How many parts of an export the job runner uploads at once.",
 							"Each part in flight is held in memory (wib.export_part_size each).",
 							&export_upload_concurrency,
-							4, 1, 16,
+							4, 1, S3_MAX_PARTS_IN_FLIGHT,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
@@ -187,6 +187,14 @@ s3_call_body(S3Call *c, const char *body, size_t len)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute the SHA-256 of a request body")));
 	codec_hex_encode(hash, sizeof(hash), c->payload_sha256);
+	c->body = body;
+	c->body_len = len;
+}
+
+void
+s3_call_body_unsigned(S3Call *c, const char *body, size_t len)
+{
+	strlcpy(c->payload_sha256, SIGV4_UNSIGNED_PAYLOAD, sizeof(c->payload_sha256));
 	c->body = body;
 	c->body_len = len;
 }
@@ -351,8 +359,37 @@ s3_backoff(int ms)
 	}
 }
 
-void
-s3_run(const S3Target *t, S3Call *calls, int n)
+/*
+ * The wait before retrying calls that failed transiently: the backoff of the
+ * most tried of them (500 ms, 1 s, 2 s, ...), or a longer Retry-After (up to
+ * S3_RETRY_AFTER_MAX_MS).
+ */
+static int
+retry_wait_ms(const S3Call *calls, const int *which, int n)
+{
+	int			tries = 1;
+	int			wait_ms;
+
+	for (int i = 0; i < n; i++)
+		tries = Max(tries, calls[which[i]].attempts);
+	wait_ms = S3_BACKOFF_FIRST_MS << Min(tries - 1, 10);
+	for (int i = 0; i < n; i++)
+	{
+		int			after = calls[which[i]].req.result.retry_after_seconds;
+
+		if (after > 0)
+			wait_ms = Max(wait_ms, Min(after * 1000, S3_RETRY_AFTER_MAX_MS));
+	}
+	return wait_ms;
+}
+
+/*
+ * Runs the calls until each is done, counting on from the attempts each has
+ * had already; with retrying, the calls failed transiently before and the
+ * backoff comes first.
+ */
+static void
+run_calls(const S3Target *t, S3Call *calls, int n, bool retrying)
 {
 	HttpRequest *reqs = (HttpRequest *) palloc(sizeof(HttpRequest) * Max(n, 1));
 	int		   *pending = (int *) palloc(sizeof(int) * Max(n, 1));
@@ -360,16 +397,22 @@ s3_run(const S3Target *t, S3Call *calls, int n)
 	char		reason[SIGV4_REASON_LEN];
 
 	for (int i = 0; i < n; i++)
-	{
 		pending[i] = i;
-		calls[i].attempts = 0;
-	}
-	for (int attempt = 1; npending > 0; attempt++)
+	for (;;)
 	{
-		int			wait_ms = S3_BACKOFF_FIRST_MS << Min(attempt - 1, 10);
 		int			still = 0;
 		int			first_fatal = -1;
+		int			spent = -1;
 
+		if (retrying)
+		{
+			int			wait_ms = retry_wait_ms(calls, pending, npending);
+
+			ereport(DEBUG1,
+					(errmsg_internal("wib: retrying %d object storage request(s) in %d ms (%s on %s)",
+									 npending, wait_ms, call_what(&calls[pending[0]]), calls[pending[0]].op)));
+			s3_backoff(wait_ms);
+		}
 		for (int i = 0; i < npending; i++)
 		{
 			S3Call	   *c = &calls[pending[i]];
@@ -387,13 +430,13 @@ s3_run(const S3Target *t, S3Call *calls, int n)
 			S3Call	   *c = &calls[pending[i]];
 
 			c->req.result = reqs[i].result;
-			c->attempts = attempt;
+			c->attempts++;
 			s3_call_finish(c);
 			if (c->outcome == S3_OUTCOME_RETRY)
 			{
-				if (c->req.result.retry_after_seconds > 0)
-					wait_ms = Max(wait_ms, Min(c->req.result.retry_after_seconds * 1000, S3_RETRY_AFTER_MAX_MS));
 				pending[still++] = pending[i];
+				if (c->attempts >= S3_ATTEMPTS && spent < 0)
+					spent = pending[i];
 			}
 			else if (c->outcome != S3_OUTCOME_OK && c->outcome != S3_OUTCOME_GONE && first_fatal < 0)
 				first_fatal = pending[i];
@@ -404,13 +447,25 @@ s3_run(const S3Target *t, S3Call *calls, int n)
 		npending = still;
 		if (npending == 0)
 			break;
-		if (attempt >= S3_ATTEMPTS)
-			s3_raise(&calls[pending[0]]);
-		ereport(DEBUG1,
-				(errmsg_internal("wib: retrying %d object storage request(s) in %d ms (%s on %s)",
-								 npending, wait_ms, call_what(&calls[pending[0]]), calls[pending[0]].op)));
-		s3_backoff(wait_ms);
+		if (spent >= 0)
+			s3_raise(&calls[spent]);
+		retrying = true;
 	}
 	pfree(reqs);
 	pfree(pending);
+}
+
+void
+s3_run(const S3Target *t, S3Call *calls, int n)
+{
+	run_calls(t, calls, n, false);
+}
+
+void
+s3_run_again(const S3Target *t, S3Call *calls, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (calls[i].outcome != S3_OUTCOME_RETRY)
+			elog(ERROR, "only calls that failed transiently are run again");
+	run_calls(t, calls, n, true);
 }

@@ -19,6 +19,7 @@
 #define S3_BACKOFF_FIRST_MS		500		/* then 1 s, 2 s */
 #define S3_RETRY_AFTER_MAX_MS	30000	/* longest Retry-After honoured */
 #define S3_MAX_QUERY			6
+#define S3_MAX_PARTS_IN_FLIGHT	16		/* the largest wib.export_upload_concurrency */
 #define S3_CODE_LEN				64
 #define S3_MESSAGE_LEN			256
 
@@ -83,7 +84,14 @@ extern void s3_call_query(S3Call *c, const char *name, const char *value);
 /* Sets the body; its SHA-256 is computed here and signed. */
 extern void s3_call_body(S3Call *c, const char *body, size_t len);
 
-/* Signs c now and fills c->req; false with reason (SIGV4_REASON_LEN) when it cannot be signed. */
+/*
+ * Sets the body without hashing it (x-amz-content-sha256: UNSIGNED-PAYLOAD,
+ * which S3, R2 and MinIO accept): only over https, where TLS protects the
+ * bytes on the way.
+ */
+extern void s3_call_body_unsigned(S3Call *c, const char *body, size_t len);
+
+/* Signs c now (a fresh x-amz-date) and fills c->req; false with reason (SIGV4_REASON_LEN) when it cannot be signed. */
 extern bool s3_call_prepare(const S3Target *t, S3Call *c, char *reason);
 
 /* Reads the outcome of c from c->req.result (status, <Error> code and message). */
@@ -97,6 +105,13 @@ extern void s3_call_finish(S3Call *c);
  * (or, with gone_ok, found its object gone).
  */
 extern void s3_run(const S3Target *t, S3Call *calls, int n);
+
+/*
+ * s3_run for calls that were already tried once elsewhere (sent with
+ * http_engine_start) and failed transiently: waits their backoff first and
+ * counts their attempts on.
+ */
+extern void s3_run_again(const S3Target *t, S3Call *calls, int n);
 
 /* Raises the error that c's outcome means. */
 extern void s3_raise(const S3Call *c) pg_attribute_noreturn();

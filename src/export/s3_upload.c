@@ -4,13 +4,17 @@
  *		into a multipart upload (wib.export_s3_begin, wib.export_s3_write).
  *
  * The writer's chunks are cut into parts of exactly wib.export_part_size
- * bytes (R2 wants every part but the last the same size).  Parts are held in
- * wib.export_upload_concurrency buffers; once they are all full they are
- * uploaded together through one run of the HTTP engine, then refilled, so
- * memory is those buffers whatever the export's size and nothing is written
- * to local disk.  The last part (any size, even empty) and the
- * CompleteMultipartUpload document follow at the end.  Object size and
- * SHA-256 are counted over the bytes as they pass.
+ * bytes (R2 wants every part but the last the same size).  Each part is sent
+ * as soon as it is full, through the HTTP engine's started requests, and the
+ * writer goes on formatting rows meanwhile, moving the transfers along
+ * between chunks; up to wib.export_upload_concurrency parts are in flight,
+ * and a new part waits for a buffer only when that many are.  Memory is
+ * those buffers plus the one being filled, whatever the export's size, and
+ * nothing is written to local disk.  A part that fails transiently is sent
+ * again (with backoff) once the others in flight have finished.  The last
+ * part (any size, even empty) and the CompleteMultipartUpload document
+ * follow at the end.  Object size and SHA-256 are counted over the bytes as
+ * they pass.
  *
  * This is network I/O inside the job's transaction (the rows come from its
  * snapshot); every request is bounded by wib.export_upload_timeout and its
@@ -34,6 +38,17 @@
 #include "export/run.h"
 #include "export/s3_client.h"
 #include "export/s3_xml.h"
+#include "http/http_settings.h"
+
+/* One part buffer: free (number 0), being filled, or in flight. */
+typedef struct S3Part
+{
+	char	   *data;			/* part_size bytes */
+	int			len;
+	int			number;			/* part number; 0 while free or being filled */
+	S3Call		call;
+	MemoryContext cxt;			/* the call's request and answer; reset for each part */
+} S3Part;
 
 /* The state of one streamed upload. */
 typedef struct S3Writer
@@ -42,65 +57,165 @@ typedef struct S3Writer
 	const char *key;
 	const char *upload_id;
 	int			part_size;
-	int			concurrency;
-	char	  **bufs;			/* concurrency buffers of part_size bytes */
-	int			nfull;			/* full buffers waiting; bufs[nfull] is being filled */
-	int			fill;			/* bytes in bufs[nfull] */
-	int			parts;			/* parts uploaded so far */
+	int			in_flight_max;	/* wib.export_upload_concurrency, at most wib.http_max_concurrency */
+	int			in_flight;
+	S3Part	   *bufs;			/* in_flight_max + 1 buffers */
+	S3Part	   *filling;		/* the buffer being filled */
+	int			parts;			/* part numbers given so far */
 	char	  **etags;			/* ETag of part i + 1 */
 	int			etags_cap;
 	pg_cryptohash_ctx *sha;		/* of the whole object */
 	int			header_lines;
 	MemoryContext cxt;			/* the upload's lifetime */
-	MemoryContext batch_cxt;	/* one engine run's requests and answers */
 } S3Writer;
 
-/* Uploads bufs[0..count) as the next parts; the last of them holds last_len bytes. */
+/* Records the ETag of a part the store accepted and frees its buffer. */
 static void
-upload_parts(S3Writer *w, int count, int last_len)
+part_done(S3Writer *w, S3Part *p)
 {
-	S3Call	   *calls;
+	const char *etag = http_response_header(&p->call.req, "ETag");
+
+	if (etag == NULL || etag[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_WIB_EXPORT_STORAGE),
+				 errmsg("object storage answered UploadPart without an ETag")));
+	while (p->number > w->etags_cap)
+	{
+		w->etags = (char **) repalloc(w->etags, sizeof(char *) * w->etags_cap * 2);
+		memset(w->etags + w->etags_cap, 0, sizeof(char *) * w->etags_cap);
+		w->etags_cap *= 2;
+	}
+	w->etags[p->number - 1] = MemoryContextStrdup(w->cxt, etag);
+	p->number = 0;
+}
+
+/* The buffer whose request req is. */
+static S3Part *
+part_of(S3Writer *w, HttpRequest *req)
+{
+	for (int i = 0; i <= w->in_flight_max; i++)
+		if (&w->bufs[i].call.req == req)
+			return &w->bufs[i];
+	elog(ERROR, "object storage answer of a request that is not a part");
+	pg_unreachable();
+}
+
+/*
+ * Hands back the finished parts, waiting up to timeout_ms for the first.  A
+ * part that failed ends the pipeline: the others in flight are waited for,
+ * then the failures are raised (credentials, full, refused) or sent again
+ * with backoff (transient), with nothing else in flight meanwhile.
+ */
+static void
+collect_parts(S3Writer *w, int timeout_ms)
+{
+	HttpRequest *req;
+	S3Part	   *failed[S3_MAX_PARTS_IN_FLIGHT + 1];
+	int			nfailed = 0;
+
+	while (w->in_flight > 0)
+	{
+		S3Part	   *p;
+
+		/* After a failure every part in flight is waited for (each is bounded by its timeout). */
+		req = http_engine_wait(nfailed > 0 ? 1000 : timeout_ms);
+		if (req == NULL)
+		{
+			if (nfailed > 0)
+				continue;
+			break;
+		}
+		p = part_of(w, req);
+
+		w->in_flight--;
+		p->call.attempts++;
+		s3_call_finish(&p->call);
+		if (p->call.outcome == S3_OUTCOME_OK)
+			part_done(w, p);
+		else
+			failed[nfailed++] = p;
+		timeout_ms = 0;
+	}
+	if (nfailed == 0)
+		return;
+	for (int i = 0; i < nfailed; i++)
+		if (failed[i]->call.outcome != S3_OUTCOME_RETRY)
+			s3_raise(&failed[i]->call);
+	for (int i = 0; i < nfailed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(failed[i]->cxt);
+
+		s3_run_again(&w->target, &failed[i]->call, 1);
+		MemoryContextSwitchTo(old);
+		part_done(w, failed[i]);
+	}
+}
+
+/* Sends a full (or the last) buffer as the next part, without waiting for it. */
+static void
+send_part(S3Writer *w, S3Part *p)
+{
+	char		reason[SIGV4_REASON_LEN];
 	MemoryContext old;
 
-	if (count == 0)
-		return;
-	if (w->parts + count > S3_XML_MAX_PARTS)
+	if (w->parts >= S3_XML_MAX_PARTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WIB_EXPORT_STORAGE),
 				 errmsg("export needs more than %d parts of %d bytes", S3_XML_MAX_PARTS, w->part_size),
 				 errhint("Raise wib.export_part_size.")));
-	old = MemoryContextSwitchTo(w->batch_cxt);
-	calls = (S3Call *) palloc(sizeof(S3Call) * count);
-	for (int i = 0; i < count; i++)
+	p->number = ++w->parts;
+	MemoryContextReset(p->cxt);
+	old = MemoryContextSwitchTo(p->cxt);
+	s3_call_init(&p->call, "UploadPart", "PUT", w->key);
+	s3_call_query(&p->call, "partNumber", psprintf("%d", p->number));
+	s3_call_query(&p->call, "uploadId", w->upload_id);
+	/* Over https TLS protects the part; over plain http its SHA-256 is signed. */
+	if (w->target.endpoint.https)
+		s3_call_body_unsigned(&p->call, p->data, p->len);
+	else
+		s3_call_body(&p->call, p->data, p->len);
+	if (!s3_call_prepare(&w->target, &p->call, reason))
+		ereport(ERROR,
+				(errcode(ERRCODE_WIB_EXPORT_STORAGE),
+				 errmsg("could not sign UploadPart for object storage"),
+				 errdetail("%s.", reason)));
+	if (!http_engine_start(&p->call.req))
 	{
-		S3Call	   *c = &calls[i];
-
-		s3_call_init(c, "UploadPart", "PUT", w->key);
-		s3_call_query(c, "partNumber", psprintf("%d", w->parts + i + 1));
-		s3_call_query(c, "uploadId", w->upload_id);
-		s3_call_body(c, w->bufs[i], i == count - 1 ? last_len : w->part_size);
+		/*
+		 * It could not even start: a failed attempt, sent again with the
+		 * retries once the parts in flight are done.
+		 */
+		p->call.attempts++;
+		s3_call_finish(&p->call);
+		MemoryContextSwitchTo(old);
+		while (w->in_flight > 0)
+			collect_parts(w, 1000);
+		if (p->call.outcome != S3_OUTCOME_RETRY)
+			s3_raise(&p->call);
+		old = MemoryContextSwitchTo(p->cxt);
+		s3_run_again(&w->target, &p->call, 1);
+		MemoryContextSwitchTo(old);
+		part_done(w, p);
+		return;
 	}
-	s3_run(&w->target, calls, count);
-	for (int i = 0; i < count; i++)
-	{
-		const char *etag = http_response_header(&calls[i].req, "ETag");
-
-		if (etag == NULL || etag[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_WIB_EXPORT_STORAGE),
-					 errmsg("object storage answered UploadPart without an ETag")));
-		if (w->parts >= w->etags_cap)
-		{
-			w->etags_cap *= 2;
-			w->etags = (char **) repalloc(w->etags, sizeof(char *) * w->etags_cap);
-		}
-		w->etags[w->parts++] = MemoryContextStrdup(w->cxt, etag);
-	}
+	w->in_flight++;
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(w->batch_cxt);
 }
 
-/* Sink target: bytes into part buffers, full batches uploaded as they fill. */
+/* A free buffer to fill, waiting for a part in flight to finish when all are busy. */
+static S3Part *
+free_part(S3Writer *w)
+{
+	for (;;)
+	{
+		for (int i = 0; i <= w->in_flight_max; i++)
+			if (w->bufs[i].number == 0 && &w->bufs[i] != w->filling)
+				return &w->bufs[i];
+		collect_parts(w, 1000);
+	}
+}
+
+/* Sink target: bytes into the part being filled; full parts are sent as they fill. */
 static void
 emit_to_s3(ExportSink *sink, const char *data, int len)
 {
@@ -113,23 +228,23 @@ emit_to_s3(ExportSink *sink, const char *data, int len)
 	export_progress_update(sink, len, w->header_lines);
 	while (len > 0)
 	{
-		int			n = Min(len, w->part_size - w->fill);
+		S3Part	   *p = w->filling;
+		int			n = Min(len, w->part_size - p->len);
 
-		memcpy(w->bufs[w->nfull] + w->fill, data, n);
-		w->fill += n;
+		memcpy(p->data + p->len, data, n);
+		p->len += n;
 		data += n;
 		len -= n;
-		if (w->fill == w->part_size)
+		if (p->len == w->part_size)
 		{
-			w->nfull++;
-			w->fill = 0;
-			if (w->nfull == w->concurrency)
-			{
-				upload_parts(w, w->nfull, w->part_size);
-				w->nfull = 0;
-			}
+			send_part(w, p);
+			w->filling = free_part(w);
+			w->filling->len = 0;
 		}
 	}
+	/* The transfers in flight move along between chunks. */
+	if (w->in_flight > 0)
+		collect_parts(w, 0);
 }
 
 /*
@@ -141,11 +256,16 @@ emit_to_s3(ExportSink *sink, const char *data, int len)
 static void
 complete_upload(S3Writer *w, int64 bytes)
 {
-	size_t		len = s3_complete_xml((const char *const *) w->etags, w->parts, NULL, 0);
+	size_t		len;
 	char	   *xml;
 	S3Call		call;
-	MemoryContext old = MemoryContextSwitchTo(w->batch_cxt);
+	MemoryContext cxt = AllocSetContextCreate(w->cxt, "wib export upload complete", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 
+	for (int i = 0; i < w->parts; i++)
+		if (w->etags[i] == NULL)
+			elog(ERROR, "part %d of the upload has no ETag", i + 1);
+	len = s3_complete_xml((const char *const *) w->etags, w->parts, NULL, 0);
 	if (len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WIB_EXPORT_STORAGE),
@@ -179,7 +299,7 @@ complete_upload(S3Writer *w, int64 bytes)
 					 errdetail("The object has %s bytes, not %lld.", length ? length : "no", (long long) bytes)));
 	}
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(w->batch_cxt);
+	MemoryContextDelete(cxt);
 }
 
 /*
@@ -260,18 +380,21 @@ wib_export_s3_write(PG_FUNCTION_ARGS)
 
 	memset(&w, 0, sizeof(w));
 	w.cxt = AllocSetContextCreate(CurrentMemoryContext, "wib export upload", ALLOCSET_DEFAULT_SIZES);
-	w.batch_cxt = AllocSetContextCreate(w.cxt, "wib export upload batch", ALLOCSET_DEFAULT_SIZES);
 	s3_target_arg(fcinfo, 5, &w.target);
 	w.key = text_to_cstring(PG_GETARG_TEXT_PP(6));
 	w.upload_id = text_to_cstring(PG_GETARG_TEXT_PP(7));
 	w.part_size = export_part_size;
-	w.concurrency = export_upload_concurrency;
+	w.in_flight_max = Max(1, Min(export_upload_concurrency, http_max_concurrency));
 	w.header_lines = (format == EXPORT_FORMAT_CSV) ? 1 : 0;
-	w.bufs = (char **) MemoryContextAlloc(w.cxt, sizeof(char *) * w.concurrency);
-	for (int i = 0; i < w.concurrency; i++)
-		w.bufs[i] = (char *) MemoryContextAllocHuge(w.cxt, w.part_size);
+	w.bufs = (S3Part *) MemoryContextAllocZero(w.cxt, sizeof(S3Part) * (w.in_flight_max + 1));
+	for (int i = 0; i <= w.in_flight_max; i++)
+	{
+		w.bufs[i].data = (char *) MemoryContextAllocHuge(w.cxt, w.part_size);
+		w.bufs[i].cxt = AllocSetContextCreate(w.cxt, "wib export upload part", ALLOCSET_SMALL_SIZES);
+	}
+	w.filling = &w.bufs[0];
 	w.etags_cap = 64;
-	w.etags = (char **) MemoryContextAlloc(w.cxt, sizeof(char *) * w.etags_cap);
+	w.etags = (char **) MemoryContextAllocZero(w.cxt, sizeof(char *) * w.etags_cap);
 	w.sha = pg_cryptohash_create(PG_SHA256);
 	if (w.sha == NULL || pg_cryptohash_init(w.sha) < 0)
 		ereport(ERROR,
@@ -280,17 +403,18 @@ wib_export_s3_write(PG_FUNCTION_ARGS)
 
 	export_progress_start(storage_key);
 	sink_init(&sink, emit_to_s3, &w);
+	http_engine_begin();
 	PG_TRY();
 	{
 		rows = export_run_query(query, format, formula_guard, max_rows, &sink);
-		/*
-		 * The rest: the full buffers and the part being filled, the last one
-		 * (the only one, possibly empty, of a small export).
-		 */
-		if (w.fill > 0 || w.parts + w.nfull == 0)
-			upload_parts(&w, w.nfull + 1, w.fill);
-		else
-			upload_parts(&w, w.nfull, w.part_size);
+		/* The last part (the only one, possibly empty, of a small export), then the end. */
+		if (w.filling->len > 0 || w.parts == 0)
+		{
+			send_part(&w, w.filling);
+			w.filling = NULL;
+		}
+		while (w.in_flight > 0)
+			collect_parts(&w, 1000);
 		complete_upload(&w, sink.bytes);
 	}
 	PG_FINALLY();

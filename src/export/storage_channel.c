@@ -18,6 +18,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -88,6 +90,20 @@ prepare_item(StorageItem *it, Jsonb *target, const char *op, char *key, char *up
 	*req = it->call.req;
 }
 
+/*
+ * True when the installed extension has the channel's SQL functions: a
+ * database still at 0.1.0 (the library updated, ALTER EXTENSION not yet run)
+ * has none, and its webhooks must still be delivered.
+ */
+static bool
+storage_channel_installed(void)
+{
+	Oid			args[2] = {INT4OID, INTERVALOID};
+
+	return OidIsValid(LookupFuncName(list_make2(makeString("wib"), makeString("export_storage_claim")),
+									 2, args, true));
+}
+
 /* The channel's claim: leases due queue items and prepares their signed requests. */
 static int
 storage_claim(int max_items, int lease_seconds, MemoryContext mcxt, void **items, HttpRequest *requests)
@@ -97,6 +113,9 @@ storage_claim(int max_items, int lease_seconds, MemoryContext mcxt, void **items
 	StorageItem *it;
 	int			n;
 
+	*items = NULL;
+	if (!storage_channel_installed())
+		return 0;
 	if (SPI_execute_with_args("SELECT * FROM wib.export_storage_claim($1, pg_catalog.make_interval(secs => $2))",
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		ereport(ERROR,
@@ -181,7 +200,8 @@ storage_record(void *items, HttpRequest *reqs, int n)
 static void
 storage_release(void)
 {
-	SPI_execute("SELECT wib.export_storage_release()", false, 0);
+	if (storage_channel_installed())
+		SPI_execute("SELECT wib.export_storage_release()", false, 0);
 }
 
 static int
