@@ -243,7 +243,8 @@ class Handler(BaseHTTPRequestHandler):
         raw_path, _, raw_query = self.path.partition("?")
         if raw_path.startswith("/__admin/"):
             return self.admin(raw_path, raw_query)
-        body = peer.store.new_body()
+        # A body signed UNSIGNED-PAYLOAD is not hashed (S3 does not either); any other is.
+        body = peer.store.new_body(sha256=self.headers.get("x-amz-content-sha256") != "UNSIGNED-PAYLOAD")
         op = "Unknown"
         try:
             try:
