@@ -10,6 +10,13 @@ Layout under the data directory (names are hashes, so any UTF-8 key is safe):
 Bodies are streamed to disk and parts concatenated file to file, so a
 200 MB object never sits in memory.  One lock guards the metadata; a store
 survives a restart of the peer.
+
+Limits, as the stores enforce them: every part of a completed upload but the
+last at least min_part_size (S3 and R2: 5 MiB; 400 EntityTooSmall at
+CompleteMultipartUpload), and, when quota_bytes is set, a bucket quota
+counting its objects and the parts of its uploads in progress (a PutObject or
+UploadPart that would pass it: 507 QuotaExceeded, as a full MinIO or Ceph
+bucket answers).  Both can be changed while the peer runs.
 """
 import base64
 import hashlib
@@ -112,9 +119,10 @@ class Body:
 
 
 class Store:
-    def __init__(self, data_dir, min_part_size):
+    def __init__(self, data_dir, min_part_size, quota_bytes=None):
         self.dir = data_dir
         self.min_part_size = min_part_size
+        self.quota_bytes = quota_bytes
         self.lock = threading.RLock()
         self.uploads = {}       # upload id -> meta
         self.seq = 0
@@ -142,8 +150,26 @@ class Store:
     def put_object(self, bucket, key, body, content_type):
         body.close()
         etag = '"%s"' % body.md5.hexdigest()
-        self._install(bucket, key, body.path, body.size, etag, content_type)
+        with self.lock:
+            old = self.head_object(bucket, key)
+            self._check_quota(bucket, body.size - (old["size"] if old else 0))
+            self._install(bucket, key, body.path, body.size, etag, content_type)
         return etag
+
+    def used_bytes(self, bucket):
+        """Bytes a bucket holds: its objects and the parts of its uploads in progress."""
+        with self.lock:
+            used = sum(m["size"] for m in self.list_objects(bucket))
+            for u in self.uploads.values():
+                if u["bucket"] == bucket:
+                    used += sum(p["size"] for p in self.parts(u["upload_id"]).values())
+        return used
+
+    def _check_quota(self, bucket, more):
+        """Refuses more bytes in a bucket that would pass its quota (the caller holds the lock)."""
+        if self.quota_bytes is not None and more > 0 and self.used_bytes(bucket) + more > self.quota_bytes:
+            raise StoreError(507, "QuotaExceeded", "Bucket quota exceeded.", BucketName=bucket,
+                             QuotaBytes=str(self.quota_bytes))
 
     def _install(self, bucket, key, data_path, size, etag, content_type):
         base = self._object_base(bucket, key)
@@ -226,6 +252,8 @@ class Store:
         etag = '"%s"' % body.md5.hexdigest()
         with self.lock:
             d = self._upload_dir(self._upload(bucket, key, upload_id)["upload_id"])
+            old = self.parts(upload_id).get(number)
+            self._check_quota(bucket, body.size - (old["size"] if old else 0))
             os.replace(body.path, os.path.join(d, "%d.part" % number))
             _write_json(os.path.join(d, "%d.json" % number), {"size": body.size, "md5": body.md5.hexdigest()})
         return etag

@@ -4,8 +4,9 @@
 # kill -9 (no upload left behind, the job completes) lands as one object whose
 # bytes are those of the local-file export of the same request; presigned
 # links download it, expire, and refuse alteration and other tenants; bad
-# credentials, a full bucket, a slow store, SlowDown and a 200 carrying an
-# <Error> fail or retry with a clear error_detail, never leaving a half-written
+# credentials, a full bucket (the peer's quota), a part the store refuses (too
+# small for its minimum, or invalid), a slow store, SlowDown and a 200 carrying
+# an <Error> fail or retry with a clear error_detail, never leaving a half-written
 # export completed or an upload in progress; expiry deletes the object
 # (retried); the sweep aborts stray uploads; the secret is never in the log,
 # an error or a readable column.
@@ -273,9 +274,14 @@ failing_export('key_revoked_mid_upload',
 is(count_of('UploadPart', 403), 1, 'a_credentials_error_mid_upload_is_not_retried');
 is(count_of('AbortMultipartUpload', 204), 1, 'the_failed_upload_is_aborted');
 
+# A full bucket: the peer's quota leaves less room than one part.
 reset_stats();
-fault({ op => 'UploadPart', status => 507, code => 'QuotaExceeded', message => 'Bucket quota exceeded.' });
+my $used = 0;
+$used += $_->{size} for @{ stats()->{objects} };
+admin('POST', 'limits', encode_json({ quota_bytes => $used + 1024 * 1024 }));
 failing_export('full_bucket', qr/^object storage is full \(507 QuotaExceeded on UploadPart\): The store said: Bucket quota exceeded/);
+cmp_ok(count_of('UploadPart', 507), '<=', 2, 'a_full_bucket_is_not_retried_each_part_in_flight_is_sent_once');
+admin('POST', 'limits', encode_json({ quota_bytes => undef }));
 
 $node->safe_psql('postgres', "ALTER SYSTEM SET wib.export_upload_timeout = '1s'; SELECT pg_reload_conf()");
 reset_stats();
@@ -305,6 +311,22 @@ reset_stats();
 fault({ op => 'CompleteMultipartUpload', status => 200, code => 'InternalError', times => 1 });
 retried_export('complete_answering_200_with_an_error');
 is(count_of('CompleteMultipartUpload', 200), 2, 'a_200_carrying_an_error_is_not_taken_for_success');
+# The store refuses a part: every part but the last must be at least the
+# store's minimum (5 MiB at S3 and R2); a store wanting one byte more refuses
+# the upload at CompleteMultipartUpload with EntityTooSmall, which no retry mends.
+cmp_ok(job_row($slowed, 'file_size_bytes'), '>', 5 * 1024 * 1024, 'the_filtered_export_takes_more_than_one_part');
+admin('POST', 'limits', encode_json({ min_part_size => 5 * 1024 * 1024 + 1 }));
+reset_stats();
+failing_export('part_refused_as_too_small',
+	qr/^object storage refused CompleteMultipartUpload \(400 EntityTooSmall\): The store said: Your proposed upload is smaller/);
+is(count_of('CompleteMultipartUpload', 400), 1, 'a_refused_part_is_not_retried');
+is(count_of('AbortMultipartUpload', 204), 1, 'the_upload_with_the_refused_part_is_aborted');
+admin('POST', 'limits', encode_json({ min_part_size => 5 * 1024 * 1024 }));
+reset_stats();
+fault({ op => 'UploadPart', status => 400, code => 'InvalidArgument', message => 'Part number must be an integer between 1 and 10000, inclusive' });
+failing_export('part_refused_as_invalid',
+	qr/^object storage refused UploadPart \(400 InvalidArgument\): The store said: Part number must be/);
+is(count_of('UploadPart', 400), 1, 'an_invalid_part_is_not_retried');
 is($node->safe_psql('postgres',
 		"SELECT count(*) FROM wib.export_jobs WHERE status = 'completed' AND storage = 's3' AND (r2_key IS NULL OR sha256 IS NULL)"),
 	'0', 'nothing_half_written_is_marked_completed');
