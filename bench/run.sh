@@ -6,10 +6,6 @@
 # installed), PG_BINDIR, WIB_ROOT and BENCH_OUT (scratch), and prints rows:
 #   ROW|figure|ours|anchor|unit|better|target
 # better is "higher" or "lower"; anchor is "-" when the figure has only a target.
-#
-# WIB_BENCH=GLOB (script names without .sh, e.g. WIB_BENCH=exports) runs only
-# those scripts; docs/benchmarks.md is then left as it is, since its table is
-# the figures of one whole run.
 set -uo pipefail
 source "$(dirname "$0")/../tools/common.sh"
 
@@ -20,8 +16,8 @@ scratch_dir "$BENCH_OUT"
 
 rows=$BENCH_OUT/rows.txt
 : >"$rows"
+# WIB_BENCH=mobile (a glob of bench/ script names without .sh) runs only those.
 for script in "$WIB_ROOT"/bench/${WIB_BENCH:-[a-z]*}.sh; do
-	[ -e "$script" ] || continue
 	[ "$(basename "$script")" = run.sh ] && continue
 	echo "== $(basename "$script")" >&2
 	as_runner "$script" | tee -a "$rows" | grep -v '^ROW|' >&2
@@ -43,7 +39,7 @@ table=$BENCH_OUT/table.md
 } >"$table"
 cat "$table"
 
-# Keep docs/benchmarks.md's results section in step with this run.
+# Keep docs/benchmarks.md's results section in step with this run (a full run only).
 doc=$WIB_ROOT/docs/benchmarks.md
 if [ -z "${WIB_BENCH:-}" ] && { [ -w "$doc" ] || [ -w "$(dirname "$doc")" ]; }; then
 	{

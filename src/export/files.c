@@ -24,7 +24,6 @@
 #include "export/storage_channel.h"
 
 char	   *export_directory = NULL;
-char	   *export_signing_key = NULL;
 static char *export_download_base_url = NULL;
 static int	export_ttl_seconds = 86400;
 static int	export_rate_limit = 20;
@@ -41,14 +40,6 @@ exports_define_settings(void)
 							   "wib_exports",
 							   PGC_SIGHUP,
 							   0,
-							   NULL, NULL, NULL);
-	DefineCustomStringVariable("wib.export_signing_key",
-							   "Secret key that signs export download tokens (at least 32 characters).",
-							   "When empty, a random key is generated once into wib_export_signing.key in the data directory.",
-							   &export_signing_key,
-							   "",
-							   PGC_SUSET,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("wib.export_ttl",
 							"How long a completed export file is kept before it expires.",

@@ -6,7 +6,7 @@
 -- delete, the sweep and the restart release queueing aborts.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(87);
+SELECT plan(90);
 
 -- Runs a statement and returns 'SQLSTATE: message / detail / hint' of its error ('ok' when none).
 CREATE FUNCTION pg_temp.error_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
@@ -56,6 +56,12 @@ SELECT is(position(convert_to((SELECT v ->> 'secret_access_key' FROM s3), 'UTF8'
   FROM wib.export_storage;
 SELECT is(wib.export_storage_target() ->> 'secret_access_key', (SELECT v ->> 'secret_access_key' FROM s3),
           'the vault opens it for the C side');
+SELECT is((SELECT table_name || '.' || column_name || ' ' || coalesce(organization_column, 'platform') || ' ' || row_id_column
+             FROM wib.vault_columns WHERE context = 'export_storage.secret_access_key'),
+          'export_storage.secret_access_key platform name', 'the sealed secret is listed in the vault''s catalogue');
+SELECT lives_ok('SELECT wib.vault_rotate()', 'the vault''s rotation goes through it');
+SELECT is(wib.export_storage_target() ->> 'secret_access_key', (SELECT v ->> 'secret_access_key' FROM s3),
+          'the secret still opens after a rotation');
 
 -- Bad input: 22023 naming the key, the secret never echoed, nothing changed.
 SET ROLE wib_test_admin;

@@ -297,3 +297,11 @@ COMMENT ON FUNCTION wib.export_jobs_forget() IS
     'Internal (trigger): queues the delete of a deleted job''s object and the abort of its upload.';
 CREATE OR REPLACE TRIGGER export_jobs_forget AFTER DELETE ON wib.export_jobs
     FOR EACH ROW EXECUTE FUNCTION wib.export_jobs_forget();
+
+-- What object storage seals, for wib.vault_rotate.
+INSERT INTO wib.vault_columns (context, table_name, column_name, organization_column, row_id_column, description) VALUES
+    ('export_storage.secret_access_key', 'export_storage', 'secret_access_key', NULL, 'name',
+     'The secret access key of the object storage exports are written to (a platform secret).')
+ON CONFLICT (context) DO UPDATE SET table_name = EXCLUDED.table_name, column_name = EXCLUDED.column_name,
+    organization_column = EXCLUDED.organization_column, row_id_column = EXCLUDED.row_id_column,
+    description = EXCLUDED.description;
