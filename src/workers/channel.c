@@ -13,6 +13,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "export/storage_channel.h"
 #include "http/http_settings.h"
 #include "push/push_deliver.h"
 #include "webhooks/deliver.h"
@@ -21,6 +22,7 @@
 
 static const DeliveryChannel *const channels[] = {
 	&webhook_channel,
+	&storage_channel,
 	&push_channel,
 };
 

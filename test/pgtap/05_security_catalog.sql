@@ -4,7 +4,7 @@
 -- act for a tenant restore the caller's context, and applications write no
 -- table that the API keeps (the attacks themselves are in test/t/100_security.pl).
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 CREATE TEMP VIEW wib_functions AS
 SELECT p.oid, p.oid::regprocedure::text AS sig, p.prosecdef, p.proconfig, p.proowner, p.prosrc
@@ -45,6 +45,7 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.emit_event(text,jsonb)',
                 'wib.export_create(text,text,jsonb,text)',
                 'wib.export_download_token(uuid,interval)',
+                'wib.export_download_url(uuid,interval)',
                 'wib.export_open(text)',
                 'wib.export_prepare(text,text,jsonb)',
                 'wib.export_read(uuid,bigint,integer)',
@@ -82,6 +83,8 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.crm_sync(uuid)',
                 'wib.deliver_due(integer)',
                 'wib.export_expire()',
+                'wib.export_storage_configure(jsonb)',
+                'wib.export_uploads_sweep()',
                 'wib.organization_create(text,text)',
                 'wib.organization_update(uuid,jsonb)',
                 'wib.purge_expired()',
@@ -137,6 +140,10 @@ SELECT ok(NOT has_table_privilege('wib_app', 'wib.crm_tokens', 'SELECT')
           AND NOT has_table_privilege('wib_app', 'wib.crm_oauth_states', 'SELECT')
           AND NOT has_column_privilege('wib_admin', 'wib.crm_providers', 'client_secret', 'SELECT'),
           'nobody but the owner reads CRM tokens, OAuth codes or client secrets');
+SELECT ok(NOT has_column_privilege('wib_admin', 'wib.export_storage', 'secret_access_key', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.export_storage', 'secret_access_key', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.export_storage', 'SELECT'),
+          'nobody but the owner reads the object storage secret');
 
 SELECT * FROM finish();
 ROLLBACK;

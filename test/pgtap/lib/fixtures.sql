@@ -72,8 +72,13 @@ SELECT id, 'churn_risk', 'contact-1', current_date, 0.2, 0.5, 'Fixture predictio
   FROM fx;
 -- A change not yet taken in by a nightly run, for both tenants.
 INSERT INTO wib.analytics_changes (organization_id, day) SELECT id, current_date FROM fx;
--- Exports: one export job each.
+-- Exports: one export job each, and an upload in flight and a queued object delete
+-- (never due: the deliverer would send it) in object storage.
 INSERT INTO wib.export_jobs (organization_id, user_id, export_type) SELECT id, 'fixture', 'calls' FROM fx;
+INSERT INTO wib.export_uploads (organization_id, job_id, endpoint, bucket, r2_key, upload_id)
+SELECT id, gen_random_uuid(), 'https://s3.example.test', 'fixture', 'exports/fixture.csv', 'fixture-upload' FROM fx;
+INSERT INTO wib.export_storage_queue (organization_id, op, endpoint, bucket, object_key, next_attempt_at)
+SELECT id, 'delete_object', 'https://s3.example.test', 'fixture', 'exports/fixture.csv', 'infinity' FROM fx;
 -- Mobile: the platform's VAPID key, then for both tenants agent-1's device, its
 -- push subscription (to a push service on a reserved name), a queued push and
 -- an approved QR sign-in.

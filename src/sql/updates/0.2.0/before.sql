@@ -62,6 +62,19 @@ DROP FUNCTION wib.ivr_field_int(jsonb, text, integer, integer, integer);
 DROP FUNCTION wib.export_filter_time(jsonb, text);
 DROP FUNCTION wib.export_filter_choice(jsonb, text, text[]);
 
+-- Exports can be kept in object storage: where each job's file went (the
+-- storage kind, the object key r2_key with its endpoint and bucket, the
+-- multipart upload that wrote it).  Existing jobs wrote local files.
+ALTER TABLE wib.export_jobs
+    ADD COLUMN storage text NOT NULL DEFAULT 'local',
+    ADD COLUMN r2_key text,
+    ADD COLUMN storage_endpoint text,
+    ADD COLUMN storage_bucket text,
+    ADD COLUMN upload_id text,
+    ADD CONSTRAINT export_jobs_storage_check CHECK (storage IN ('local', 's3')),
+    ADD CONSTRAINT export_jobs_object_check
+        CHECK (storage = 'local' OR status NOT IN ('completed', 'expired')
+               OR (r2_key IS NOT NULL AND storage_endpoint IS NOT NULL AND storage_bucket IS NOT NULL));
 -- Analytics snapshots are a feature of wib.feature_plans (pro) like every other,
 -- gated by the one plan test (wib.org_has_feature) instead of their own.
 DROP FUNCTION wib.analytics_require_snapshots();
