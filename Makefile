@@ -63,6 +63,15 @@ demo: deps
 	@$(MAKE) --no-print-directory -s all
 	@tools/demo.sh
 
+# The pg_regress and pgTAP suites with every server process under valgrind's
+# memcheck; fails on any error in wib's code (docs/operations.md, "Valgrind").
+# Slow (about an hour): not part of make test.
+.PHONY: test-valgrind
+test-valgrind: deps
+	@tools/deps.sh valgrind
+	@$(MAKE) --no-print-directory -s all
+	@tools/test_valgrind.sh
+
 test: deps
 	@$(MAKE) --no-print-directory -s all
 	@tools/test.sh
