@@ -19,6 +19,7 @@
 #include "export/files.h"
 #include "http/http_settings.h"
 #include "ivr/ivr_settings.h"
+#include "push/push_settings.h"
 #include "webhooks/deliver.h"
 #include "workers/dbhooks.h"
 #include "workers/launcher.h"
@@ -47,6 +48,7 @@ _PG_init(void)
 	worker_define_settings();
 	http_define_settings();
 	webhook_define_settings();
+	push_define_settings();
 	ivr_define_settings();
 	analytics_define_settings();
 	exports_define_settings();
