@@ -3,7 +3,7 @@
 # still pending after recovery and is then written whole, with no partial file
 # left; the pass's deliveries, sent but never recorded, are sent again with
 # the same webhook-ids, each receipt a recorded attempt, none lost.
-# (CRM sync is not on this branch yet: its restart case comes with it.)
+# (CRM sync: test/t/076_faults_crm.pl.)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
