@@ -7,7 +7,9 @@
 # bench/webhook_sink.c.  Asserts zero errors, every delivery delivered and
 # every export completed, and that the dead tuples of wib.webhook_deliveries
 # stay bounded (autovacuum keeps up because the workers report their
-# statistics after each unit).  Prints the figures for docs/benchmarks.md.
+# statistics after each unit), and that the workers' private memory (RssAnon)
+# stays bounded with the same processes running throughout (none crashed or
+# restarted).  Prints the figures for docs/benchmarks.md.
 #
 # Skipped unless WIB_LOAD=1 (it takes 5 minutes and both cores):
 #   WIB_LOAD=1 WIB_SUITES=tap WIB_TAP=099_load tools/test.sh
@@ -47,8 +49,21 @@ my $node = wib_node('load', conf => join("\n",
 	"wib.export_rate_limit = 1000000",
 	"max_connections = 100",
 	"log_autovacuum_min_duration = 0"));
-wait_for_worker_pid($node, $_) for qw(scheduler deliverer);
+my %workers = map { $_ => wait_for_worker_pid($node, $_) } qw(scheduler deliverer);
 $node->safe_psql('postgres', 'CREATE EXTENSION pgstattuple');
+
+# A process's private memory in kB (RssAnon: its heap and memory contexts, not
+# the shared buffers it touches), 0 once it is gone.
+sub rss_anon
+{
+	my ($pid) = @_;
+	open(my $fh, '<', "/proc/$pid/status") or return 0;
+	while (<$fh>)
+	{
+		return $1 if /^RssAnon:\s+(\d+) kB/;
+	}
+	return 0;
+}
 
 # Tenants: each with 5 agents, 2 subscriptions for every event, an IVR menu of
 # 6 options, and 30 days of calls (analytics snapshots built by run_nightly).
@@ -112,7 +127,8 @@ while ($bench->pumpable)
 		       || pg_relation_size('wib.webhook_deliveries')
 		  FROM pg_stat_user_tables s, pgstattuple('wib.webhook_deliveries') t
 		 WHERE s.relid = 'wib.webhook_deliveries'::regclass});
-	push @samples, { t => time() - $t0, stat_dead => $stat_dead, live => $live, av => $av, dead => $dead, lag => $lag, size => $size };
+	push @samples, { t => time() - $t0, stat_dead => $stat_dead, live => $live, av => $av, dead => $dead, lag => $lag, size => $size,
+		map { ("rss_$_" => rss_anon($workers{$_})) } keys %workers };
 	sleep 5;
 }
 $bench->finish;
@@ -159,6 +175,18 @@ my $max_dead = $max->($max_early, $max_late);
 cmp_ok($max_late, '<=', 1.5 * $max_early + 10000, 'dead_tuples_of_the_delivery_table_stay_bounded');
 my $max_lag = $max->(map { $_->{lag} } @samples);
 
+# Memory bounded: the same workers ran throughout, and the private memory of
+# each in the last third is within 20% (plus 8 MB) of its peak in the first
+# two thirds.
+my %rss;
+for my $w (sort keys %workers)
+{
+	is(worker_pid($node, $w), $workers{$w}, "the_${w}_ran_throughout_without_a_restart");
+	my ($e, $l) = ($max->(map { $_->{"rss_$w"} } @early), $max->(map { $_->{"rss_$w"} } @late));
+	cmp_ok($l, '<=', 1.2 * $e + 8192, "the_private_memory_of_the_${w}_stays_bounded");
+	$rss{$w} = [ $e, $l ];
+}
+
 # The figures.
 my %tps;
 while ($out =~ /SQL script \d+: \S*\/(\w+)\.sql\n(?:.*\n)*? - \d+ transactions \([^)]*tps = ([\d.]+)\)/g)
@@ -184,13 +212,15 @@ my @lines = (
 	sprintf('| webhook_deliveries dead tuples (pgstattuple) | max %d (first two thirds %d, last third %d) | at the end %d of %d live, table %.1f MB |',
 		$max_dead, $max_early, $max_late, $last->{dead}, $last->{live}, $last->{size} / 1048576),
 	sprintf('| autovacuum of webhook_deliveries | %d runs during the run | statistics said %d dead at the end |',
-		$av_after - $av_before, $last->{stat_dead}));
+		$av_after - $av_before, $last->{stat_dead}),
+	(map { sprintf('| %s private memory (RssAnon) | peak %.1f MB in the first two thirds | peak %.1f MB in the last third |',
+		$_, $rss{$_}[0] / 1024, $rss{$_}[1] / 1024) } sort keys %rss));
 note($_) for @lines;
 my $report = $ENV{TESTDIR} ? "$ENV{TESTDIR}/load_report.md" : "$dir/load_report.md";
 open(my $rf, '>', $report) or die;
 print $rf "$_\n" for @lines;
-print $rf "\nsamples (t s, dead, stat dead, live, lag s, autovacuums):\n";
-printf $rf "%.0f %d %d %d %s %d\n", @{$_}{qw(t dead stat_dead live lag av)} for @samples;
+print $rf "\nsamples (t s, dead, stat dead, live, lag s, autovacuums, deliverer kB, scheduler kB):\n";
+printf $rf "%.0f %d %d %d %s %d %d %d\n", @{$_}{qw(t dead stat_dead live lag av rss_deliverer rss_scheduler)} for @samples;
 close $rf;
 note("report written to $report");
 
