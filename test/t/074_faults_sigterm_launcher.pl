@@ -18,9 +18,9 @@ my $node = wib_node('faults_sigterm_launcher', conf => join("\n",
 	"wib.http_allow_http = on",
 	"wib.http_allow_cidrs = '127.0.0.0/8'",
 	"wib.launcher_poll_interval = 1s"));
-wait_for_worker_pid($node, $_) for qw(scheduler deliverer);
+wait_for_worker_pid($node, $_) for qw(scheduler deliverer crm_sync);
 
-my $kinds = "('wib scheduler', 'wib deliverer')";
+my $kinds = "('wib scheduler', 'wib deliverer', 'wib crm_sync')";
 
 sub launcher_pid
 {
@@ -77,7 +77,7 @@ $node->safe_psql('postgres', 'CREATE DATABASE while_down');
 $node->safe_psql('while_down', 'CREATE EXTENSION wib');
 ok(wait_for_new_launcher($launcher), 'a_new_launcher_starts_after_the_database_got_wib');
 $launcher = launcher_pid();
-wait_for_worker_pid($node, $_, undef, 'while_down') for qw(scheduler deliverer);
+wait_for_worker_pid($node, $_, undef, 'while_down') for qw(scheduler deliverer crm_sync);
 ok(arrives(emit_in('while_down', 1)), 'a_database_that_got_wib_while_the_launcher_was_down_is_served');
 
 # 3. SIGTERM right after CREATE EXTENSION, as the launcher probes the database
@@ -86,7 +86,7 @@ $node->safe_psql('postgres', 'CREATE DATABASE just_created');
 $node->safe_psql('just_created', 'CREATE EXTENSION wib');
 terminate_worker($node, $launcher);
 ok(wait_for_new_launcher($launcher), 'a_new_launcher_starts_after_one_stopped_while_starting_workers');
-wait_for_worker_pid($node, $_, undef, 'just_created') for qw(scheduler deliverer);
+wait_for_worker_pid($node, $_, undef, 'just_created') for qw(scheduler deliverer crm_sync);
 ok(arrives(emit_in('just_created', 1)), 'the_database_whose_workers_were_being_started_is_served');
 
 # Exactly one worker of each kind per database, and all of them deliver.
@@ -94,7 +94,7 @@ sleep 2;
 is($node->safe_psql('postgres',
 	"SELECT string_agg(datname || ':' || n, ',' ORDER BY datname) FROM"
 	  . " (SELECT datname, count(*) AS n FROM pg_stat_activity WHERE backend_type IN $kinds GROUP BY datname) s"),
-	'just_created:2,postgres:2,while_down:2', 'one_worker_of_each_kind_per_database');
+	'just_created:3,postgres:3,while_down:3', 'one_worker_of_each_kind_per_database');
 ok(arrives(emit_in($_, 2)), "after_the_restarts_${_}_delivers") for qw(postgres while_down just_created);
 
 $node->stop;
