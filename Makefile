@@ -65,7 +65,8 @@ demo: deps
 
 # The pg_regress and pgTAP suites with every server process under valgrind's
 # memcheck; fails on any error or definite leak in wib's code
-# (docs/reliability.md, "Valgrind").  Slow: not part of make test.
+# (docs/reliability.md, "Valgrind").  Slow (over an hour on 2 cores): not
+# part of make test.
 .PHONY: test-valgrind
 test-valgrind: deps
 	@tools/deps.sh valgrind
