@@ -66,6 +66,24 @@ demo: deps
 	@$(MAKE) --no-print-directory -s all
 	@tools/demo.sh
 
+# The pg_regress and pgTAP suites with every server process under valgrind's
+# memcheck; fails on any error or definite leak in wib's code
+# (docs/reliability.md, "Valgrind").  Slow (over an hour on 2 cores): not
+# part of make test.
+.PHONY: test-valgrind
+test-valgrind: deps
+	@tools/deps.sh valgrind
+	@$(MAKE) --no-print-directory -s all
+	@tools/test_valgrind.sh
+
+# The load test (test/t/099_load.pl): 50 tenants of mixed traffic by pgbench
+# for 5 minutes while the workers run (docs/reliability.md, "Load").  Takes
+# both cores for about 7 minutes: not part of make test.
+.PHONY: test-load
+test-load: deps
+	@$(MAKE) --no-print-directory -s all
+	@WIB_LOAD=1 WIB_SUITES=tap WIB_TAP=099_load tools/test.sh
+
 test: deps
 	@$(MAKE) --no-print-directory -s all
 	@tools/test.sh

@@ -63,13 +63,22 @@ cluster_start() {
 		log_line_prefix = '%m [%p] %q%a '
 		$extra
 	CONF
-	as_runner "$PG_BINDIR/pg_ctl" -D "$datadir" -l "$datadir.log" -w -t 60 start >/dev/null ||
+	# Under valgrind (WIB_VALGRIND, see tools/test_valgrind.sh) everything starts 20-50 times slower.
+	# JIT is off there: compiling with LLVM under memcheck takes minutes per query,
+	# and the generated code is PostgreSQL's, not wib's.
+	local timeout=60 server=()
+	if [ -n "${WIB_VALGRIND:-}" ]; then
+		timeout=600
+		server=(-p "$WIB_ROOT/tools/valgrind_postgres.sh")
+		echo "jit = off" >>"$datadir/postgresql.conf"
+	fi
+	as_runner "$PG_BINDIR/pg_ctl" -D "$datadir" -l "$datadir.log" -w -t "$timeout" "${server[@]}" start >/dev/null ||
 		{ cat "$datadir.log" >&2; return 1; }
 }
 
 cluster_stop() {
 	local datadir=$1
-	[ -f "$datadir/postmaster.pid" ] && as_runner "$PG_BINDIR/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null 2>&1
+	[ -f "$datadir/postmaster.pid" ] && as_runner "$PG_BINDIR/pg_ctl" -D "$datadir" -m fast -w -t 600 stop >/dev/null 2>&1
 	return 0
 }
 

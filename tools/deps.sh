@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages wib needs to build, test, bench and demo, when any is missing.
+# Installs the Debian 12 packages wib needs to build, test, bench and demo, when any is missing;
+# arguments name more packages a target needs (tools/deps.sh valgrind).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,8 @@ packages=(
 	libipc-run-perl python3 ca-certificates
 	python3-cryptography python3-botocore curl
 )
+# Packages only some targets need, named by them (make test-valgrind: valgrind).
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

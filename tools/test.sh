@@ -5,6 +5,8 @@
 #   3. TAP via prove (test/t/)          workers, crashes, restarts, peers
 #   0. kernels (test/kernels/)          backend-free C (codecs, crypto, parsers) on their own
 #   0. fuzz (test/fuzz/)                each libFuzzer target for WIB_FUZZ_SECONDS (default 3)
+# WIB_SUITES picks suites; WIB_TAP and WIB_PGTAP are globs of test/t/ and
+# test/pgtap/ file names without their extension (WIB_TAP='07*').
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
@@ -118,7 +120,7 @@ if [[ " $suite_filter " == *" pgtap "* ]]; then
 	as_runner "$PG_BINDIR/psql" -X -q -d wib_tap -v ON_ERROR_STOP=1 \
 		-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION wib' -c 'CREATE EXTENSION pg_cron' >/dev/null
 	log=$TMP_CHECK/pgtap.log
-	as_runner pg_prove -v -h 127.0.0.1 -p "$port" -U postgres -d wib_tap "$WIB_ROOT"/test/pgtap/*.sql >"$log" 2>&1
+	as_runner pg_prove -v -h 127.0.0.1 -p "$port" -U postgres -d wib_tap "$WIB_ROOT"/test/pgtap/${WIB_PGTAP:-*}.sql >"$log" 2>&1
 	status=$?
 	show_tap "$log"
 	count_tap "$log" "$status"

@@ -208,6 +208,12 @@ emit_to_file(ExportSink *sink, const char *data, int len)
 		{
 			if (errno == EINTR)
 				continue;
+			if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+				ereport(ERROR,
+						(errcode(ERRCODE_WIB_EXPORT_FILE),
+						 errmsg("out of disk space writing export file \"%s\": %m", f->path),
+						 errdetail("The disk of wib.export_directory is full, or the file reached a size limit of the server (a quota, RLIMIT_FSIZE)."),
+						 errhint("Free space there, or point wib.export_directory at a larger disk, then request the export again.")));
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not write export file \"%s\": %m", f->path)));
