@@ -53,6 +53,7 @@ CREATE TABLE wib.calls (
     duration_seconds integer,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
+    counterparty_e164 text,
     CONSTRAINT calls_pkey PRIMARY KEY (organization_id, id),
     CONSTRAINT calls_organization_fkey FOREIGN KEY (organization_id)
         REFERENCES wib.organizations (id) ON DELETE CASCADE,
@@ -66,7 +67,11 @@ CREATE TABLE wib.calls (
 );
 CREATE INDEX calls_org_started_idx ON wib.calls (organization_id, started_at);
 CREATE INDEX calls_org_agent_idx ON wib.calls (organization_id, agent_id, started_at);
+CREATE INDEX calls_org_counterparty_idx ON wib.calls (organization_id, counterparty_e164, started_at)
+    WHERE counterparty_e164 IS NOT NULL;
 COMMENT ON TABLE wib.calls IS 'Calls placed or received through the platform.';
+COMMENT ON COLUMN wib.calls.counterparty_e164 IS
+    'The other party''s number (to_number of an outbound call, from_number of an inbound one) in E.164, read in the organization''s default country; NULL when it cannot be read. Kept by the trigger calls_counterparty: whatever is written here is replaced.';
 SELECT wib.make_tenant_table('wib.calls');
 
 CREATE TABLE wib.recordings (

@@ -17,7 +17,8 @@ GRANT EXECUTE ON FUNCTION
     wib.invalid_field(text, text), wib.check_fields(jsonb, text[], text),
     wib.field_text(jsonb, text, integer), wib.require_text(text, text, integer),
     wib.audit(text, text, text, jsonb, jsonb), wib.redact(jsonb),
-    wib.user_create(text, text, text, text), wib.user_update(text, jsonb), wib.user_delete(text)
+    wib.user_create(text, text, text, text), wib.user_update(text, jsonb), wib.user_delete(text),
+    wib.phone_e164(text, text), wib.org_default_country(uuid), wib.call_counterparty(uuid, text, text, text)
 TO wib_app;
 
 GRANT SELECT ON wib.organizations, wib.feature_plans, wib.plan_limits, wib.audit_log TO wib_app;

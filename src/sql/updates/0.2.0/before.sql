@@ -39,3 +39,12 @@ ALTER TABLE wib.inbound_number_routes DROP CONSTRAINT inbound_number_routes_pkey
     ADD CONSTRAINT inbound_number_routes_pkey PRIMARY KEY (phone_number);
 COMMENT ON TABLE wib.inbound_number_routes IS
     'Internal: which organization each provisioned (not released) number belongs to, kept by a trigger on inbound_numbers; the key is the number, so a number belongs to one organization at a time.';
+
+-- Contacts are identified by the other party's number of their calls, in
+-- E.164: a column kept by a trigger (src/sql/00_core/13_contacts.sql), filled
+-- for the calls of 0.1.0 by after.sql, and an index to find a contact's calls.
+ALTER TABLE wib.calls ADD COLUMN counterparty_e164 text;
+CREATE INDEX calls_org_counterparty_idx ON wib.calls (organization_id, counterparty_e164, started_at)
+    WHERE counterparty_e164 IS NOT NULL;
+COMMENT ON COLUMN wib.calls.counterparty_e164 IS
+    'The other party''s number (to_number of an outbound call, from_number of an inbound one) in E.164, read in the organization''s default country; NULL when it cannot be read. Kept by the trigger calls_counterparty: whatever is written here is replaced.';
