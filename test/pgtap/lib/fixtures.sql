@@ -70,6 +70,9 @@ INSERT INTO wib.ml_predictions (organization_id, prediction_type, subject, targe
                                 explanation, model_version, expires_at)
 SELECT id, 'churn_risk', 'contact-1', current_date, 0.2, 0.5, 'Fixture prediction', 'fixture', now() + interval '1 day'
   FROM fx;
+-- Contact models: the nightly run above recorded a training of each model for
+-- both tenants (too little history: insufficient_data); one more, on demand.
+SELECT count(*) AS ml_fixture FROM fx, wib.ml_train_org(fx.id, 'deal_probability') \gset
 -- Exports: one export job each.
 INSERT INTO wib.export_jobs (organization_id, user_id, export_type) SELECT id, 'fixture', 'calls' FROM fx;
 RESET wib.org_id;
