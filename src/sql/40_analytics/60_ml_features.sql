@@ -21,8 +21,8 @@ COMMENT ON FUNCTION wib.ml_horizon_days(text) IS
 
 -- The rows of features of one organization's contacts at each cutoff: one
 -- row per contact with a call in the 90 days before the cutoff.  Labels look
--- at [cutoff, cutoff + horizon_days).  With only_contact, that contact alone
--- (read through the index on counterparty_e164, for predictions).
+-- at [cutoff, cutoff + horizon_days).  wib.ml_contact_feature_rows, made from
+-- this function below, computes the same for one contact.
 --
 --   calls_7d, calls_30d, calls_90d  calls in the 7, 30, 90 days before the cutoff
 --   inbound_share                   share of those 90 days' calls that were inbound
@@ -37,8 +37,7 @@ COMMENT ON FUNCTION wib.ml_horizon_days(text) IS
 --
 -- A call counts by its start; an outcome counts on its call.  Days are 24
 -- hours, whatever the session's time zone.
-CREATE OR REPLACE FUNCTION wib.ml_feature_rows(org uuid, cutoffs timestamptz[], horizon_days integer,
-                                               only_contact text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION wib.ml_feature_rows(org uuid, cutoffs timestamptz[], horizon_days integer)
     RETURNS TABLE (contact text, cutoff timestamptz, features float8[], last_agent text,
                    succeeded boolean, called boolean)
     LANGUAGE sql STABLE
@@ -59,7 +58,6 @@ AS $$
           LEFT JOIN wib.sentiment_scores s ON s.organization_id = k.organization_id AND s.call_id = k.id
           LEFT JOIN wib.call_outcomes o ON o.organization_id = k.organization_id AND o.call_id = k.id
          WHERE k.organization_id = org AND k.counterparty_e164 IS NOT NULL
-           AND (only_contact IS NULL OR k.counterparty_e164 = only_contact)
            AND k.started_at < span.hi_label
          GROUP BY k.organization_id, k.id, s.sentiment_score
     ), f AS MATERIALIZED (
@@ -116,8 +114,35 @@ AS $$
       LEFT JOIN prior p ON p.t = f.t AND p.contact = f.contact
      ORDER BY f.t, f.contact
 $$;
-COMMENT ON FUNCTION wib.ml_feature_rows(uuid, timestamptz[], integer, text) IS
-    'Internal: for each cutoff, one row per contact of org (counterparty_e164) with a call in the 90 days before it: the features (see wib.ml_feature_names(); NULL where undefined), the agent of the latest call, and the labels over [cutoff, cutoff + horizon_days): succeeded (a call with a sale or appointment_set outcome), called (any call). only_contact restricts it to one contact.';
+COMMENT ON FUNCTION wib.ml_feature_rows(uuid, timestamptz[], integer) IS
+    'Internal: for each cutoff, one row per contact of org (counterparty_e164) with a call in the 90 days before it: the features (see wib.ml_feature_names(); NULL where undefined), the agent of the latest call, and the labels over [cutoff, cutoff + horizon_days): succeeded (a call with a sale or appointment_set outcome), called (any call).';
+
+-- The same query for one contact: the text of wib.ml_feature_rows with the
+-- contact's number in place of "any number", so that the two can never
+-- compute different features.  A function of its own (rather than a filter
+-- "only_contact IS NULL OR ...") because a prediction's plan is then cached
+-- with the contact as a parameter and still reads the contact's calls
+-- through calls_org_counterparty_idx: planning this query costs more than
+-- running it for one contact.
+DO $twin$
+DECLARE
+    body   text := (SELECT p.prosrc FROM pg_catalog.pg_proc p
+                     WHERE p.oid = 'wib.ml_feature_rows(uuid, timestamptz[], integer)'::pg_catalog.regprocedure);
+    marker text := 'k.counterparty_e164 IS NOT NULL';
+BEGIN
+    IF body IS NULL OR pg_catalog.strpos(body, marker) = 0
+       OR pg_catalog.strpos(pg_catalog.substr(body, pg_catalog.strpos(body, marker) + 1), marker) > 0 THEN
+        RAISE EXCEPTION 'wib.ml_feature_rows must contain "%" exactly once', marker;
+    END IF;
+    EXECUTE pg_catalog.format(
+        'CREATE OR REPLACE FUNCTION wib.ml_contact_feature_rows(org uuid, cutoffs timestamptz[], horizon_days integer, only_contact text)'
+        ' RETURNS TABLE (contact text, cutoff timestamptz, features float8[], last_agent text, succeeded boolean, called boolean)'
+        ' LANGUAGE sql STABLE AS %L',
+        pg_catalog.replace(body, marker, 'k.counterparty_e164 = only_contact'));
+END
+$twin$;
+COMMENT ON FUNCTION wib.ml_contact_feature_rows(uuid, timestamptz[], integer, text) IS
+    'Internal: wib.ml_feature_rows for the one contact only_contact (an E.164 number), made from its text; predictions read it.';
 
 -- Standardizes a features array with the training means and scales; a
 -- missing value (NULL) or a feature without spread becomes 0, the training

@@ -105,9 +105,19 @@ COMMENT ON FUNCTION wib.ml_feature_phrase(text, float8) IS
 -- the direction it moved it: "(+)" raises the score, "(−)" lowers it.
 CREATE OR REPLACE FUNCTION wib.ml_explanation(ptype text, label text, score float8, names text[], x float8[],
                                               contributions float8[]) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT format('%s %s for %s (%s): %s',
+DECLARE
+    f     record;
+    parts text[] := '{}';
+BEGIN
+    FOR f IN SELECT u.n, u.v, u.c
+               FROM unnest(names, x, contributions) WITH ORDINALITY AS u(n, v, c, i)
+              WHERE abs(u.c) >= 0.05
+              ORDER BY abs(u.c) DESC, u.i LIMIT 3 LOOP
+        parts := parts || (wib.ml_feature_phrase(f.n, f.v) || CASE WHEN f.c > 0 THEN ' (+)' ELSE ' (−)' END);
+    END LOOP;
+    RETURN format('%s %s for %s (%s): %s',
                   CASE ptype WHEN 'deal_probability' THEN 'Deal probability' ELSE 'Churn risk' END,
                   CASE WHEN score > 0 AND score < 0.005 THEN '<1%' WHEN score < 1 AND score > 0.995 THEN '>99%'
                        ELSE round(score * 100) || '%' END,
@@ -115,13 +125,9 @@ AS $$
                   CASE ptype WHEN 'deal_probability'
                              THEN format('a sale or appointment within %s days', wib.ml_horizon_days(ptype))
                              ELSE format('no call in the next %s days', wib.ml_horizon_days(ptype)) END,
-                  coalesce((SELECT string_agg(wib.ml_feature_phrase(t.n, t.v) || CASE WHEN t.c > 0 THEN ' (+)' ELSE ' (−)' END,
-                                              ', ' ORDER BY abs(t.c) DESC, t.i)
-                              FROM (SELECT u.n, u.v, u.c, u.i
-                                      FROM unnest(names, x, contributions) WITH ORDINALITY AS u(n, v, c, i)
-                                     WHERE abs(u.c) >= 0.05
-                                     ORDER BY abs(u.c) DESC, u.i LIMIT 3) t),
-                           'no feature moves it much from the organization''s average contact'))
+                  coalesce(array_to_string(nullif(parts, '{}'), ', '),
+                           'no feature moves it much from the organization''s average contact'));
+END
 $$;
 COMMENT ON FUNCTION wib.ml_explanation(text, text, float8, text[], float8[], float8[]) IS
     'Internal: the explanation of a contact prediction: the score, the contact, and the up to three features whose contribution to the log-odds (coefficient times standardized value, at least 0.05) is largest, in words, with (+) when it raises the score and (−) when it lowers it.';
@@ -130,15 +136,23 @@ COMMENT ON FUNCTION wib.ml_explanation(text, text, float8, text[], float8[], flo
 -- contacts on its holdout (2 AUC - 1, the Gini coefficient, 0 for a model no
 -- better than chance), times how close the holdout's observed rate came to
 -- the predicted probability for scores like this one (1 - the gap in its
--- calibration bin).
+-- calibration bin: the first whose highest score is at least this one, else
+-- the last).  PL/pgSQL, like the explanation: its plans are kept for the
+-- session, where a SQL function with a subquery would be planned per call.
 CREATE OR REPLACE FUNCTION wib.ml_confidence(auc float8, calibration jsonb, score float8) RETURNS numeric
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN round(least(1, greatest(0,
-                 (2 * auc - 1)
-                 * (1 - coalesce((SELECT abs((b.bin ->> 'observed')::float8 - (b.bin ->> 'predicted')::float8)
-                                    FROM jsonb_array_elements(calibration) WITH ORDINALITY AS b(bin, i)
-                                   WHERE (b.bin ->> 'upper')::float8 >= score OR b.i = jsonb_array_length(calibration)
-                                   ORDER BY b.i LIMIT 1), 1))))::numeric, 3);
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    bin jsonb;
+    gap float8 := 1;
+BEGIN
+    FOR bin IN SELECT b FROM jsonb_array_elements(calibration) AS b LOOP
+        gap := abs((bin ->> 'observed')::float8 - (bin ->> 'predicted')::float8);
+        EXIT WHEN (bin ->> 'upper')::float8 >= score;
+    END LOOP;
+    RETURN round(least(1, greatest(0, (2 * auc - 1) * (1 - gap)))::numeric, 3);
+END
+$$;
 COMMENT ON FUNCTION wib.ml_confidence(float8, jsonb, float8) IS
     'Internal: the confidence of a score: (2 * holdout AUC - 1) times (1 - |observed - predicted|) of the holdout calibration bin the score falls in; 0 for a model no better than chance, 1 for a perfect ranking with exact calibration.';
 
@@ -147,7 +161,7 @@ CREATE OR REPLACE FUNCTION wib.ml_predict(prediction_type text, entity_type text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
     SET statement_timeout = '10s'
-    SET plan_cache_mode = force_custom_plan
+    SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     org     uuid := wib.require_org();
@@ -177,7 +191,8 @@ BEGIN
                                     wib.analytics_setting('wib.ml_predict_rate_limit', '600')::integer, interval '1 minute');
     m := wib.ml_current_model(org, prediction_type);
 
-    SELECT f.features INTO fr FROM wib.ml_feature_rows(org, ARRAY[now()], m.horizon_days, contact) f;
+    -- A generic plan, cached for the session: the contact is a parameter.
+    SELECT f.features INTO fr FROM wib.ml_contact_feature_rows(org, ARRAY[now()], m.horizon_days, contact) f;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'WB403',
             MESSAGE = format('contact %s has no call in the 90 days before now', contact),
