@@ -16,7 +16,8 @@ scratch_dir "$BENCH_OUT"
 
 rows=$BENCH_OUT/rows.txt
 : >"$rows"
-for script in "$WIB_ROOT"/bench/[a-z]*.sh; do
+# WIB_BENCH=mobile (a glob of bench/ script names without .sh) runs only those.
+for script in "$WIB_ROOT"/bench/${WIB_BENCH:-[a-z]*}.sh; do
 	[ "$(basename "$script")" = run.sh ] && continue
 	echo "== $(basename "$script")" >&2
 	as_runner "$script" | tee -a "$rows" | grep -v '^ROW|' >&2
@@ -38,9 +39,9 @@ table=$BENCH_OUT/table.md
 } >"$table"
 cat "$table"
 
-# Keep docs/benchmarks.md's results section in step with this run.
+# Keep docs/benchmarks.md's results section in step with this run (a full run only).
 doc=$WIB_ROOT/docs/benchmarks.md
-if [ -w "$doc" ] || [ -w "$(dirname "$doc")" ]; then
+if [ -z "${WIB_BENCH:-}" ] && { [ -w "$doc" ] || [ -w "$(dirname "$doc")" ]; }; then
 	{
 		sed '/^<!-- results -->$/,$d' "$doc" 2>/dev/null
 		echo '<!-- results -->'

@@ -14,8 +14,9 @@
 #include "core/errors.h"
 #include "core/rate_limit.h"
 #include "core/shmem.h"
+#include "crm/limiter.h"
 #include "ivr/menu_cache.h"
-#include "workers/status.h"
+#include "workers/slots.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -29,7 +30,8 @@ wib_shmem_request(void)
 		prev_shmem_request_hook();
 	rate_limit_shmem_request();
 	menu_cache_shmem_request();
-	worker_status_shmem_request();
+	slots_shmem_request();
+	crm_limiter_shmem_request();
 }
 
 /* Attaches (or, in the postmaster, creates) every subsystem's shared state. */
@@ -40,7 +42,8 @@ wib_shmem_startup(void)
 		prev_shmem_startup_hook();
 	rate_limit_shmem_startup();
 	menu_cache_shmem_startup();
-	worker_status_shmem_startup();
+	slots_shmem_startup();
+	crm_limiter_shmem_startup();
 	shmem_ready = true;
 }
 

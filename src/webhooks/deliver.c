@@ -1,17 +1,14 @@
 /*
  * deliver.c
- *		One webhook delivery pass, run by the deliverer worker
- *		(src/workers/deliverer.c) and by wib.deliver_due().
+ *		The webhook channel of the deliverer (src/workers/channel.c): claims due
+ *		deliveries with a lease, signs each request as it is sent, records the
+ *		results, retries on the schedule.
  *
- * A pass claims a batch of due deliveries (FOR UPDATE SKIP LOCKED, with a
- * lease) and commits; sends them all at once through the HTTP engine with
- * no transaction open, each signed with the time it is sent (the engine's
- * start callback), not the time of the claim; then records every result in
- * one more transaction.  If the worker dies between the two, the lease
- * expires (or the next worker releases it on start) and the deliveries are
- * sent again with the same webhook-id: delivery is at least once, and
- * nothing committed is lost.  wib.deliver_due() runs the same pass inside its
- * caller's transaction, for tests and pg_cron.
+ * Each request is signed with the time it is sent (the engine's start
+ * callback), not the time of the claim, so a large batch to slow receivers
+ * never arrives with a stale webhook-timestamp.  A delivery that was sent but
+ * not recorded (the deliverer died) is sent again with the same webhook-id:
+ * at least once, and receivers dedupe on the id.
  */
 #include "postgres.h"
 
@@ -34,19 +31,27 @@
 
 #include "crypto/webhook_sign.h"
 #include "http/engine.h"
-#include "http/http_settings.h"
 #include "webhooks/deliver.h"
-#include "workers/unit.h"
+#include "workers/channel.h"
 
 #define DELIVERY_HEADERS	6
 #define SIGNATURE_HEADER_MAX (2 * WEBHOOK_SIG_LEN + 32)
 #define TIMESTAMP_HEADER_MAX 48
 #define RESPONSE_BODY_KEPT	1024	/* bytes of a receiver's answer recorded */
 
-int			webhook_batch_size = 500;
-static int	webhook_lease_seconds = 60;
+int			webhook_lease_seconds = 60;
+static int	webhook_batch_size = 500;
 static int	webhook_disable_after = 10;
 static char *webhook_retry_schedule = NULL;
+
+/* The parsed wib.webhook_retry_schedule: the waits in seconds (check hook's extra). */
+typedef struct RetrySchedule
+{
+	int			count;
+	double		seconds[FLEXIBLE_ARRAY_MEMBER];
+} RetrySchedule;
+
+static const RetrySchedule *retry_schedule = NULL;
 
 /* One claimed delivery and the request that sends it. */
 typedef struct Delivery
@@ -68,35 +73,49 @@ typedef struct Delivery
 
 /*
  * Check hook of wib.webhook_retry_schedule: one or more comma-separated
- * "<number> <unit>" waits (units s, min, h, d and their spellings), so a
- * typo is refused when set rather than failing every delivery pass.
+ * "<number> [unit]" waits (s, min, h, d and their spellings; seconds when no
+ * unit).  The schedule is parsed here, once, into the waits the retries use,
+ * so a value the hook accepts is exactly the schedule that applies.
  */
 static bool
 check_retry_schedule(char **newval, void **extra, GucSource source)
 {
-	static const char *const units[] = {
-		"", "s", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes",
-		"h", "hour", "hours", "d", "day", "days", NULL
+	static const struct
+	{
+		const char *name;
+		double		seconds;
+	}			units[] = {
+		{"", 1}, {"s", 1}, {"sec", 1}, {"secs", 1}, {"second", 1}, {"seconds", 1},
+		{"min", 60}, {"mins", 60}, {"minute", 60}, {"minutes", 60},
+		{"h", 3600}, {"hour", 3600}, {"hours", 3600},
+		{"d", 86400}, {"day", 86400}, {"days", 86400},
 	};
 	const char *p = *newval;
-	int			items = 0;
+	int			count = 1;
+	RetrySchedule *parsed;
 
 	if (p == NULL)
 		return false;
+	for (const char *q = p; *q; q++)
+		count += (*q == ',');
+	parsed = (RetrySchedule *) malloc(offsetof(RetrySchedule, seconds) + count * sizeof(double));
+	if (parsed == NULL)
+		return false;
+	parsed->count = 0;
 	for (;;)
 	{
 		char		unit[16];
 		int			ulen = 0;
-		bool		digits = false;
-		bool		known = false;
+		char	   *end;
+		double		amount;
+		double		factor = -1;
 
 		while (*p == ' ')
 			p++;
-		while (isdigit((unsigned char) *p) || *p == '.')
-		{
-			digits = digits || isdigit((unsigned char) *p);
-			p++;
-		}
+		amount = strtod(p, &end);
+		if (end == p || !isdigit((unsigned char) *p) || amount < 0 || amount > 366 * 86400.0)
+			goto bad;
+		p = end;
 		while (*p == ' ')
 			p++;
 		while (isalpha((unsigned char) *p) && ulen < (int) sizeof(unit) - 1)
@@ -104,20 +123,29 @@ check_retry_schedule(char **newval, void **extra, GucSource source)
 		unit[ulen] = '\0';
 		while (*p == ' ')
 			p++;
-		for (int i = 0; units[i]; i++)
-			if (pg_strcasecmp(unit, units[i]) == 0)
-				known = true;
-		if (!digits || !known || (*p != ',' && *p != '\0'))
-		{
-			GUC_check_errdetail("Expected comma-separated waits such as \"1 min, 5 min, 1 hour\".");
-			return false;
-		}
-		items++;
+		for (int i = 0; i < lengthof(units); i++)
+			if (pg_strcasecmp(unit, units[i].name) == 0)
+				factor = units[i].seconds;
+		if (factor < 0 || (*p != ',' && *p != '\0') || amount * factor > 366 * 86400.0)
+			goto bad;
+		parsed->seconds[parsed->count++] = amount * factor;
 		if (*p == '\0')
 			break;
 		p++;
 	}
-	return items > 0;
+	*extra = parsed;
+	return true;
+
+bad:
+	free(parsed);
+	GUC_check_errdetail("Expected comma-separated waits such as \"1 min, 5 min, 1 hour\" (at most 366 days each).");
+	return false;
+}
+
+static void
+assign_retry_schedule(const char *newval, void *extra)
+{
+	retry_schedule = (const RetrySchedule *) extra;
 }
 
 /* Defines the wib.webhook_* settings; called from _PG_init. */
@@ -155,37 +183,27 @@ webhook_define_settings(void)
 							   "1 min,5 min,15 min,1 hour,4 hours",
 							   PGC_SUSET,
 							   0,
-							   check_retry_schedule, NULL, NULL);
+							   check_retry_schedule, assign_retry_schedule, NULL);
 }
 
-/* Claims up to max_items deliveries; the array lives in the caller's context. */
+static void prepare_request(Delivery *d, HttpRequest *req);
+
+/* The channel's claim: leases up to max_items due deliveries and prepares their requests. */
 static int
-claim(bool own_xact, int max_items, Delivery **out)
+webhook_claim(int max_items, int lease_seconds, MemoryContext mcxt, void **items, HttpRequest *requests)
 {
-	WorkerUnit	unit;
-	MemoryContext caller = CurrentMemoryContext;
 	Oid			types[2] = {INT4OID, INT4OID};
-	Datum		values[2];
-	int			waves = (max_items + http_max_concurrency - 1) / http_max_concurrency;
-	int			longest = waves * ((http_timeout_ms + 999) / 1000) + 10;
+	Datum		values[2] = {Int32GetDatum(max_items), Int32GetDatum(lease_seconds)};
 	Delivery   *d;
 	int			n;
 
-	/*
-	 * The lease must outlast the pass, or another pass could send the batch
-	 * again while this one still works on it: at least as long as the batch
-	 * can take when every request runs into the timeout.
-	 */
-	values[0] = Int32GetDatum(max_items);
-	values[1] = Int32GetDatum(Max(webhook_lease_seconds, longest));
-	worker_unit_begin(&unit, own_xact, "wib deliverer: claiming due deliveries");
 	if (SPI_execute_with_args("SELECT * FROM wib.webhook_claim($1, pg_catalog.make_interval(secs => $2))",
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("wib deliverer could not claim deliveries")));
 	n = (int) SPI_processed;
-	d = (Delivery *) MemoryContextAllocZero(caller, sizeof(Delivery) * Max(n, 1));
+	d = (Delivery *) MemoryContextAllocZero(mcxt, sizeof(Delivery) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -194,7 +212,7 @@ claim(bool own_xact, int max_items, Delivery **out)
 		ArrayType  *secrets;
 		Datum	   *elems;
 		int			nelems;
-		MemoryContext spi = MemoryContextSwitchTo(caller);
+		MemoryContext spi = MemoryContextSwitchTo(mcxt);
 
 		memcpy(&d[i].organization_id, DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull)), sizeof(pg_uuid_t));
 		memcpy(&d[i].id, DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull)), sizeof(pg_uuid_t));
@@ -206,10 +224,10 @@ claim(bool own_xact, int max_items, Delivery **out)
 		deconstruct_array(secrets, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
 		for (int j = 0; j < nelems && j < 2; j++)
 			d[i].secrets[d[i].nsecrets++] = TextDatumGetCString(elems[j]);
+		prepare_request(&d[i], &requests[i]);
 		MemoryContextSwitchTo(spi);
 	}
-	worker_unit_end(&unit);
-	*out = d;
+	*items = d;
 	return n;
 }
 
@@ -285,11 +303,11 @@ body_text(const HttpRequest *req)
 	return PointerGetDatum(cstring_to_text_with_len(body, Max(valid, 0)));
 }
 
-/* Records the outcome of every request in one call of wib.webhook_record. */
+/* The channel's record: every outcome in one call of wib.webhook_record. */
 static void
-record(bool own_xact, Delivery *d, HttpRequest *reqs, int n)
+webhook_record(void *items, HttpRequest *reqs, int n)
 {
-	WorkerUnit	unit;
+	Delivery   *d = (Delivery *) items;
 	Datum	   *orgs = palloc(sizeof(Datum) * n);
 	Datum	   *ids = palloc(sizeof(Datum) * n);
 	Datum	   *attempts = palloc(sizeof(Datum) * n);
@@ -330,77 +348,58 @@ record(bool own_xact, Delivery *d, HttpRequest *reqs, int n)
 	values[6] = PointerGetDatum(construct_array(bodies, n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[7] = PointerGetDatum(construct_md_array(retry_after, retry_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
 
-	worker_unit_begin(&unit, own_xact, "wib deliverer: recording results");
 	if (SPI_execute_with_args("SELECT wib.webhook_record($1, $2, $3, $4, $5, $6, $7, $8)",
 							  8, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("wib deliverer could not record delivery results")));
-	worker_unit_end(&unit);
 }
 
-/* One pass: claim, send (each signed as it leaves), record (see deliver.h). */
-int
-webhook_deliver_batch(bool own_xact, int max_items)
+/* The channel's release: deliveries leased by a deliverer that died are due at once. */
+static void
+webhook_release(void)
 {
-	Delivery   *d;
-	HttpRequest *reqs;
-	TimestampTz t0 = GetCurrentTimestamp();
-	int			n = claim(own_xact, max_items, &d);
-	TimestampTz t1 = GetCurrentTimestamp();
-	TimestampTz t2;
-	TimestampTz t3;
-
-	if (n == 0)
-		return 0;
-	reqs = (HttpRequest *) palloc(sizeof(HttpRequest) * n);
-	for (int i = 0; i < n; i++)
-		prepare_request(&d[i], &reqs[i]);
-
-	if (own_xact)
-		pgstat_report_activity(STATE_RUNNING, "wib deliverer: sending");
-	http_engine_run(reqs, n);
-	t2 = GetCurrentTimestamp();
-	record(own_xact, d, reqs, n);
-	t3 = GetCurrentTimestamp();
-	ereport(DEBUG1,
-			(errmsg_internal("wib deliverer: %d deliveries, claim %ld ms, send %ld ms, record %ld ms",
-							 n, (long) ((t1 - t0) / 1000), (long) ((t2 - t1) / 1000),
-							 (long) ((t3 - t2) / 1000))));
-	return n;
-}
-
-/* Makes the deliveries a dead deliverer had leased due at once, in a transaction of its own. */
-void
-webhook_release_leases(void)
-{
-	WorkerUnit	unit;
-	worker_unit_begin(&unit, true, "wib deliverer: releasing stale leases");
 	SPI_execute("SELECT wib.webhook_release_leases()", false, 0);
-	worker_unit_end(&unit);
 }
 
-PG_FUNCTION_INFO_V1(wib_deliver_due);
-
-/* wib.deliver_due(max_items): one pass in the caller's transaction. */
-Datum
-wib_deliver_due(PG_FUNCTION_ARGS)
+static int
+webhook_channel_batch_size(void)
 {
-	int32		max_items = PG_ARGISNULL(0) ? 1000 : PG_GETARG_INT32(0);
-	MemoryContext pass_context;
-	MemoryContext old;
-	int			n;
+	return webhook_batch_size;
+}
 
-	if (max_items < 1 || max_items > 100000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid max_items"),
-				 errdetail("max_items must be between 1 and 100000, not %d.", max_items)));
-	pass_context = AllocSetContextCreate(CurrentMemoryContext, "wib deliver_due",
-										 ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(pass_context);
-	n = webhook_deliver_batch(false, max_items);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(pass_context);
-	PG_RETURN_INT32(n);
+const DeliveryChannel webhook_channel = {
+	.name = "webhooks",
+	.batch_size = webhook_channel_batch_size,
+	.claim = webhook_claim,
+	.record = webhook_record,
+	.release = webhook_release,
+};
+
+PG_FUNCTION_INFO_V1(wib_webhook_retry_delay);
+
+/*
+ * wib.webhook_retry_delay(policy, attempt): the wait before retry number
+ * attempt (1-based): exponential takes the attempt's step of the schedule
+ * (the last one repeats), linear the first step times the attempt, none NULL.
+ */
+Datum
+wib_webhook_retry_delay(PG_FUNCTION_ARGS)
+{
+	char	   *policy = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int32		attempt = Max(PG_GETARG_INT32(1), 1);
+	double		seconds;
+
+	if (retry_schedule == NULL || retry_schedule->count == 0)
+		PG_RETURN_NULL();
+	if (strcmp(policy, "exponential") == 0)
+		seconds = retry_schedule->seconds[Min(attempt, retry_schedule->count) - 1];
+	else if (strcmp(policy, "linear") == 0)
+		seconds = retry_schedule->seconds[0] * attempt;
+	else
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(DirectFunctionCall7(make_interval,
+										Int32GetDatum(0), Int32GetDatum(0), Int32GetDatum(0),
+										Int32GetDatum(0), Int32GetDatum(0), Int32GetDatum(0),
+										Float8GetDatum(seconds)));
 }

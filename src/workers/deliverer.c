@@ -1,7 +1,8 @@
 /*
  * deliverer.c
- *		The deliverer worker: runs webhook delivery passes whenever a COMMIT
- *		that queued deliveries wakes it, or its poll interval passes.
+ *		The deliverer worker: runs a pass over its channels (src/workers/
+ *		channel.c) whenever a COMMIT that queued work wakes it, or its poll
+ *		interval passes.
  *
  * On start it first makes due again whatever a dead predecessor had leased
  * (sent, perhaps, but never recorded), so a crash costs a resend, not a wait
@@ -12,12 +13,11 @@
 
 #include "utils/memutils.h"
 
-#include "webhooks/deliver.h"
+#include "workers/channel.h"
 #include "workers/deliverer.h"
-#include "workers/worker.h"
 
 /* One pass of the worker; *more when a full batch was due (loop at once). */
-static int64
+int64
 deliverer_pass(bool *more)
 {
 	static bool released = false;
@@ -32,17 +32,9 @@ deliverer_pass(bool *more)
 
 	if (!released)
 	{
-		webhook_release_leases();
+		delivery_release_leases();
 		released = true;
 	}
-	n = webhook_deliver_batch(true, webhook_batch_size);
-	*more = (n == webhook_batch_size);
+	n = delivery_pass(true, 0, more);
 	return n;
-}
-
-/* Entry point of the deliverer background worker. */
-void
-wib_deliverer_main(Datum main_arg)
-{
-	worker_run(WORKER_DELIVERER, deliverer_pass);
 }

@@ -204,7 +204,7 @@ DELETE FROM wib.calls WHERE organization_id = :'org_b' AND started_at >= '2026-1
 SELECT is((SELECT (wib.run_nightly('2026-10-15') ->> 'predictions_removed')::int), 1, 'rerun_removes_anomaly_no_longer_found');
 
 -- anomaly.detected is emitted once for each new anomaly, through the real wib.emit_event.
-SELECT ok(EXISTS (SELECT 1 FROM wib.webhook_event_types WHERE event_type = 'anomaly.detected'),
+SELECT ok(EXISTS (SELECT 1 FROM wib.event_types WHERE event_type = 'anomaly.detected'),
           'anomaly_detected_is_in_the_webhook_catalogue');
 DELETE FROM wib.ml_predictions WHERE organization_id = :'org_a' AND target_date = '2026-10-26';
 SELECT is((wib.run_nightly('2026-10-26') ->> 'events')::int, 1, 'one_event_for_the_new_anomaly');

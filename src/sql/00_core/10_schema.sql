@@ -9,11 +9,15 @@ CREATE TABLE wib.organizations (
     plan        text        NOT NULL DEFAULT 'free',
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
+    default_country text    NOT NULL DEFAULT 'US',
     CONSTRAINT organizations_pkey PRIMARY KEY (id),
     CONSTRAINT organizations_name_check CHECK (length(btrim(name)) BETWEEN 1 AND 200),
-    CONSTRAINT organizations_plan_check CHECK (plan IN ('free', 'starter', 'pro', 'business', 'enterprise'))
+    CONSTRAINT organizations_plan_check CHECK (plan IN ('free', 'starter', 'pro', 'business', 'enterprise')),
+    CONSTRAINT organizations_default_country_check CHECK (default_country ~ '^[A-Z]{2}$')
 );
 COMMENT ON TABLE wib.organizations IS 'Tenants of the platform, with the plan that gates their features.';
+COMMENT ON COLUMN wib.organizations.default_country IS
+    'ISO 3166 alpha-2 country in which the organization''s phone numbers written without a calling code are read (CRM caller lookup); changed with wib.organization_update.';
 ALTER TABLE wib.organizations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE wib.organizations FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_select ON wib.organizations FOR SELECT USING (id = wib.current_org_id());

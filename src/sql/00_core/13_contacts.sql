@@ -3,14 +3,13 @@
 -- CRM contact cache, when present, adds names to the same numbers.
 
 -- The country in which an organization's numbers without a calling code are
--- read.  The one place that says so: when organizations get a default
--- country of their own, this reads it, and wib.contact_numbers_refresh(org)
--- runs when it changes.
+-- read: the organization's default_country (changed with
+-- wib.organization_update, which runs wib.contact_numbers_refresh(org) then).
 CREATE OR REPLACE FUNCTION wib.org_default_country(org uuid) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN 'US';
+    RETURN coalesce((SELECT o.default_country FROM wib.organizations o WHERE o.id = org), 'US');
 COMMENT ON FUNCTION wib.org_default_country(uuid) IS
-    'The ISO 3166 alpha-2 country in which the organization''s phone numbers without a calling code are read (US for every organization for now).';
+    'The ISO 3166 alpha-2 country in which the organization''s phone numbers without a calling code are read: its default_country (US when the organization is not visible).';
 
 -- The other party's number of a call, as contacts are matched.
 CREATE OR REPLACE FUNCTION wib.call_counterparty(org uuid, direction text, from_number text, to_number text) RETURNS text

@@ -11,7 +11,7 @@ BEGIN
     IF email IS NOT NULL AND email !~ '^[^@\s]+@[^@\s]+$' THEN
         PERFORM wib.invalid_field('email', 'email must look like name@example.com.');
     END IF;
-    IF role IS NULL OR role NOT IN ('owner', 'admin', 'manager', 'agent', 'viewer') THEN
+    IF role IS NULL OR role <> ALL (wib.user_roles()) THEN
         PERFORM wib.invalid_field('role', 'role must be one of owner, admin, manager, agent, viewer.');
     END IF;
     INSERT INTO wib.users (organization_id, id, name, email, role)
@@ -32,7 +32,7 @@ DECLARE
     new_row wib.users;
 BEGIN
     PERFORM wib.check_fields(changes, ARRAY['name', 'email', 'role'], 'changes');
-    IF changes ? 'role' AND coalesce(wib.field_text(changes, 'role'), '') NOT IN ('owner', 'admin', 'manager', 'agent', 'viewer') THEN
+    IF changes ? 'role' AND coalesce(wib.field_text(changes, 'role'), '') <> ALL (wib.user_roles()) THEN
         PERFORM wib.invalid_field('role', 'role must be one of owner, admin, manager, agent, viewer.');
     END IF;
     IF wib.field_text(changes, 'email', 320) !~ '^[^@\s]+@[^@\s]+$' THEN

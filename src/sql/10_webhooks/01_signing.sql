@@ -1,4 +1,4 @@
--- Standard Webhooks signatures and the SSRF guard (C).
+-- Standard Webhooks signatures (C).
 
 CREATE OR REPLACE FUNCTION wib.sign_webhook(secret text, msg_id text, ts bigint, body text) RETURNS text
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -18,9 +18,3 @@ CREATE OR REPLACE FUNCTION wib.webhook_new_secret() RETURNS text
     AS 'MODULE_PATHNAME', 'wib_webhook_new_secret';
 COMMENT ON FUNCTION wib.webhook_new_secret() IS
     'Internal: a new signing secret, "whsec_" + base64 of 32 random bytes.';
-
-CREATE OR REPLACE FUNCTION wib.url_check(url text) RETURNS text
-    LANGUAGE c STABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'wib_url_check';
-COMMENT ON FUNCTION wib.url_check(text) IS
-    'SSRF guard: NULL when tenants may use the URL (https, no credentials, no private, loopback or reserved address however spelt), else the reason.';

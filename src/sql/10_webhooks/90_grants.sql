@@ -4,8 +4,6 @@
 GRANT EXECUTE ON FUNCTION
     wib.sign_webhook(text, text, bigint, text),
     wib.verify_webhook(text, text, bigint, text, text, integer),
-    wib.url_check(text),
-    wib.emit_event(text, jsonb),
     wib.webhook_subscribe(text, text, text[], text, integer),
     wib.webhook_update(uuid, jsonb),
     wib.webhook_unsubscribe(uuid),
@@ -17,7 +15,6 @@ TO wib_app;
 -- organization, and the claim it makes (with the signing secrets) stays inside.
 GRANT EXECUTE ON FUNCTION wib.deliver_due(integer) TO wib_admin;
 
-GRANT SELECT ON wib.webhook_event_types TO wib_app;
 GRANT SELECT (organization_id, id, name, target_url, events, is_active, retry_policy, max_retries,
               consecutive_failures, disabled_at, disabled_reason, previous_secret_expires_at,
               created_by, created_at, updated_at)

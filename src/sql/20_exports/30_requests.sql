@@ -12,40 +12,6 @@ CREATE OR REPLACE FUNCTION wib.export_allowed_filters(export_type text) RETURNS 
     END;
 COMMENT ON FUNCTION wib.export_allowed_filters(text) IS 'Internal: the filter keys an export type accepts.';
 
--- A timestamp filter, or 22023 naming the key.
-CREATE OR REPLACE FUNCTION wib.export_filter_time(filters jsonb, key text) RETURNS timestamptz
-    LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    v text := wib.field_text(filters, key, 64);
-BEGIN
-    IF v IS NULL THEN
-        RETURN NULL;
-    END IF;
-    BEGIN
-        RETURN v::timestamptz;
-    EXCEPTION WHEN others THEN
-        PERFORM wib.invalid_field(key, format('%s must be an ISO 8601 timestamp such as 2026-01-31T00:00:00Z, not "%s".', key, v));
-    END;
-END
-$$;
-COMMENT ON FUNCTION wib.export_filter_time(jsonb, text) IS 'Internal: a timestamp filter, checked.';
-
--- A filter that must be one of a list, or 22023 naming the key.
-CREATE OR REPLACE FUNCTION wib.export_filter_choice(filters jsonb, key text, allowed text[]) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE
-AS $$
-DECLARE
-    v text := wib.field_text(filters, key, 100);
-BEGIN
-    IF v IS NOT NULL AND v <> ALL (allowed) THEN
-        PERFORM wib.invalid_field(key, format('%s must be one of %s, not "%s".', key, array_to_string(allowed, ', '), v));
-    END IF;
-    RETURN v;
-END
-$$;
-COMMENT ON FUNCTION wib.export_filter_choice(jsonb, text, text[]) IS 'Internal: a filter taking one of a list of values, checked.';
-
 -- Checks export_type, format and filters (22023 naming the bad field or key).
 CREATE OR REPLACE FUNCTION wib.export_check_request(export_type text, format text, filters jsonb) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -63,19 +29,19 @@ BEGIN
         PERFORM wib.invalid_field('format', format('format must be csv or json, not %s.', coalesce('"' || format || '"', 'NULL')));
     END IF;
     PERFORM wib.check_fields(filters, wib.export_allowed_filters(export_type), 'filters');
-    date_from := wib.export_filter_time(filters, 'date_from');
-    date_to := wib.export_filter_time(filters, 'date_to');
+    date_from := wib.field_time(filters, 'date_from');
+    date_to := wib.field_time(filters, 'date_to');
     IF date_from IS NOT NULL AND date_to IS NOT NULL AND date_to <= date_from THEN
         PERFORM wib.invalid_field('date_to', 'date_to must be after date_from.');
     END IF;
     PERFORM wib.field_text(filters, 'agent_id', 255), wib.field_text(filters, 'user_id', 255),
             wib.field_text(filters, 'action', 100), wib.field_text(filters, 'resource_type', 100);
-    PERFORM wib.export_filter_choice(filters, 'status',
+    PERFORM wib.field_enum(filters, 'status',
         CASE export_type WHEN 'recordings' THEN ARRAY['processing', 'ready', 'failed']
-                         ELSE ARRAY['queued', 'ringing', 'in_progress', 'completed', 'failed', 'busy', 'no_answer', 'canceled'] END);
-    PERFORM wib.export_filter_choice(filters, 'direction', ARRAY['inbound', 'outbound']);
-    PERFORM wib.export_filter_choice(filters, 'sentiment', ARRAY['positive', 'negative', 'neutral', 'mixed']);
-    PERFORM wib.export_filter_choice(filters, 'role', ARRAY['owner', 'admin', 'manager', 'agent', 'viewer']);
+                         ELSE wib.call_statuses() END);
+    PERFORM wib.field_enum(filters, 'direction', ARRAY['inbound', 'outbound']);
+    PERFORM wib.field_enum(filters, 'sentiment', ARRAY['positive', 'negative', 'neutral', 'mixed']);
+    PERFORM wib.field_enum(filters, 'role', wib.user_roles());
     IF filters ? 'formula_guard' AND jsonb_typeof(filters -> 'formula_guard') <> 'boolean' THEN
         PERFORM wib.invalid_field('formula_guard',
             format('formula_guard must be true or false, not %s.', jsonb_typeof(filters -> 'formula_guard')));
@@ -145,11 +111,11 @@ BEGIN
     IF filters ? 'agent_id' AND agent_col IS NOT NULL THEN
         conds := conds || (agent_col || ' = ' || quote_literal(filters ->> 'agent_id'));
     END IF;
-    IF wib.export_filter_time(filters, 'date_from') IS NOT NULL THEN
-        conds := conds || (time_col || ' >= ' || quote_literal(wib.export_filter_time(filters, 'date_from')) || '::timestamptz');
+    IF wib.field_time(filters, 'date_from') IS NOT NULL THEN
+        conds := conds || (time_col || ' >= ' || quote_literal(wib.field_time(filters, 'date_from')) || '::timestamptz');
     END IF;
-    IF wib.export_filter_time(filters, 'date_to') IS NOT NULL THEN
-        conds := conds || (time_col || ' < ' || quote_literal(wib.export_filter_time(filters, 'date_to')) || '::timestamptz');
+    IF wib.field_time(filters, 'date_to') IS NOT NULL THEN
+        conds := conds || (time_col || ' < ' || quote_literal(wib.field_time(filters, 'date_to')) || '::timestamptz');
     END IF;
     IF cardinality(conds) > 0 THEN
         q := q || ' AND ' || array_to_string(conds, ' AND ');

@@ -104,7 +104,7 @@ COMMENT ON FUNCTION wib.export_expire() IS
 
 -- The event a completed job emits, in the webhooks catalogue so that wib.emit_event
 -- accepts it and subscriptions can ask for it.
-INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
+INSERT INTO wib.event_types (event_type, description, example) VALUES
     ('export.completed', 'An export job finished writing its file (feature exports).',
      '{"export_id": "6f1c2a9e-4b1d-4c55-9a43-2f0d7d1e8a10", "export_type": "calls", "format": "csv", "total_rows": 1000000, "file_size_bytes": 213909504, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "expires_at": "2026-11-25T12:00:00Z"}')
 ON CONFLICT (event_type) DO UPDATE SET description = EXCLUDED.description, example = EXCLUDED.example;

@@ -35,7 +35,7 @@ CREATE TABLE wib.ivr_menus (
     CONSTRAINT ivr_menus_fallback_check CHECK (fallback_action IN ('voicemail', 'hangup', 'transfer', 'repeat')),
     CONSTRAINT ivr_menus_fallback_target_check CHECK (
         (fallback_action = 'transfer') = (fallback_target IS NOT NULL)
-        AND (fallback_target IS NULL OR wib.ivr_is_e164(fallback_target))),
+        AND (fallback_target IS NULL OR wib.is_e164(fallback_target))),
     CONSTRAINT ivr_menus_disclosure_check CHECK (length(btrim(disclosure_text)) BETWEEN 1 AND 1000)
 );
 COMMENT ON TABLE wib.ivr_menus IS
@@ -66,7 +66,7 @@ CREATE TABLE wib.ivr_menu_options (
         CHECK (action_type IN ('transfer', 'submenu', 'voicemail', 'survey', 'hangup', 'repeat')),
     CONSTRAINT ivr_menu_options_target_check CHECK (
         CASE action_type
-            WHEN 'transfer' THEN wib.ivr_is_e164(action_target) AND target_menu_id IS NULL
+            WHEN 'transfer' THEN wib.is_e164(action_target) AND target_menu_id IS NULL
             WHEN 'submenu'  THEN target_menu_id IS NOT NULL AND action_target IS NULL
             WHEN 'survey'   THEN action_target ~ '^https?://[^[:space:]]+$' AND target_menu_id IS NULL
             ELSE action_target IS NULL AND target_menu_id IS NULL
@@ -96,7 +96,7 @@ CREATE TABLE wib.inbound_numbers (
         REFERENCES wib.organizations (id) ON DELETE CASCADE,
     CONSTRAINT inbound_numbers_menu_fkey FOREIGN KEY (organization_id, menu_id)
         REFERENCES wib.ivr_menus (organization_id, id) ON DELETE SET NULL (menu_id),
-    CONSTRAINT inbound_numbers_phone_check CHECK (wib.ivr_is_e164(phone_number)),
+    CONSTRAINT inbound_numbers_phone_check CHECK (wib.is_e164(phone_number)),
     CONSTRAINT inbound_numbers_type_check CHECK (number_type IN ('local', 'toll_free')),
     CONSTRAINT inbound_numbers_status_check CHECK (status IN ('active', 'suspended', 'released')),
     CONSTRAINT inbound_numbers_display_name_check CHECK (display_name IS NULL OR length(display_name) <= 100),

@@ -1,30 +1,6 @@
 -- IVR menus: validated field by field, compliance-checked, audited; cached documents
 -- invalidated at commit.
 
--- An integer field of a JSON document in [lo, hi], or dflt when absent.
-CREATE OR REPLACE FUNCTION wib.ivr_field_int(doc jsonb, key text, lo integer, hi integer, dflt integer) RETURNS integer
-    LANGUAGE plpgsql IMMUTABLE
-AS $$
-DECLARE
-    v jsonb := doc -> key;
-    n numeric;
-BEGIN
-    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
-        RETURN dflt;
-    END IF;
-    IF jsonb_typeof(v) <> 'number' THEN
-        PERFORM wib.invalid_field(key, format('%s must be an integer, not %s.', key, jsonb_typeof(v)));
-    END IF;
-    n := v::numeric;
-    IF n <> trunc(n) OR n < lo OR n > hi THEN
-        PERFORM wib.invalid_field(key, format('%s must be an integer between %s and %s.', key, lo, hi));
-    END IF;
-    RETURN n::integer;
-END
-$$;
-COMMENT ON FUNCTION wib.ivr_field_int(jsonb, text, integer, integer, integer) IS
-    'Internal: doc->key as an integer within [lo, hi] (22023 naming the field otherwise), dflt when absent.';
-
 -- The whole menu as the JSON document ivr_menu_create takes (for updates and previews).
 CREATE OR REPLACE FUNCTION wib.ivr_menu_json(menu_id uuid) RETURNS jsonb
     LANGUAGE sql STABLE
@@ -100,14 +76,14 @@ BEGIN
     IF r.language !~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$' THEN
         PERFORM wib.invalid_field('language', 'language must be a language tag such as en-US.');
     END IF;
-    r.timeout_seconds := wib.ivr_field_int(menu, 'timeout_seconds', 1, 120, 5);
-    r.max_retries := wib.ivr_field_int(menu, 'max_retries', 0, 10, 3);
+    r.timeout_seconds := wib.field_int(menu, 'timeout_seconds', 1, 120, 5);
+    r.max_retries := wib.field_int(menu, 'max_retries', 0, 10, 3);
     r.fallback_action := coalesce(wib.field_text(menu, 'fallback_action', 20), 'hangup');
     IF r.fallback_action NOT IN ('voicemail', 'hangup', 'transfer', 'repeat') THEN
         PERFORM wib.invalid_field('fallback_action', 'fallback_action must be voicemail, hangup, transfer or repeat.');
     END IF;
     r.fallback_target := wib.field_text(menu, 'fallback_target', 20);
-    IF r.fallback_action = 'transfer' AND NOT coalesce(wib.ivr_is_e164(r.fallback_target), false) THEN
+    IF r.fallback_action = 'transfer' AND NOT coalesce(wib.is_e164(r.fallback_target), false) THEN
         PERFORM wib.invalid_field('fallback_target', 'fallback_target must be an E.164 number such as +15551234567 when fallback_action is transfer.');
     ELSIF r.fallback_action <> 'transfer' AND r.fallback_target IS NOT NULL THEN
         PERFORM wib.invalid_field('fallback_target', 'fallback_target is only allowed when fallback_action is transfer.');
@@ -169,7 +145,7 @@ BEGIN
         PERFORM wib.ivr_compliance_check(prompt, f || '.prompt');
         target := wib.field_text(opt, 'target', 2048);
         target_id := NULL;
-        IF action = 'transfer' AND NOT coalesce(wib.ivr_is_e164(target), false) THEN
+        IF action = 'transfer' AND NOT coalesce(wib.is_e164(target), false) THEN
             PERFORM wib.invalid_field(f || '.target', 'target of a transfer must be an E.164 number such as +15551234567.');
         ELSIF action = 'survey' AND coalesce(target, '') !~ '^https?://[^[:space:]]+$' THEN
             PERFORM wib.invalid_field(f || '.target', 'target of a survey must be the http or https URL of the survey''s TeXML.');

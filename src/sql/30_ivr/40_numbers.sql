@@ -52,7 +52,7 @@ BEGIN
     IF number_type = 'toll_free' THEN
         PERFORM wib.require_feature('toll_free_numbers');
     END IF;
-    IF NOT coalesce(wib.ivr_is_e164(phone_number), false) THEN
+    IF NOT coalesce(wib.is_e164(phone_number), false) THEN
         PERFORM wib.invalid_field('phone_number', 'phone_number must be an E.164 number such as +15551234567.');
     END IF;
     IF display_name IS NOT NULL AND length(display_name) > 100 THEN

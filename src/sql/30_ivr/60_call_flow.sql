@@ -33,7 +33,7 @@ AS $$
 BEGIN
     PERFORM wib.ivr_verify(raw_body, signature, ts);
     to_number := wib.form_value(raw_body, 'To');
-    IF NOT coalesce(wib.ivr_is_e164(to_number), false) THEN
+    IF NOT coalesce(wib.is_e164(to_number), false) THEN
         PERFORM wib.invalid_field('To', 'To must be the dialled E.164 number.');
     END IF;
     BEGIN
@@ -50,7 +50,7 @@ COMMENT ON FUNCTION wib.ivr_route(bytea, text, text) IS
 
 -- The event a finished call emits, in the webhooks catalogue so that wib.emit_event
 -- accepts it and subscriptions can ask for it.
-INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
+INSERT INTO wib.event_types (event_type, description, example) VALUES
     ('ivr.call_ended', 'An inbound call answered by an IVR menu ended.',
      '{"call_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "call_sid": "v3:AbCdEf", "from": "+15550100", "to": "+18005550123", "menu_id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", "ivr_path": [{"digit": "1", "menu": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", "ts": "2026-01-01T12:00:09Z"}], "final_action": "transfer", "duration_seconds": 95, "recording_url": null, "started_at": "2026-01-01T12:00:00Z", "ended_at": "2026-01-01T12:01:35Z"}')
 ON CONFLICT (event_type) DO UPDATE SET description = EXCLUDED.description, example = EXCLUDED.example;

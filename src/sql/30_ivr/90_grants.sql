@@ -2,7 +2,7 @@
 -- only through the API; the platform's Telnyx route calls wib.ivr_webhook.
 
 GRANT EXECUTE ON FUNCTION
-    wib.ivr_is_e164(text), wib.ivr_menu_json(uuid),
+    wib.ivr_menu_json(uuid),
     wib.ivr_menu_create(jsonb), wib.ivr_menu_update(uuid, jsonb), wib.ivr_menu_delete(uuid),
     wib.ivr_number_add(text, text, text, uuid), wib.ivr_number_assign(uuid, uuid), wib.ivr_number_release(uuid),
     wib.texml_render_menu(uuid, integer), wib.texml_action(text, text, text, text, text),

@@ -82,7 +82,7 @@ BEGIN
           FROM wib.organizations o
           LEFT JOIN wib.mv_call_sentiment_daily d
                  ON d.organization_id = o.id AND d.day BETWEEN first_day AND last_day
-         WHERE wib.plan_rank(o.plan) >= wib.plan_rank(wib.analytics_snapshots_plan())
+         WHERE wib.org_has_feature(o.id, 'analytics_snapshots')
          GROUP BY o.id
         ON CONFLICT (organization_id, granularity, snapshot_date) DO UPDATE
            SET period_end = EXCLUDED.period_end, total_calls = EXCLUDED.total_calls,
@@ -135,8 +135,7 @@ BEGIN
           FROM wib.organizations o
           CROSS JOIN LATERAL (SELECT min(m.day) AS first_day FROM wib.mv_call_sentiment_daily m
                                WHERE m.organization_id = o.id) f
-         WHERE wib.plan_rank(o.plan) >= (SELECT wib.plan_rank(fp.min_plan) FROM wib.feature_plans fp
-                                          WHERE fp.feature = 'advanced_analytics')
+         WHERE wib.org_has_feature(o.id, 'advanced_analytics')
            AND f.first_day <= day
     ), days AS (
         -- Gap-filled: every day from the organization's first day with calls
@@ -357,7 +356,7 @@ COMMENT ON FUNCTION wib.run_nightly_range(date, date) IS
     'Back-fills the nightly job for every day from from_date to to_date (views refreshed once); one summary per day.';
 
 -- The event the nightly job emits, in the webhooks catalogue so that subscriptions can ask for it.
-INSERT INTO wib.webhook_event_types (event_type, description, example) VALUES
+INSERT INTO wib.event_types (event_type, description, example) VALUES
     ('anomaly.detected', 'The nightly analytics job found an unusual day for the organization (a z-score anomaly of call volume, duration, sentiment or positive share).',
      '{"organization_id": "6f1c2a9e-4b1d-4c55-9a43-2f0d7d1e8a10", "prediction_id": "3e2f1a0b-9c8d-4e7f-a6b5-c4d3e2f1a0b9", "day": "2026-11-17", "metric": "call_volume", "z": -3.2, "value": 59, "baseline_mean": 100.4, "explanation": "Call volume dropped 41% on Tue 2026-11-17 vs the 30-day baseline (z = −3.2)"}')
 ON CONFLICT (event_type) DO UPDATE SET description = EXCLUDED.description, example = EXCLUDED.example;

@@ -40,6 +40,55 @@ ALTER TABLE wib.inbound_number_routes DROP CONSTRAINT inbound_number_routes_pkey
 COMMENT ON TABLE wib.inbound_number_routes IS
     'Internal: which organization each provisioned (not released) number belongs to, kept by a trigger on inbound_numbers; the key is the number, so a number belongs to one organization at a time.';
 
+-- The event catalogue and the core tables' event triggers move from webhooks
+-- into the core event bus, which every delivery channel subscribes to.
+ALTER TABLE wib.webhook_event_types RENAME TO event_types;
+ALTER TABLE wib.event_types RENAME CONSTRAINT webhook_event_types_pkey TO event_types_pkey;
+ALTER TABLE wib.event_types RENAME CONSTRAINT webhook_event_types_name_check TO event_types_name_check;
+COMMENT ON TABLE wib.event_types IS
+    'The catalogue of platform events, with an example payload of each; custom.* types are also accepted by wib.emit_event.';
+DROP TRIGGER calls_webhook_event ON wib.calls;
+DROP TRIGGER recordings_webhook_event ON wib.recordings;
+DROP TRIGGER ai_summaries_webhook_event ON wib.ai_summaries;
+DROP TRIGGER call_outcomes_webhook_event ON wib.call_outcomes;
+DROP TRIGGER scorecards_webhook_event ON wib.scorecards;
+DROP FUNCTION wib.webhook_emit_core_event();
+
+-- Shared validation moves into the core: one E.164 check (kept by the IVR
+-- tables' checks, so renamed rather than replaced) and typed JSON readers that
+-- replace the features' own.
+ALTER FUNCTION wib.ivr_is_e164(text) RENAME TO is_e164;
+DROP FUNCTION wib.ivr_field_int(jsonb, text, integer, integer, integer);
+DROP FUNCTION wib.export_filter_time(jsonb, text);
+DROP FUNCTION wib.export_filter_choice(jsonb, text, text[]);
+
+-- Analytics snapshots are a feature of wib.feature_plans (pro) like every other,
+-- gated by the one plan test (wib.org_has_feature) instead of their own.
+DROP FUNCTION wib.analytics_require_snapshots();
+DROP FUNCTION wib.analytics_snapshots_plan();
+
+-- wib.worker_status gains a database column (workers run in every database where wib
+-- is installed): the replayed view and its function are created anew.
+DROP VIEW wib.worker_status;
+DROP FUNCTION wib.worker_status_rows();
+
+-- Webhook signing secrets move into the vault (0.1.0 kept them in plain text).
+-- The vault's functions exist only once the replayed parts have run, so here
+-- the plaintext columns step aside for the sealed ones, and after.sql seals
+-- every secret and drops the plaintext.
+ALTER TABLE wib.webhook_subscriptions RENAME COLUMN secret TO secret_plaintext;
+ALTER TABLE wib.webhook_subscriptions RENAME COLUMN previous_secret TO previous_secret_plaintext;
+ALTER TABLE wib.webhook_subscriptions ADD COLUMN secret bytea, ADD COLUMN previous_secret bytea;
+COMMENT ON TABLE wib.webhook_subscriptions IS
+    'Endpoints an organization receives events at, with the events wanted, the retry policy and the signing secret (sealed by the vault, never readable by wib_app).';
+
+-- Phone numbers written without a calling code (CRM contacts, callers) are
+-- read in the organization's own country.
+ALTER TABLE wib.organizations ADD COLUMN default_country text NOT NULL DEFAULT 'US';
+ALTER TABLE wib.organizations ADD CONSTRAINT organizations_default_country_check CHECK (default_country ~ '^[A-Z]{2}$');
+COMMENT ON COLUMN wib.organizations.default_country IS
+    'ISO 3166 alpha-2 country in which the organization''s phone numbers written without a calling code are read (CRM caller lookup); changed with wib.organization_update.';
+
 -- Contacts are identified by the other party's number of their calls, in
 -- E.164: a column kept by a trigger (src/sql/00_core/13_contacts.sql), filled
 -- for the calls of 0.1.0 by after.sql, and an index to find a contact's calls.
