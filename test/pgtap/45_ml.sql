@@ -3,8 +3,10 @@
 -- and says so) or on nothing (AUC about 0.5, said honestly), refused for too
 -- little history, gated by plan, isolated by tenant, idempotent, audited, and
 -- every function refusing bad input with nothing written.
+-- Earlier files leave dead rows behind (they roll back): clear them first.
+VACUUM ANALYZE wib.calls, wib.ai_summaries, wib.sentiment_scores, wib.call_outcomes;
 BEGIN;
-SELECT plan(76);
+SELECT plan(80);
 
 CREATE ROLE ml_app LOGIN;
 GRANT wib_app TO ml_app;
@@ -138,9 +140,31 @@ SELECT cmp_ok((SELECT corr(p.score, (p.features #>> '{values,sentiment_mean}')::
                  FROM predicted d JOIN wib.ml_predictions p ON p.id = d.id), '>', 0::float8,
               'scores_rise_with_sentiment_across_contacts');
 
+-- A contact the CRM knows is named in the explanation (phone or mobile number),
+-- never in the stored features.
+SELECT contact AS c2 FROM recent ORDER BY last_call DESC, contact OFFSET 1 LIMIT 1 \gset
+RESET ROLE;
+INSERT INTO wib.crm_integrations (organization_id, crm_type, status) VALUES (:'sig', 'hubspot', 'connected');
+INSERT INTO wib.crm_contact_cache (organization_id, integration_id, crm_type, crm_contact_id, phone_e164, mobile_e164, display_name)
+SELECT :'sig', i.id, 'hubspot', v.crm_id, v.phone, v.mobile, v.name
+  FROM wib.crm_integrations i,
+       (VALUES ('90210', :'c1', NULL, 'Dana Whitfield'), ('777', '+15559990001', :'c2', NULL)) v(crm_id, phone, mobile, name)
+ WHERE i.organization_id = :'sig';
+SET ROLE ml_app;
+SELECT is(wib.ml_predict('deal_probability', 'contact', :'c1'), :'p1'::uuid, 'predicting_again_the_same_day_updates_the_days_row');
+SELECT ok((SELECT explanation LIKE format('Deal probability %% for Dana Whitfield (hubspot contact 90210), %s (a sale or appointment within 30 days): %%', :'c1')
+                  AND position('Dana' IN features::text) = 0 AND position('hubspot' IN features::text) = 0
+             FROM wib.ml_predictions WHERE id = :'p1'),
+          'crm_contact_name_and_id_in_the_explanation_not_in_the_features');
+SELECT wib.ml_predict('deal_probability', 'contact', :'c2') AS p_c2 \gset
+SELECT ok((SELECT p.explanation LIKE format('Deal probability %% for hubspot contact 777, %s (%%', :'c2')
+                  AND position('hubspot' IN p.features::text) = 0
+             FROM wib.ml_predictions p WHERE p.id = :'p_c2'),
+          'crm_contact_found_by_its_mobile_number_and_named_by_its_id');
+
 SELECT wib.ml_predict('churn_risk', 'contact', :'c1', 'churn-key-1') AS p2 \gset
 SELECT matches((SELECT explanation FROM wib.ml_predictions WHERE id = :'p2'),
-               '^Churn risk ([0-9]+|<1|>99)% for \+1555[0-9]{7} \(no call in the next 60 days\): ',
+               '^Churn risk ([0-9]+|<1|>99)% for Dana Whitfield \(hubspot contact 90210\), \+1555[0-9]{7} \(no call in the next 60 days\): ',
                'churn_prediction_is_explained');
 SELECT is((SELECT expires_at FROM wib.ml_predictions WHERE id = :'p2'),
           ((now() AT TIME ZONE 'UTC')::date + 60)::timestamp AT TIME ZONE 'UTC', 'churn_prediction_expires_when_its_60_days_end');
@@ -208,6 +232,30 @@ SELECT wib.set_context(:'untrained', 'manager-4');
 SELECT results_eq($$SELECT prediction_type, model_version, split_part(status, ':', 1) FROM wib.ml_status()$$,
                   $$VALUES ('churn_risk', NULL::text, 'not_trained'), ('deal_probability', NULL, 'not_trained')$$,
                   'an_organization_never_trained_is_reported_not_trained');
+
+-- Rate limit: past wib.ml_predict_rate_limit requests in a minute, WB003
+-- (here 3 a minute; eight requests cross at most one minute boundary).
+RESET ROLE;
+SET wib.ml_predict_rate_limit = 3;
+CREATE FUNCTION pg_temp.ml_try(n integer) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1 .. n LOOP
+        BEGIN
+            PERFORM wib.ml_predict('deal_probability', 'contact', '+15550000001');
+            RETURN NEXT 'ok';
+        EXCEPTION WHEN OTHERS THEN
+            RETURN NEXT SQLSTATE;
+        END;
+    END LOOP;
+END
+$$;
+SET ROLE ml_app;
+SELECT ok((SELECT count(*) FILTER (WHERE s = 'WB003') >= 2 AND count(*) FILTER (WHERE s NOT IN ('WB003', 'WB402')) = 0
+             FROM pg_temp.ml_try(8) s),
+          'ml_predict_is_rate_limited_per_organization');
+RESET ROLE;
+RESET wib.ml_predict_rate_limit;
+SET ROLE ml_app;
 
 -- Plan gating.
 SELECT wib.set_context(:'biz', 'manager-5');

@@ -2,14 +2,31 @@
 -- current model, explained in words, stored in wib.ml_predictions under the
 -- subject contact:<E.164 number>, and read back.
 
--- How an explanation names a contact.  One small function so that the CRM
--- contact cache can put a name beside the number here; names never go into
--- the stored features.
+-- How an explanation names a contact: the number, and when the CRM contact
+-- cache has a contact with that phone or mobile number, its name and CRM id
+-- beside it (the most recently modified one, as wib.crm_contact_lookup orders
+-- them).  Names and CRM ids go into the explanation only, never into the
+-- stored features.  PL/pgSQL because the cache is created after this file.
 CREATE OR REPLACE FUNCTION wib.ml_contact_label(org uuid, contact text) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN contact;
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    crm text;
+BEGIN
+    SELECT CASE WHEN nullif(btrim(k.display_name), '') IS NULL
+                THEN format('%s contact %s', k.crm_type, k.crm_contact_id)
+                ELSE format('%s (%s contact %s)', left(btrim(k.display_name), 200), k.crm_type, k.crm_contact_id) END
+      INTO crm
+      FROM wib.crm_contact_cache k
+     WHERE k.organization_id = org AND (k.phone_e164 = contact OR k.mobile_e164 = contact)
+     ORDER BY k.crm_modified_at DESC NULLS LAST, k.crm_type, k.crm_contact_id
+     LIMIT 1;
+    RETURN CASE WHEN crm IS NULL THEN contact ELSE crm || ', ' || contact END;
+END
+$$;
 COMMENT ON FUNCTION wib.ml_contact_label(uuid, text) IS
-    'Internal: the words that name a contact (an E.164 number) in a prediction''s explanation: the number itself for now.';
+    'Internal: the words that name a contact (an E.164 number) in a prediction''s explanation: the number, preceded by the name and CRM id of the cached CRM contact with that phone or mobile number when there is one (Jane Doe (hubspot contact 501), +15551234567). Never stored in the features.';
 
 -- The subject of a contact's rows in wib.ml_predictions.
 CREATE OR REPLACE FUNCTION wib.ml_subject(contact text) RETURNS text
