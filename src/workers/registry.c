@@ -35,7 +35,9 @@ const WorkerKindDef *
 worker_kind(WorkerKind kind)
 {
 	if (kind < 0 || kind >= (int) lengthof(worker_kinds))
-		elog(ERROR, "wib worker kind %d does not exist", kind);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("wib worker kind %d does not exist", kind)));
 	return &worker_kinds[kind];
 }
 
