@@ -314,7 +314,7 @@ BEGIN
     PERFORM wib.analytics_check_day(day, 'day');
     PERFORM wib.analytics_lock();
     PERFORM wib.analytics_refresh();
-    result := wib.analytics_process_day(day);
+    result := wib.analytics_process_day(day) || wib.ml_nightly(day);
     UPDATE wib.analytics_refreshes
        SET last_day = greatest(last_day, day),
            duration_ms = extract(epoch FROM clock_timestamp() - started) * 1000
@@ -324,7 +324,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.run_nightly(date) IS
-    'The nightly analytics job for day (default yesterday, UTC): brings the analytics totals up to date with what changed since the last run, upserts the daily snapshot (and the weekly or monthly one the day closes), finds z-score anomalies and the sentiment trend and writes them to wib.ml_predictions. Idempotent: running a day again gives the same rows. Run by the scheduler at wib.nightly_at, or by pg_cron.';
+    'The nightly analytics job for day (default yesterday, UTC): brings the analytics totals up to date with what changed since the last run, upserts the daily snapshot (and the weekly or monthly one the day closes), finds z-score anomalies and the sentiment trend and writes them to wib.ml_predictions, and retrains the contact models of enterprise organizations whose data changed. Idempotent: running a day again gives the same rows. Run by the scheduler at wib.nightly_at, or by pg_cron.';
 
 CREATE OR REPLACE FUNCTION wib.run_nightly_range(from_date date, to_date date) RETURNS SETOF jsonb
     LANGUAGE plpgsql SECURITY DEFINER

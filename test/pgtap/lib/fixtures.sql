@@ -72,6 +72,9 @@ SELECT id, 'churn_risk', 'contact-1', current_date, 0.2, 0.5, 'Fixture predictio
   FROM fx;
 -- A change not yet taken in by a nightly run, for both tenants.
 INSERT INTO wib.analytics_changes (organization_id, day) SELECT id, current_date FROM fx;
+-- Contact models: the nightly run above recorded a training of each model for
+-- both tenants (too little history: insufficient_data); one more, on demand.
+SELECT count(*) AS ml_fixture FROM fx, wib.ml_train_org(fx.id, 'deal_probability') \gset
 -- Exports: one export job each, and an upload in flight and a queued object delete
 -- (never due: the deliverer would send it) in object storage.
 INSERT INTO wib.export_jobs (organization_id, user_id, export_type) SELECT id, 'fixture', 'calls' FROM fx;
