@@ -64,13 +64,13 @@ UPDATE wib.ai_summaries a SET sentiment_score = ((extract(minute FROM c.started_
  WHERE a.organization_id = :'org_a' AND a.call_id = :'some_call' AND c.organization_id = a.organization_id AND c.id = a.call_id;
 
 -- Backfill: summaries written while the trigger was off.
-ALTER TABLE wib.ai_summaries DISABLE TRIGGER ai_summaries_sentiment;
+ALTER TABLE wib.ai_summaries DISABLE TRIGGER ai_summaries_sentiment, DISABLE TRIGGER ai_summaries_sentiment_update;
 UPDATE wib.ai_summaries SET sentiment_score = 0.1
  WHERE organization_id = :'org_b' AND call_id IN (SELECT id FROM wib.calls WHERE organization_id = :'org_b'
                                                      AND started_at < '2026-10-01 09:03+00');
 DELETE FROM wib.sentiment_scores WHERE organization_id = :'org_a'
    AND call_id IN (SELECT id FROM wib.calls WHERE organization_id = :'org_a' AND started_at < '2026-10-01 08:05+00');
-ALTER TABLE wib.ai_summaries ENABLE TRIGGER ai_summaries_sentiment;
+ALTER TABLE wib.ai_summaries ENABLE TRIGGER ai_summaries_sentiment, ENABLE TRIGGER ai_summaries_sentiment_update;
 SELECT is(wib.sentiment_backfill(), 6::bigint, 'sentiment_backfill_writes_missing_and_stale_rows');
 SELECT is(wib.sentiment_backfill(), 0::bigint, 'sentiment_backfill_twice_changes_nothing');
 UPDATE wib.ai_summaries SET sentiment_score = ((extract(minute FROM c.started_at)::int % 5) - 2) / 4.0
