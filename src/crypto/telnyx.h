@@ -1,6 +1,6 @@
 /*
  * telnyx.h
- *		Telnyx's webhook signatures (PROTOCOLS.md section 3): Ed25519 over
+ *		Telnyx's webhook signatures (API v2): Ed25519 over
  *		timestamp "|" raw body, the timestamp within a window of now.
  *
  * Backend-free (libc and OpenSSL), never raises.

@@ -1,6 +1,6 @@
 /*
  * webhook_sign.c
- *		Standard Webhooks signing and verification (PROTOCOLS.md section 1),
+ *		Standard Webhooks signing and verification, per its specification,
  *		in C so the deliverer signs thousands of messages a second without SQL.
  *
  * The signed content is msg_id "." timestamp "." body; the signature is the

@@ -1,7 +1,8 @@
 /*
  * addr_guard.h
- *		Which IP addresses outbound requests may reach: the blocked ranges of
- *		PROTOCOLS.md section 2, and the CIDRs an operator allows despite them.
+ *		Which IP addresses outbound requests may reach: the blocked ranges
+ *		(IANA's special-purpose address registries, RFC 6890, with RFC 6598,
+ *		6052 and 8215) and the CIDRs an operator allows despite them.
  *
  * Backend-free (libc only), never raises, never allocates: the HTTP engine
  * calls it from libcurl's open-socket callback for every address it

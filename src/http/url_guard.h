@@ -1,6 +1,6 @@
 /*
  * url_guard.h
- *		The SSRF guard (PROTOCOLS.md section 2) for every URL a tenant can set.
+ *		The SSRF guard for every URL a tenant can set.
  *
  * Backend-free: libc and libcurl's URL parser (no network), never raises,
  * never allocates beyond what it frees, so it is safe outside a

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""HubSpot stand-in for wib's CRM tests and benchmarks (PROTOCOLS.md section 4).
+"""HubSpot stand-in for wib's CRM tests and benchmarks (HubSpot CRM API v3 and OAuth).
 
 One process plays app.hubspot.com (OAuth authorize) and api.hubapi.com:
   GET  /oauth/authorize                     302 to redirect_uri?code=...&state=...

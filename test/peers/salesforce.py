@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Salesforce stand-in for wib's CRM tests and benchmarks (PROTOCOLS.md section 5).
+"""Salesforce stand-in for wib's CRM tests and benchmarks (Salesforce REST API and OAuth 2.0 web server flow).
 
 One process plays the login host and the instance (point wib's login_url at it):
   GET  /services/oauth2/authorize   response_type=code, PKCE S256 required -> 302 with code

@@ -1,4 +1,4 @@
-"""Salesforce records for the Salesforce peer (PROTOCOLS.md section 5): ids with
+"""Salesforce records for the Salesforce peer (Salesforce REST API): ids with
 their case-safe suffix, Contacts, Leads and Accounts, the recycle bin behind
 sobjects/<Object>/deleted, Task validation, and the outbound-message SOAP
 envelope with the check of the listener's acknowledgement.  No HTTP server

@@ -1,4 +1,4 @@
-"""The SOQL subset the Salesforce peer answers (PROTOCOLS.md section 5), parsed
+"""The SOQL subset the Salesforce peer answers (SOQL, Salesforce REST API), parsed
 properly and with Salesforce's error codes:
 
   SELECT f1, f2, Account.Name FROM Contact|Lead
