@@ -1,7 +1,7 @@
 /*
  * flow.c
  *		The TeXML documents of the inbound call flow: a menu (disclosure,
- *		greeting, option prompts inside a Gather) and the documents that end
+ *		greeting, option labels inside a Gather) and the documents that end
  *		a menu (transfer, voicemail, survey, hangup, reject).
  *
  * Which document to answer is decided by wib.ivr_webhook (SQL); what the
@@ -50,7 +50,7 @@ flow_callback(const char *kind)
  * organization in context as a TeXML document.  The disclosure comes first
  * (when asked for: the renderer alone gives it on attempt 0), then on a
  * retry the invalid-choice prompt, then a Gather holding the greeting and
- * the option prompts, then a Redirect to the gather URL so that silence
+ * the option labels, then a Redirect to the gather URL so that silence
  * comes back as a gather without digits (a retry).
  */
 Datum
@@ -145,7 +145,7 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	else
 		flow_say(&w, m.greeting_text, m.voice, m.language);
 	for (int i = 0; i < m.noptions; i++)
-		flow_say(&w, m.prompts[i], m.voice, m.language);
+		flow_say(&w, m.labels[i], m.voice, m.language);
 	texml_close(&w);
 
 	texml_open(&w, "Redirect");
@@ -263,5 +263,60 @@ wib_texml_action(PG_FUNCTION_ARGS)
 				 errmsg("invalid kind"),
 				 errdetail("kind must be transfer, voicemail, survey, hangup, reject or empty.")));
 	texml_finish(&w);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+PG_FUNCTION_INFO_V1(wib_texml_announce);
+
+/*
+ * wib.texml_announce(doc, say, voice, language): doc (a document of this
+ * writer) with <Say>say</Say> as its first verb, for an option's tts_text
+ * said before the option's action.  Empty or NULL say: doc unchanged.
+ */
+Datum
+wib_texml_announce(PG_FUNCTION_ARGS)
+{
+	static const char head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response";
+	text	   *doc_text;
+	char	   *doc;
+	int			len;
+	const char *rest;
+	int			rest_len;
+	char	   *say = flow_arg(fcinfo, 1);
+	char	   *voice = flow_arg(fcinfo, 2);
+	char	   *language = flow_arg(fcinfo, 3);
+	StringInfoData buf;
+	TexmlWriter w;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	doc_text = PG_GETARG_TEXT_PP(0);
+	doc = VARDATA_ANY(doc_text);
+	len = VARSIZE_ANY_EXHDR(doc_text);
+	rest = doc + sizeof(head) - 1;
+	rest_len = len - (int) (sizeof(head) - 1);
+	if (rest_len < 2 || memcmp(doc, head, sizeof(head) - 1) != 0 ||
+		!((rest_len == 2 && memcmp(rest, "/>", 2) == 0) ||
+		  (rest_len >= 12 && rest[0] == '>' && memcmp(rest + rest_len - 11, "</Response>", 11) == 0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid doc"),
+				 errdetail("doc must be a TeXML document of wib's writer, starting with its <Response> element.")));
+	if (say == NULL || say[0] == '\0')
+		PG_RETURN_TEXT_P(doc_text);
+	if (voice == NULL)
+		voice = "woman";
+	if (language == NULL)
+		language = "en-US";
+	texml_check_voice(voice);
+	texml_check_language(language);
+
+	initStringInfo(&buf);
+	texml_begin(&w, &buf);
+	flow_say(&w, say, voice, language);
+	if (rest[0] == '/')
+		appendStringInfoString(&buf, "</Response>");	/* <Response/>: nothing else */
+	else
+		appendBinaryStringInfo(&buf, rest + 1, rest_len - 1);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }

@@ -2,7 +2,7 @@
 -- cross-tenant ids, audit, and that a refused call leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(84);
+SELECT plan(92);
 
 INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
                       ('pro', wib.organization_create('Pro Co', 'pro')),
@@ -160,6 +160,36 @@ SELECT is((SELECT array_agg(action ORDER BY created_at, action) FROM wib.audit_l
           'menu_changes_audited');
 SELECT is((SELECT count(*) FROM wib.audit_log WHERE action = 'ivr:number_provisioned'), 7::bigint, 'numbers_provisioned_audited');
 SELECT is((SELECT count(*) FROM wib.audit_log WHERE action = 'ivr:number_released'), 2::bigint, 'numbers_released_audited');
+
+-- The platform's option fields round-trip: created under their names (or the
+-- aliases prompt and target), stored in their columns, read back under their names.
+SELECT wib.ivr_menu_create(jsonb_build_object('name', 'Builder', 'greeting_text', 'Welcome.',
+    'options', jsonb_build_array(
+        jsonb_build_object('digit', '1', 'action_type', 'transfer', 'label', 'Sales', 'action_target', '+15551230001',
+                           'tts_text', 'Connecting you to sales.', 'sort_order', 5),
+        jsonb_build_object('digit', '2', 'action_type', 'hangup', 'prompt', 'Goodbye', 'sort_order', 1)))) AS builder \gset
+SELECT is((SELECT array_agg(format('%s|%s|%s|%s|%s', digit, label, action_target, tts_text, sort_order) ORDER BY digit)
+             FROM wib.ivr_menu_options WHERE menu_id = :'builder'),
+          ARRAY['1|Sales|+15551230001|Connecting you to sales.|5', '2|Goodbye|||1'],
+          'option_fields_stored_in_their_columns');
+SELECT is(wib.ivr_menu_json(:'builder') -> 'options',
+          '[{"digit": "2", "label": "Goodbye", "sort_order": 1, "action_type": "hangup"},
+            {"digit": "1", "label": "Sales", "tts_text": "Connecting you to sales.", "sort_order": 5,
+             "action_type": "transfer", "action_target": "+15551230001"}]'::jsonb,
+          'option_fields_read_back_under_the_platforms_names_in_menu_order');
+SELECT lives_ok(format('SELECT wib.ivr_menu_update(%L, wib.ivr_menu_json(%L))', :'builder', :'builder'),
+                'a_menu_read_back_is_accepted_as_written');
+SELECT is(wib.ivr_menu_json(:'builder') -> 'options' -> 1 ->> 'tts_text', 'Connecting you to sales.',
+          'rewriting_a_menu_read_back_keeps_its_option_fields');
+SELECT throws_ok($$SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "label": "a", "prompt": "b"}]}')$$,
+                 '22023', 'invalid options[0].prompt', 'a_name_and_its_alias_together_refused');
+SELECT throws_ok($$SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "tts_text": "We can negotiate."}]}')$$,
+                 'WB302', 'prohibited phrase "we can negotiate" in options[0].tts_text', 'prohibited_phrase_in_tts_text_refused');
+SELECT throws_ok(format('SELECT wib.ivr_menu_create(%L)', jsonb_build_object('name', 'M', 'greeting_text', 'Hi.',
+                        'options', jsonb_build_array(jsonb_build_object('digit', '1', 'action_type', 'hangup', 'tts_text', repeat('x', 1001))))),
+                 '22023', 'invalid tts_text', 'oversized_tts_text_refused');
+SELECT throws_ok($$SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "sort_order": 1001}]}')$$,
+                 '22023', 'invalid sort_order', 'sort_order_out_of_range_refused');
 
 -- Another organization's ids look like missing ones.
 SELECT wib.set_context(pg_temp.org('b'), 'u');

@@ -50,11 +50,12 @@ CREATE TABLE wib.ivr_menu_options (
     menu_id         uuid        NOT NULL,
     digit           text        NOT NULL,
     action_type     text        NOT NULL,
-    prompt          text,
+    label           text,
     action_target   text,
     target_menu_id  uuid,
-    position        integer     NOT NULL DEFAULT 0,
+    sort_order      integer     NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
+    tts_text        text,
     CONSTRAINT ivr_menu_options_pkey PRIMARY KEY (organization_id, id),
     CONSTRAINT ivr_menu_options_digit_key UNIQUE (organization_id, menu_id, digit),
     CONSTRAINT ivr_menu_options_menu_fkey FOREIGN KEY (organization_id, menu_id)
@@ -71,12 +72,22 @@ CREATE TABLE wib.ivr_menu_options (
             WHEN 'survey'   THEN action_target ~ '^https?://[^[:space:]]+$' AND target_menu_id IS NULL
             ELSE action_target IS NULL AND target_menu_id IS NULL
         END),
-    CONSTRAINT ivr_menu_options_prompt_check CHECK (prompt IS NULL OR length(prompt) <= 500)
+    CONSTRAINT ivr_menu_options_label_check CHECK (label IS NULL OR length(label) <= 500),
+    CONSTRAINT ivr_menu_options_tts_text_check CHECK (tts_text IS NULL OR length(tts_text) <= 1000),
+    CONSTRAINT ivr_menu_options_sort_order_check CHECK (sort_order BETWEEN 0 AND 1000)
 );
 CREATE INDEX ivr_menu_options_target_idx ON wib.ivr_menu_options (organization_id, target_menu_id)
     WHERE target_menu_id IS NOT NULL;
 COMMENT ON TABLE wib.ivr_menu_options IS
     'The keys of an IVR menu (0-9, *, #) and what each does: transfer, submenu, voicemail, survey, hangup, repeat.';
+COMMENT ON COLUMN wib.ivr_menu_options.label IS
+    'What the menu builder shows for the option and the menu says for it inside the Gather ("For sales, press 1."); "prompt" in menu documents is an alias.';
+COMMENT ON COLUMN wib.ivr_menu_options.action_target IS
+    'The E.164 number of a transfer or the http(s) URL of a survey''s TeXML ("target" in menu documents is an alias; a submenu''s menu is target_menu_id).';
+COMMENT ON COLUMN wib.ivr_menu_options.tts_text IS
+    'An announcement said when the caller picks the option, before its action ("Connecting you to sales.").';
+COMMENT ON COLUMN wib.ivr_menu_options.sort_order IS
+    'Where the option comes in the menu (ascending, then by digit); its index in the options array unless given.';
 SELECT wib.make_tenant_table('wib.ivr_menu_options');
 
 CREATE TABLE wib.inbound_numbers (

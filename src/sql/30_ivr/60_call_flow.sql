@@ -192,6 +192,8 @@ BEGIN
                     ELSE
                         doc := wib.ivr_menu_texml(m.id, 0, false);
                 END CASE;
+                -- The option's announcement comes before its action.
+                doc := wib.texml_announce(doc, o.tts_text, m.voice, m.language);
             ELSIF c.attempt < m.max_retries THEN
                 next_try := c.attempt + 1;
                 doc := wib.ivr_menu_texml(m.id, next_try, false);

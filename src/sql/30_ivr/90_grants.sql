@@ -6,6 +6,7 @@ GRANT EXECUTE ON FUNCTION
     wib.ivr_menu_create(jsonb), wib.ivr_menu_update(uuid, jsonb), wib.ivr_menu_delete(uuid),
     wib.ivr_number_add(text, text, text, uuid), wib.ivr_number_assign(uuid, uuid), wib.ivr_number_release(uuid),
     wib.texml_render_menu(uuid, integer), wib.texml_action(text, text, text, text, text),
+    wib.texml_announce(text, text, text, text),
     wib.texml_escape(bytea, boolean), wib.telnyx_verify(bytea, text, text, text, integer),
     wib.form_value(bytea, text), wib.ivr_webhook(text, bytea, text, text)
 TO wib_app;

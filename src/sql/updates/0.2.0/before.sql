@@ -61,3 +61,21 @@ ALTER FUNCTION wib.ivr_is_e164(text) RENAME TO is_e164;
 DROP FUNCTION wib.ivr_field_int(jsonb, text, integer, integer, integer);
 DROP FUNCTION wib.export_filter_time(jsonb, text);
 DROP FUNCTION wib.export_filter_choice(jsonb, text, text[]);
+
+-- The option fields of the platform's menu builder: the spoken option text is
+-- the label, its place the sort order, and an option may announce itself
+-- before its action.  (Menu documents keep "prompt" and "target" as aliases.)
+ALTER TABLE wib.ivr_menu_options RENAME COLUMN prompt TO label;
+ALTER TABLE wib.ivr_menu_options RENAME COLUMN position TO sort_order;
+ALTER TABLE wib.ivr_menu_options RENAME CONSTRAINT ivr_menu_options_prompt_check TO ivr_menu_options_label_check;
+ALTER TABLE wib.ivr_menu_options ADD COLUMN tts_text text,
+    ADD CONSTRAINT ivr_menu_options_tts_text_check CHECK (tts_text IS NULL OR length(tts_text) <= 1000),
+    ADD CONSTRAINT ivr_menu_options_sort_order_check CHECK (sort_order BETWEEN 0 AND 1000);
+COMMENT ON COLUMN wib.ivr_menu_options.label IS
+    'What the menu builder shows for the option and the menu says for it inside the Gather ("For sales, press 1."); "prompt" in menu documents is an alias.';
+COMMENT ON COLUMN wib.ivr_menu_options.action_target IS
+    'The E.164 number of a transfer or the http(s) URL of a survey''s TeXML ("target" in menu documents is an alias; a submenu''s menu is target_menu_id).';
+COMMENT ON COLUMN wib.ivr_menu_options.tts_text IS
+    'An announcement said when the caller picks the option, before its action ("Connecting you to sales.").';
+COMMENT ON COLUMN wib.ivr_menu_options.sort_order IS
+    'Where the option comes in the menu (ascending, then by digit); its index in the options array unless given.';
