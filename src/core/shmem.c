@@ -15,6 +15,7 @@
 #include "core/rate_limit.h"
 #include "core/shmem.h"
 #include "ivr/menu_cache.h"
+#include "ivr/spike.h"
 #include "workers/status.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -29,6 +30,7 @@ wib_shmem_request(void)
 		prev_shmem_request_hook();
 	rate_limit_shmem_request();
 	menu_cache_shmem_request();
+	ivr_spike_shmem_request();
 	worker_status_shmem_request();
 }
 
@@ -40,6 +42,7 @@ wib_shmem_startup(void)
 		prev_shmem_startup_hook();
 	rate_limit_shmem_startup();
 	menu_cache_shmem_startup();
+	ivr_spike_shmem_startup();
 	worker_status_shmem_startup();
 	shmem_ready = true;
 }

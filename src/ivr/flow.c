@@ -16,6 +16,7 @@
 #include "utils/uuid.h"
 
 #include "core/tenancy.h"
+#include "ivr/flow.h"
 #include "ivr/ivr_settings.h"
 #include "ivr/menu_cache.h"
 #include "ivr/menu_read.h"
@@ -45,66 +46,51 @@ flow_callback(const char *kind)
 }
 
 /*
- * wib.texml_render_menu(menu_id uuid, attempt integer DEFAULT 0) and the
- * flow's wib.ivr_menu_texml(menu_id, attempt, disclosure): the menu of the
- * organization in context as a TeXML document.  The disclosure comes first
- * (when asked for: the renderer alone gives it on attempt 0), then on a
- * retry the invalid-choice prompt, then a Gather holding the greeting and
- * the option labels, then a Redirect to the gather URL so that silence
- * comes back as a gather without digits (a retry).
+ * The menu of org as a TeXML document.  The disclosure comes first (when
+ * asked for: the renderer alone gives it on attempt 0), then on a retry the
+ * invalid-choice prompt, then a Gather holding the greeting and the option
+ * labels, then a Redirect to the gather URL so that silence comes back as a
+ * gather without digits (a retry).  org NULL: no organization, so no menu.
+ * Served from the session's cache when nothing it depends on has changed.
  */
-Datum
-wib_texml_render_menu(PG_FUNCTION_ARGS)
+text *
+flow_menu_document(const pg_uuid_t *org, const pg_uuid_t *menu_id, int attempt, bool disclosure)
 {
-	pg_uuid_t  *menu_id;
-	int			attempt;
-	bool		disclosure;
 	MenuData	m;
 	StringInfoData valid;
 	StringInfoData buf;
 	TexmlWriter w;
 	char	   *gather_url;
 	MenuCacheKey key;
-	const char *org_text;
-	bool		has_org;
 	uint64		generation = 0;
 	bool		use_cache;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid menu_id"),
-				 errdetail("menu_id must be the id of an IVR menu.")));
-	menu_id = PG_GETARG_UUID_P(0);
-	attempt = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
 	if (attempt < 0 || attempt > 100)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid attempt"),
 				 errdetail("attempt must be between 0 and 100.")));
-	disclosure = (PG_NARGS() > 2 && !PG_ARGISNULL(2)) ? PG_GETARG_BOOL(2) : attempt == 0;
 	gather_url = flow_callback("gather");
 
 	/* The cached document, when nothing it depends on has changed. */
 	memset(&key, 0, sizeof(key));
-	org_text = GetConfigOption("wib.org_id", true, false);
-	has_org = org_text != NULL && org_text[0] != '\0' && tenancy_parse_uuid(org_text, &key.org);
-	use_cache = has_org && menu_cache_usable(&generation);
+	use_cache = org != NULL && menu_cache_usable(&generation);
 	if (use_cache)
 	{
 		text	   *hit;
 
 		key.userid = GetUserId();
+		key.org = *org;
 		key.menu = *menu_id;
 		key.attempt = attempt;
 		key.disclosure = disclosure;
 		hit = menu_cache_get(&key, generation, gather_url);
 		if (hit != NULL)
-			PG_RETURN_TEXT_P(hit);
+			return hit;
 	}
 
 	/* With the cache, a fresh snapshot taken after the generation was noted. */
-	if (!has_org || !menu_read(&key.org, menu_id, use_cache, &m))
+	if (org == NULL || !menu_read(org, menu_id, use_cache, &m))
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("IVR menu %s does not exist",
@@ -155,7 +141,49 @@ wib_texml_render_menu(PG_FUNCTION_ARGS)
 	texml_finish(&w);
 	if (use_cache)
 		menu_cache_put(&key, generation, gather_url, buf.data, buf.len);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+	return cstring_to_text_with_len(buf.data, buf.len);
+}
+
+/*
+ * wib.texml_render_menu(menu_id uuid, attempt integer DEFAULT 0) and the
+ * flow's wib.ivr_menu_texml(menu_id, attempt, disclosure): a menu of the
+ * organization in context (flow_menu_document).
+ */
+Datum
+wib_texml_render_menu(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *menu_id;
+	int			attempt;
+	bool		disclosure;
+	const char *org_text;
+	pg_uuid_t	org;
+	bool		has_org;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid menu_id"),
+				 errdetail("menu_id must be the id of an IVR menu.")));
+	menu_id = PG_GETARG_UUID_P(0);
+	attempt = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+	disclosure = (PG_NARGS() > 2 && !PG_ARGISNULL(2)) ? PG_GETARG_BOOL(2) : attempt == 0;
+	org_text = GetConfigOption("wib.org_id", true, false);
+	has_org = org_text != NULL && org_text[0] != '\0' && tenancy_parse_uuid(org_text, &org);
+	PG_RETURN_TEXT_P(flow_menu_document(has_org ? &org : NULL, menu_id, attempt, disclosure));
+}
+
+text *
+flow_reject_document(const char *reason)
+{
+	StringInfoData buf;
+	TexmlWriter w;
+
+	initStringInfo(&buf);
+	texml_begin(&w, &buf);
+	texml_open(&w, "Reject");
+	texml_attr(&w, "reason", reason);
+	texml_finish(&w);
+	return cstring_to_text_with_len(buf.data, buf.len);
 }
 
 /* Argument n as a C string, or NULL. */
@@ -253,9 +281,7 @@ wib_texml_action(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid target"),
 					 errdetail("A reject reason must be busy or rejected.")));
-		texml_open(&w, "Reject");
-		texml_attr(&w, "reason", target);
-		texml_close(&w);
+		PG_RETURN_TEXT_P(flow_reject_document(target));
 	}
 	else if (strcmp(kind, "empty") != 0)
 		ereport(ERROR,

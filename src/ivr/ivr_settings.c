@@ -9,6 +9,7 @@
 #include "utils/guc.h"
 
 #include "ivr/ivr_settings.h"
+#include "ivr/spike.h"
 
 char	   *ivr_telnyx_public_key = NULL;
 int			ivr_telnyx_tolerance = 300;
@@ -101,4 +102,5 @@ ivr_define_settings(void)
 							60, 0, 1000000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+	ivr_spike_define_settings();
 }

@@ -2,7 +2,7 @@
 -- cross-tenant ids, audit, and that a refused call leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(92);
+SELECT plan(97);
 
 INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
                       ('pro', wib.organization_create('Pro Co', 'pro')),
@@ -206,6 +206,43 @@ SELECT is((SELECT count(*) FROM wib.inbound_call_log), 0::bigint, 'call_logs_of_
 RESET ROLE;
 SELECT is((SELECT name FROM wib.ivr_menus WHERE id = :'b_menu'), 'Fixture', 'tenant_b_menu_untouched');
 SELECT is((SELECT status FROM wib.inbound_numbers WHERE id = :'b_number'), 'active', 'tenant_b_number_untouched');
+
+-- The nightly run judges each number's calls against its own past: a planted
+-- spike on one number is found, a busy number and a quiet one at their usual
+-- rates are not.
+INSERT INTO fx VALUES ('spiky', wib.organization_create('Spiky Co', 'business'));
+SELECT wib.set_context(pg_temp.org('spiky'), 'u');
+SELECT id FROM wib.webhook_subscribe('anomalies', 'https://hooks.example.test/a', ARRAY['anomaly.detected']);
+SELECT wib.ivr_number_add('+1555333000' || n, 'local', 'Line ' || n) FROM generate_series(1, 3) n;
+UPDATE wib.inbound_numbers SET created_at = now() - interval '40 days' WHERE organization_id = pg_temp.org('spiky');
+SELECT ((now() AT TIME ZONE 'UTC')::date - 1) AS spike_day \gset
+-- Per day d (0 = the day judged): busy 91-109 calls, then 108; quiet 0 or 1, then 2; target 4-6, then 200.
+INSERT INTO wib.inbound_call_log (organization_id, number_id, call_sid, to_number, started_at, status)
+SELECT n.organization_id, n.id, format('v3:hist-%s-%s-%s', n.phone_number, d, i), n.phone_number,
+       (:'spike_day'::date - d)::timestamp AT TIME ZONE 'UTC' + make_interval(mins => i), 'completed'
+  FROM wib.inbound_numbers n
+ CROSS JOIN generate_series(0, 30) d
+ CROSS JOIN LATERAL generate_series(1, CASE n.phone_number
+                                        WHEN '+15553330001' THEN CASE WHEN d = 0 THEN 108 ELSE 91 + (d % 7) * 3 END
+                                        WHEN '+15553330002' THEN CASE WHEN d = 0 THEN 2 ELSE (d % 5 = 0)::int END
+                                        ELSE CASE WHEN d = 0 THEN 200 ELSE 4 + d % 3 END END) i
+ WHERE n.organization_id = pg_temp.org('spiky');
+SELECT lives_ok(format('SELECT wib.run_nightly(%L)', :'spike_day'), 'nightly_run_with_ivr_spikes');
+SELECT is((SELECT array_agg(subject ORDER BY subject) FROM wib.ml_predictions
+            WHERE organization_id = pg_temp.org('spiky') AND model_version = 'wib-zscore-ivr-1'),
+          ARRAY['inbound_calls:+15553330003'], 'nightly_finds_the_planted_spike_and_only_it');
+SELECT ok((SELECT score > 10 AND prediction_type = 'volume_anomaly' AND target_date = :'spike_day'
+                  AND features ->> 'value' = '200' AND explanation ~ '^Calls to \+15553330003 rose to 200 '
+             FROM wib.ml_predictions WHERE organization_id = pg_temp.org('spiky') AND model_version = 'wib-zscore-ivr-1'),
+          'the_spike_prediction_says_what_and_how_much');
+SELECT is((SELECT count(*) FROM wib.webhook_deliveries
+            WHERE organization_id = pg_temp.org('spiky') AND event_type = 'anomaly.detected'
+              AND payload ->> 'metric' = 'inbound_calls' AND payload ->> 'phone_number' = '+15553330003'),
+          1::bigint, 'the_spike_is_announced_as_anomaly_detected');
+SELECT wib.run_nightly(:'spike_day') IS NOT NULL AS again;
+SELECT is((SELECT count(*) FROM wib.webhook_deliveries
+            WHERE organization_id = pg_temp.org('spiky') AND event_type = 'anomaly.detected'),
+          1::bigint, 'running_the_night_again_announces_nothing_new');
 
 SELECT * FROM finish();
 ROLLBACK;
