@@ -10,6 +10,7 @@
 
 #include "ivr/ivr_settings.h"
 #include "ivr/spike.h"
+#include "ivr/telnyx.h"
 
 char	   *ivr_telnyx_public_key = NULL;
 int			ivr_telnyx_tolerance = 300;
@@ -103,4 +104,5 @@ ivr_define_settings(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	ivr_spike_define_settings();
+	telnyx_define_settings();
 }

@@ -14,12 +14,14 @@
 #include "utils/timestamp.h"
 
 #include "http/http_settings.h"
+#include "ivr/telnyx.h"
 #include "webhooks/deliver.h"
 #include "workers/channel.h"
 #include "workers/unit.h"
 
 static const DeliveryChannel *const channels[] = {
 	&webhook_channel,
+	&telnyx_channel,
 };
 
 #define CHANNEL_COUNT lengthof(channels)

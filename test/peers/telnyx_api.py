@@ -35,8 +35,9 @@ Admin API (loopback, no auth), JSON in and out:
   GET  /__admin/state               {"orders", "phone_numbers", "released"}
   GET  /__admin/stats               counts per endpoint and status
   POST /__admin/fail_numbers {"numbers": [...]}   orders of these numbers fail
-  POST /__admin/inject {"method", "path" (regex), "status", "count"}
-       the next count matching requests (after the key check) get that status
+  POST /__admin/inject {"method", "path" (regex), "status", "count", "after"}
+       the next count matching requests (after the key check) get that status;
+       with "after", each is carried out first and only its answer is lost
   POST /__admin/config {"pending_polls"}
   POST /__admin/reset_stats
 """
@@ -104,15 +105,21 @@ class TelnyxApi(peer_http.PeerApp):
                 self.count("auth", 401)
                 self.write_log(req, resp, "auth")
                 return resp
+            inj = None
             with self.lock:
-                for inj in self.injections:
-                    if inj["count"] > 0 and inj["method"] == req.method and re.fullmatch(inj["path"], req.path):
-                        inj["count"] -= 1
-                        resp = errors(inj["status"], "10007", "Unexpected error",
-                                      "An unexpected error occurred (injected by the test).")
-                        self.count("injected", inj["status"])
-                        self.write_log(req, resp, "injected")
-                        return resp
+                for cand in self.injections:
+                    if cand["count"] > 0 and cand["method"] == req.method and re.fullmatch(cand["path"], req.path):
+                        cand["count"] -= 1
+                        inj = cand
+                        break
+            if inj is not None:
+                if inj["after"]:
+                    super().dispatch(req)   # done, but the answer is lost
+                resp = errors(inj["status"], "10007", "Unexpected error",
+                              "An unexpected error occurred (injected by the test).")
+                self.count("injected", inj["status"])
+                self.write_log(req, resp, "injected")
+                return resp
         return super().dispatch(req)
 
     # -- the API --
@@ -268,7 +275,7 @@ class TelnyxApi(peer_http.PeerApp):
     def admin_inject(self, req):
         body = req.json()
         inj = {"method": body["method"], "path": body["path"], "status": int(body["status"]),
-               "count": int(body.get("count", 1))}
+               "count": int(body.get("count", 1)), "after": bool(body.get("after", False))}
         with self.lock:
             self.injections.append(inj)
         return json_response(200, inj)

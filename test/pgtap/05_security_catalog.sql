@@ -4,7 +4,7 @@
 -- act for a tenant restore the caller's context, and applications write no
 -- table that the API keeps (the attacks themselves are in test/t/100_security.pl).
 BEGIN;
-SELECT plan(9);
+SELECT plan(10);
 
 CREATE TEMP VIEW wib_functions AS
 SELECT p.oid, p.oid::regprocedure::text AS sig, p.prosecdef, p.proconfig, p.proowner, p.prosrc
@@ -42,7 +42,9 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.ivr_menu_update(uuid,jsonb)',
                 'wib.ivr_number_add(text,text,text,uuid)',
                 'wib.ivr_number_assign(uuid,uuid)',
+                'wib.ivr_number_order(text,text,uuid,text)',
                 'wib.ivr_number_release(uuid)',
+                'wib.ivr_number_search(text,text,integer)',
                 'wib.ivr_webhook(text,bytea,text,text)',
                 'wib.sentiment_trends(date,date,text)',
                 'wib.webhook_rotate_secret(uuid)',
@@ -63,7 +65,8 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.run_export_jobs(integer)',
                 'wib.run_nightly(date)',
                 'wib.run_nightly_range(date,date)',
-                'wib.sentiment_backfill()'],
+                'wib.sentiment_backfill()',
+                'wib.telnyx_configure(jsonb)'],
           'wib_admin may call exactly these SECURITY DEFINER functions besides the application''s');
 
 SELECT is(ARRAY(SELECT sig FROM wib_functions f
@@ -90,6 +93,10 @@ SELECT ok(NOT has_column_privilege('wib_admin', 'wib.scheduled_jobs', 'command',
 SELECT ok(NOT has_column_privilege('wib_admin', 'wib.webhook_subscriptions', 'secret', 'SELECT')
           AND NOT has_column_privilege('wib_app', 'wib.webhook_subscriptions', 'secret', 'SELECT'),
           'nobody but the owner reads signing secrets');
+SELECT ok(NOT has_column_privilege('wib_admin', 'wib.telnyx_config', 'api_key', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.telnyx_config', 'api_key', 'SELECT')
+          AND has_column_privilege('wib_admin', 'wib.telnyx_config', 'api_url', 'SELECT'),
+          'nobody but the owner reads the Telnyx API key');
 
 SELECT * FROM finish();
 ROLLBACK;

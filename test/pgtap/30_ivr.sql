@@ -2,7 +2,7 @@
 -- cross-tenant ids, audit, and that a refused call leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(97);
+SELECT plan(132);
 
 INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
                       ('pro', wib.organization_create('Pro Co', 'pro')),
@@ -206,6 +206,90 @@ SELECT is((SELECT count(*) FROM wib.inbound_call_log), 0::bigint, 'call_logs_of_
 RESET ROLE;
 SELECT is((SELECT name FROM wib.ivr_menus WHERE id = :'b_menu'), 'Fixture', 'tenant_b_menu_untouched');
 SELECT is((SELECT status FROM wib.inbound_numbers WHERE id = :'b_number'), 'active', 'tenant_b_number_untouched');
+
+-- Numbers through Telnyx: inputs, plans, offers, the account, quota, idempotency,
+-- releases and an organization's deletion (the requests themselves: test/t/031).
+SET ROLE wib_test_app;
+SELECT wib.set_context(pg_temp.org('starter'), 'u');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'')', 'WB001', NULL, 'number_search_requires_inbound_ivr');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880001'', ''x'')', 'WB001', NULL, 'number_order_requires_inbound_ivr');
+SELECT wib.set_context(pg_temp.org('pro'), 'u');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''toll_free'')', 'WB001', NULL, 'toll_free_search_requires_toll_free_plan');
+SELECT wib.set_context(pg_temp.org('biz'), 'u');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''mobile'')', '22023', 'invalid number_type', 'number_search_unknown_type_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(NULL)', '22023', 'invalid number_type', 'number_search_null_type_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', ''15'')', '22023', 'invalid area_code', 'number_search_short_area_code_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', ''115'')', '22023', 'invalid area_code', 'number_search_area_code_starting_with_1_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', NULL, 0)', '22023', 'invalid max_rows', 'number_search_zero_rows_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', NULL, NULL)', '22023', 'invalid max_rows', 'number_search_null_rows_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', ''415'')', 'WB307', 'the Telnyx API is not configured',
+                 'number_search_refused_while_telnyx_is_not_configured');
+SELECT throws_ok('SELECT wib.ivr_number_order(''5558880001'', ''x'')', '22023', 'invalid phone_number', 'number_order_not_e164_refused');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880009'', repeat(''x'', 101))', '22023', 'invalid display_name', 'number_order_oversized_name_refused');
+SELECT throws_ok(format('SELECT wib.ivr_number_order(''+15558880009'', ''x'', %L)', :'b_menu'), '22023', 'invalid menu_id',
+                 'number_order_with_another_orgs_menu_refused');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880009'', ''x'')', 'WB309',
+                 'phone number +15558880009 was not offered to this organization', 'number_order_refuses_a_number_not_offered');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880002'', ''x'')', 'WB309', NULL, 'number_order_refuses_another_orgs_offer');
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"api_key": "k-12345678"}'')', '42501', NULL, 'applications_cannot_configure_telnyx');
+RESET ROLE;
+INSERT INTO fx VALUES ('ord', wib.organization_create('Order Co', 'business'));
+INSERT INTO wib.ivr_number_offers (organization_id, phone_number, number_type, monthly_cost_cents, currency, offered_at)
+VALUES (pg_temp.org('ord'), '+15558880010', 'local', 100, 'USD', now()),
+       (pg_temp.org('ord'), '+15558880011', 'local', 100, 'USD', now() - interval '2 hours');
+SET ROLE wib_test_app;
+SELECT wib.set_context(pg_temp.org('ord'), 'u');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880010'', ''x'')', 'WB307', NULL, 'number_order_refused_while_telnyx_is_not_configured');
+RESET ROLE;
+SET ROLE wib_test_admin;
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"api_key": "k-12345678", "region": "eu"}'')', '22023',
+                 'unknown field "region" in settings', 'telnyx_configure_refuses_an_unknown_key_naming_it');
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"api_key": "short"}'')', '22023', 'invalid api_key', 'telnyx_configure_refuses_a_short_key');
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"api_url": "https://user:pw@api.example.com"}'')', '22023', 'invalid api_url',
+                 'telnyx_configure_refuses_credentials_in_the_url');
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"connection_id": "a b"}'')', '22023', 'invalid connection_id',
+                 'telnyx_configure_refuses_a_bad_connection_id');
+SELECT is(wib.telnyx_configure('{"api_key": "KEY-for-pgtap", "connection_id": "conn-1"}') - 'updated_at',
+          '{"api_url": "https://api.telnyx.com", "api_key_set": true, "connection_id": "conn-1"}'::jsonb,
+          'operators_configure_telnyx_and_get_no_key_back');
+SELECT throws_ok('SELECT api_key FROM wib.telnyx_config', '42501', NULL, 'operators_cannot_read_the_sealed_key');
+RESET ROLE;
+SELECT is(wib.vault_open(api_key, NULL, 'telnyx_config.api_key', 'telnyx'), 'KEY-for-pgtap', 'the_key_is_sealed_as_a_platform_secret')
+  FROM wib.telnyx_config;
+SET ROLE wib_test_app;
+SELECT wib.set_context(pg_temp.org('ord'), 'u');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880011'', ''x'')', 'WB309', NULL, 'an_offer_older_than_an_hour_is_refused');
+SELECT wib.ivr_number_order('+15558880010', 'Ordered', NULL, 'ord-1') AS ordered \gset
+SELECT is(wib.ivr_number_order('+15558880010', 'Ordered', NULL, 'ord-1'), :'ordered'::uuid, 'a_retried_order_answers_the_same_number');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880010'', ''Other name'', NULL, ''ord-1'')', 'WB004', NULL,
+                 'an_idempotency_key_reused_for_another_order_is_refused');
+SELECT is((SELECT status || ' ' || monthly_cost_cents || ' ' || number_type FROM wib.inbound_numbers WHERE id = :'ordered'),
+          'ordering 100 local', 'an_order_is_recorded_as_ordering_with_the_offers_cost_and_type');
+SELECT throws_ok('SELECT wib.telnyx_claim(1, ''1 minute'')', '42501', NULL, 'applications_cannot_claim_telnyx_work');
+RESET ROLE;
+SELECT is(wib.quota_usage_inbound_numbers(pg_temp.org('ord')), 1::bigint, 'a_number_being_ordered_counts_against_the_plan');
+SET ROLE wib_test_app;
+SELECT lives_ok(format('SELECT wib.ivr_number_release(%L)', :'ordered'), 'an_order_not_sent_yet_is_released_at_once');
+RESET ROLE;
+SELECT is((SELECT status FROM wib.inbound_numbers WHERE id = :'ordered') || ' ' || (SELECT count(*) FROM wib.telnyx_jobs WHERE number_id = :'ordered'),
+          'released 0', 'releasing_an_order_not_sent_leaves_nothing_to_do_at_telnyx');
+-- A number Telnyx holds (as an order that succeeded leaves it): its release
+-- goes to Telnyx, and deleting the organization releases the others.
+INSERT INTO fx VALUES ('gone', wib.organization_create('Gone Co', 'enterprise'));
+SELECT wib.set_context(pg_temp.org('gone'), 'u');
+SELECT wib.ivr_number_add('+1555999000' || n, 'local', 'Line ' || n) FROM generate_series(1, 3) n;
+UPDATE wib.inbound_numbers SET telnyx_number_id = '129338426107573' || right(phone_number, 1), telnyx_order_id = 'ord-' || right(phone_number, 1)
+ WHERE organization_id = pg_temp.org('gone') AND phone_number IN ('+15559990001', '+15559990002');
+SELECT wib.ivr_number_release(id) FROM wib.inbound_numbers WHERE phone_number = '+15559990001';
+SELECT is((SELECT status FROM wib.inbound_numbers WHERE phone_number = '+15559990001') || ' ' ||
+          (SELECT kind || ' ' || step || ' ' || telnyx_number_id FROM wib.telnyx_jobs WHERE phone_number = '+15559990001'),
+          'releasing release release 1293384261075731', 'releasing_a_telnyx_number_queues_its_release');
+SELECT is(wib.quota_usage_inbound_numbers(pg_temp.org('gone')), 2::bigint, 'a_releasing_number_frees_its_quota_at_once');
+DELETE FROM wib.organizations WHERE id = pg_temp.org('gone');
+SELECT is((SELECT array_agg(phone_number || ' ' || kind || ' ' || step ORDER BY phone_number) FROM wib.telnyx_jobs
+            WHERE organization_ref = pg_temp.org('gone')),
+          ARRAY['+15559990001 release release', '+15559990002 release release'],
+          'deleting_an_organization_leaves_the_releases_of_its_telnyx_numbers');
 
 -- The nightly run judges each number's calls against its own past: a planted
 -- spike on one number is found, a busy number and a quiet one at their usual

@@ -102,6 +102,9 @@ CREATE TABLE wib.inbound_numbers (
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     released_at      timestamptz,
+    telnyx_order_id  text,
+    monthly_cost_cents integer,
+    telnyx_error     text,
     CONSTRAINT inbound_numbers_pkey PRIMARY KEY (organization_id, id),
     CONSTRAINT inbound_numbers_organization_fkey FOREIGN KEY (organization_id)
         REFERENCES wib.organizations (id) ON DELETE CASCADE,
@@ -109,17 +112,27 @@ CREATE TABLE wib.inbound_numbers (
         REFERENCES wib.ivr_menus (organization_id, id) ON DELETE SET NULL (menu_id),
     CONSTRAINT inbound_numbers_phone_check CHECK (wib.is_e164(phone_number)),
     CONSTRAINT inbound_numbers_type_check CHECK (number_type IN ('local', 'toll_free')),
-    CONSTRAINT inbound_numbers_status_check CHECK (status IN ('active', 'suspended', 'released')),
+    CONSTRAINT inbound_numbers_status_check
+        CHECK (status IN ('ordering', 'active', 'suspended', 'releasing', 'released', 'failed')),
+    CONSTRAINT inbound_numbers_cost_check CHECK (monthly_cost_cents IS NULL OR monthly_cost_cents >= 0),
     CONSTRAINT inbound_numbers_display_name_check CHECK (display_name IS NULL OR length(display_name) <= 100),
     CONSTRAINT inbound_numbers_released_check CHECK ((status = 'released') = (released_at IS NOT NULL))
 );
 CREATE UNIQUE INDEX inbound_numbers_phone_key ON wib.inbound_numbers (organization_id, phone_number)
-    WHERE status <> 'released';
+    WHERE status IN ('ordering', 'active', 'suspended');
 CREATE INDEX inbound_numbers_menu_idx ON wib.inbound_numbers (organization_id, menu_id) WHERE menu_id IS NOT NULL;
 COMMENT ON TABLE wib.inbound_numbers IS
     'Phone numbers (DIDs) an organization receives calls on, and the IVR menu each answers with.';
 COMMENT ON COLUMN wib.inbound_numbers.telnyx_number_id IS
-    'Telnyx''s id of the number once ordered through its API (filled by the provisioning step; NULL until then).';
+    'Telnyx''s id of the phone number resource (what a release deletes), filled once an order through its API succeeded; NULL for numbers recorded as given.';
+COMMENT ON COLUMN wib.inbound_numbers.status IS
+    'ordering (Telnyx order placed or pending), active, suspended, releasing (release at Telnyx pending), released, failed (the order failed: telnyx_error says why). Only ordering, active and suspended numbers hold quota and route calls.';
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_order_id IS
+    'Telnyx''s id of the number order (wib.ivr_number_order), once placed.';
+COMMENT ON COLUMN wib.inbound_numbers.monthly_cost_cents IS
+    'What Telnyx charges a month for the number, in cents of the offer''s currency (from wib.ivr_number_search).';
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_error IS
+    'Why Telnyx refused or failed the number''s order, or the last error of a release being retried.';
 SELECT wib.make_tenant_table('wib.inbound_numbers');
 CREATE TRIGGER inbound_numbers_touch BEFORE UPDATE ON wib.inbound_numbers
     FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();

@@ -265,7 +265,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('IVR menu %s does not exist', id);
     END IF;
     SELECT n.phone_number INTO user_of FROM wib.inbound_numbers n
-     WHERE n.organization_id = org AND n.menu_id = ivr_menu_delete.id AND n.status <> 'released'
+     WHERE n.organization_id = org AND n.menu_id = ivr_menu_delete.id AND wib.ivr_number_in_service(n.status)
      ORDER BY n.phone_number LIMIT 1;
     IF user_of IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'WB304',

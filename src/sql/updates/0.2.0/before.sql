@@ -79,3 +79,27 @@ COMMENT ON COLUMN wib.ivr_menu_options.tts_text IS
     'An announcement said when the caller picks the option, before its action ("Connecting you to sales.").';
 COMMENT ON COLUMN wib.ivr_menu_options.sort_order IS
     'Where the option comes in the menu (ascending, then by digit); its index in the options array unless given.';
+
+-- Numbers ordered and released through Telnyx's API: the order's id, the
+-- monthly cost, the reason of a failure, and the states in between.
+ALTER TABLE wib.inbound_numbers
+    ADD COLUMN telnyx_order_id text,
+    ADD COLUMN monthly_cost_cents integer,
+    ADD COLUMN telnyx_error text,
+    DROP CONSTRAINT inbound_numbers_status_check,
+    ADD CONSTRAINT inbound_numbers_status_check
+        CHECK (status IN ('ordering', 'active', 'suspended', 'releasing', 'released', 'failed')),
+    ADD CONSTRAINT inbound_numbers_cost_check CHECK (monthly_cost_cents IS NULL OR monthly_cost_cents >= 0);
+DROP INDEX wib.inbound_numbers_phone_key;
+CREATE UNIQUE INDEX inbound_numbers_phone_key ON wib.inbound_numbers (organization_id, phone_number)
+    WHERE status IN ('ordering', 'active', 'suspended');
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_number_id IS
+    'Telnyx''s id of the phone number resource (what a release deletes), filled once an order through its API succeeded; NULL for numbers recorded as given.';
+COMMENT ON COLUMN wib.inbound_numbers.status IS
+    'ordering (Telnyx order placed or pending), active, suspended, releasing (release at Telnyx pending), released, failed (the order failed: telnyx_error says why). Only ordering, active and suspended numbers hold quota and route calls.';
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_order_id IS
+    'Telnyx''s id of the number order (wib.ivr_number_order), once placed.';
+COMMENT ON COLUMN wib.inbound_numbers.monthly_cost_cents IS
+    'What Telnyx charges a month for the number, in cents of the offer''s currency (from wib.ivr_number_search).';
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_error IS
+    'Why Telnyx refused or failed the number''s order, or the last error of a release being retried.';
