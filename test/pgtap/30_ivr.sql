@@ -2,7 +2,7 @@
 -- cross-tenant ids, audit, and that a refused call leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(132);
+SELECT plan(140);
 
 INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
                       ('pro', wib.organization_create('Pro Co', 'pro')),
@@ -290,6 +290,55 @@ SELECT is((SELECT array_agg(phone_number || ' ' || kind || ' ' || step ORDER BY 
             WHERE organization_ref = pg_temp.org('gone')),
           ARRAY['+15559990001 release release', '+15559990002 release release'],
           'deleting_an_organization_leaves_the_releases_of_its_telnyx_numbers');
+
+-- The call log API: newest first, a page at a time, calls with the same start
+-- time neither skipped nor repeated.
+INSERT INTO fx VALUES ('log', wib.organization_create('Log Co', 'business'));
+SELECT wib.set_context(pg_temp.org('log'), 'u');
+SELECT wib.ivr_number_add('+15556660001', 'local', 'Logged') AS log_number \gset
+INSERT INTO wib.inbound_call_log (organization_id, number_id, call_sid, to_number, started_at, status)
+SELECT pg_temp.org('log'), :'log_number', 'v3:log-' || n, '+15556660001',
+       timestamptz '2026-11-01 12:00:00+00' + (n / 3) * interval '1 minute', 'completed'
+  FROM generate_series(1, 11) n;
+SELECT id AS other_call FROM wib.inbound_call_log WHERE organization_id = pg_temp.org('b') LIMIT 1 \gset
+CREATE TEMP TABLE pages (page integer, call_sid text, started_at timestamptz, id uuid);
+GRANT SELECT, INSERT ON pages TO PUBLIC;
+SET ROLE wib_test_app;
+DO $$
+DECLARE
+    last uuid;
+    p    integer := 0;
+BEGIN
+    LOOP
+        p := p + 1;
+        INSERT INTO pages SELECT p, c.call_sid, c.started_at, c.id FROM wib.ivr_calls(NULL, NULL, 4, last) c;
+        SELECT id INTO last FROM pages WHERE page = p ORDER BY started_at, id LIMIT 1;
+        EXIT WHEN last IS NULL OR p > 10;
+    END LOOP;
+END
+$$;
+SELECT is((SELECT count(*) || ' calls, ' || count(DISTINCT call_sid) || ' distinct, ' || max(page) || ' pages' FROM pages),
+          '11 calls, 11 distinct, 3 pages', 'pages_of_the_call_log_cover_every_call_once');
+SELECT ok((SELECT bool_and(ordered) FROM (SELECT (started_at, id) < lag((started_at, id)) OVER (ORDER BY page, started_at DESC, id DESC)
+                                                 OR lag(id) OVER (ORDER BY page, started_at DESC, id DESC) IS NULL AS ordered
+                                            FROM pages) x),
+          'the_call_log_comes_newest_first_across_pages');
+SELECT is((SELECT array_agg(call_sid ORDER BY started_at DESC, id DESC)
+             FROM wib.ivr_calls('2026-11-01 12:01:00+00', '2026-11-01 12:02:00+00')),
+          (SELECT array_agg(call_sid ORDER BY started_at DESC, id DESC) FROM pages
+            WHERE started_at >= '2026-11-01 12:01:00+00' AND started_at < '2026-11-01 12:02:00+00'),
+          'the_call_log_takes_a_time_range');
+SELECT is((SELECT count(*) FROM wib.ivr_calls('2026-11-01 12:01:00+00', '2026-11-01 12:02:00+00')), 3::bigint,
+          'the_time_range_includes_its_start_and_excludes_its_end');
+SELECT throws_ok('SELECT * FROM wib.ivr_calls(NULL, NULL, 0)', '22023', 'invalid max_rows', 'call_log_zero_rows_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_calls(now(), now() - interval ''1 day'')', '22023', 'invalid to_ts',
+                 'call_log_range_ending_before_it_starts_refused');
+SELECT throws_ok(format('SELECT * FROM wib.ivr_calls(NULL, NULL, 5, %L)', :'other_call'), '22023', 'invalid after_id',
+                 'call_log_after_a_call_of_another_organization_refused');
+SELECT wib.set_context(pg_temp.org('b'), 'u');
+SELECT is((SELECT array_agg(call_sid) FROM wib.ivr_calls(NULL, NULL, 1000)), ARRAY['v3:fixture-+15557770002'],
+          'the_call_log_shows_only_the_organizations_calls');
+RESET ROLE;
 
 -- The nightly run judges each number's calls against its own past: a planted
 -- spike on one number is found, a busy number and a quiet one at their usual

@@ -186,7 +186,7 @@ CREATE TABLE wib.inbound_call_log (
         ('transfer', 'voicemail', 'survey', 'hangup', 'rejected', 'abandoned')),
     CONSTRAINT inbound_call_log_duration_check CHECK (duration_seconds IS NULL OR duration_seconds >= 0)
 );
-CREATE INDEX inbound_call_log_started_idx ON wib.inbound_call_log (organization_id, started_at);
+CREATE INDEX inbound_call_log_started_idx ON wib.inbound_call_log (organization_id, started_at, id);
 CREATE INDEX inbound_call_log_number_idx ON wib.inbound_call_log (organization_id, number_id, started_at);
 COMMENT ON TABLE wib.inbound_call_log IS
     'One row per inbound call: the menus and keys it went through (ivr_path, [{digit, menu, ts}]) and how it ended.';

@@ -9,7 +9,8 @@ GRANT EXECUTE ON FUNCTION
     wib.texml_render_menu(uuid, integer), wib.texml_action(text, text, text, text, text),
     wib.texml_announce(text, text, text, text),
     wib.texml_escape(bytea, boolean), wib.telnyx_verify(bytea, text, text, text, integer),
-    wib.form_value(bytea, text), wib.ivr_webhook(text, bytea, text, text)
+    wib.form_value(bytea, text), wib.ivr_webhook(text, bytea, text, text),
+    wib.ivr_calls(timestamptz, timestamptz, integer, uuid)
 TO wib_app;
 GRANT SELECT ON wib.ivr_menus, wib.ivr_menu_options, wib.inbound_numbers, wib.inbound_call_log,
                 wib.ivr_prohibited_phrases TO wib_app;

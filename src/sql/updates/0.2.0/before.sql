@@ -103,3 +103,7 @@ COMMENT ON COLUMN wib.inbound_numbers.monthly_cost_cents IS
     'What Telnyx charges a month for the number, in cents of the offer''s currency (from wib.ivr_number_search).';
 COMMENT ON COLUMN wib.inbound_numbers.telnyx_error IS
     'Why Telnyx refused or failed the number''s order, or the last error of a release being retried.';
+
+-- The call log is read a page at a time, newest first, by (started_at, id).
+DROP INDEX wib.inbound_call_log_started_idx;
+CREATE INDEX inbound_call_log_started_idx ON wib.inbound_call_log (organization_id, started_at, id);
