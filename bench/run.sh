@@ -6,6 +6,8 @@
 # installed), PG_BINDIR, WIB_ROOT and BENCH_OUT (scratch), and prints rows:
 #   ROW|figure|ours|anchor|unit|better|target
 # better is "higher" or "lower"; anchor is "-" when the figure has only a target.
+# WIB_BENCH picks scripts by a glob of their names without .sh (e.g. WIB_BENCH=ivr);
+# a partial run prints its table but leaves docs/benchmarks.md alone.
 set -uo pipefail
 source "$(dirname "$0")/../tools/common.sh"
 
@@ -16,8 +18,9 @@ scratch_dir "$BENCH_OUT"
 
 rows=$BENCH_OUT/rows.txt
 : >"$rows"
-for script in "$WIB_ROOT"/bench/[a-z]*.sh; do
+for script in "$WIB_ROOT"/bench/${WIB_BENCH:-[a-z]*}.sh; do
 	[ "$(basename "$script")" = run.sh ] && continue
+	[ -e "$script" ] || continue
 	echo "== $(basename "$script")" >&2
 	as_runner "$script" | tee -a "$rows" | grep -v '^ROW|' >&2
 done
@@ -40,7 +43,7 @@ cat "$table"
 
 # Keep docs/benchmarks.md's results section in step with this run.
 doc=$WIB_ROOT/docs/benchmarks.md
-if [ -w "$doc" ] || [ -w "$(dirname "$doc")" ]; then
+if [ -z "${WIB_BENCH:-}" ] && { [ -w "$doc" ] || [ -w "$(dirname "$doc")" ]; }; then
 	{
 		sed '/^<!-- results -->$/,$d' "$doc" 2>/dev/null
 		echo '<!-- results -->'
