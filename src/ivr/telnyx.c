@@ -185,8 +185,13 @@ telnyx_claim(int max_items, int lease_seconds, MemoryContext mcxt, void **items,
 	int			n;
 
 	*items = batch;
-	if (!telnyx_account_load(mcxt, &batch->account))
-		return 0;				/* not configured: the jobs wait */
+	/* Most passes find nothing due: then the key is not even opened. */
+	if (SPI_execute("SELECT 1 FROM wib.telnyx_jobs j WHERE j.due_at <= now() LIMIT 1", true, 1) != SPI_OK_SELECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("wib deliverer could not look for Telnyx jobs")));
+	if (SPI_processed == 0 || !telnyx_account_load(mcxt, &batch->account))
+		return 0;				/* nothing due, or not configured: the jobs wait */
 	if (SPI_execute_with_args("SELECT id, attempts, step, method, path, body"
 							  " FROM wib.telnyx_claim($1, pg_catalog.make_interval(secs => $2))",
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
@@ -210,6 +215,8 @@ telnyx_claim(int max_items, int lease_seconds, MemoryContext mcxt, void **items,
 					   SPI_getvalue(tup, desc, 5), SPI_getvalue(tup, desc, 6), job->headers);
 		MemoryContextSwitchTo(spi);
 	}
+	if (n == 0)
+		telnyx_account_forget(&batch->account);	/* no record() will follow */
 	return n;
 }
 
