@@ -375,6 +375,9 @@ BEGIN
         SELECT * INTO j FROM wib.telnyx_jobs x WHERE x.id = ids[i] AND x.attempts = telnyx_record.attempts[i] FOR UPDATE;
         CONTINUE WHEN NOT FOUND;    -- finished, released or claimed again meanwhile
         n := n + 1;
+      -- One job's trouble (an answer that breaks a constraint) is that job's
+      -- error, retried later; the batch's other answers are recorded.
+      BEGIN
         st := coalesce(http_status[i], 0);
         BEGIN
             doc := bodies[i]::jsonb;
@@ -426,12 +429,15 @@ BEGIN
         ELSIF steps[i] = 'poll' AND st = 404 THEN
             PERFORM wib.telnyx_job_finish(j, CASE j.kind WHEN 'order' THEN 'failed' ELSE 'released' END,
                                           'Telnyx does not know the order any more (HTTP 404)');
-        ELSIF refused AND j.kind = 'order' AND steps[i] IN ('order', 'lookup', 'poll') THEN
-            -- Telnyx said no to the order itself (a number taken, a bad key): a clear failure.
+        ELSIF refused AND j.kind = 'order' AND steps[i] = 'order' THEN
+            -- Telnyx said no to the order itself (a number taken, a bad key): no
+            -- order exists, a clear failure.
             PERFORM wib.telnyx_job_finish(j, 'failed', err);
         ELSE
-            -- 5xx, 408, 429, no answer, or a refused release: again later.  A
-            -- release is retried until Telnyx confirms it.
+            -- 5xx, 408, 429, no answer: again later.  So is any refusal once an
+            -- order may exist (a lookup, a poll, a release): giving up could leave
+            -- a number billed that nobody knows of, so a release in particular
+            -- is retried until Telnyx confirms it.
             UPDATE wib.telnyx_jobs x
                SET failures = x.failures + 1, due_at = now() + wib.telnyx_backoff(x.failures + 1, retry_after[i]),
                    last_error = err
@@ -441,12 +447,19 @@ BEGIN
                  WHERE x.organization_id = j.organization_ref AND x.id = j.number_id AND x.status = 'releasing';
             END IF;
         END IF;
+      EXCEPTION WHEN OTHERS THEN
+        UPDATE wib.telnyx_jobs x
+           SET leased_until = NULL, failures = x.failures + 1,
+               due_at = now() + wib.telnyx_backoff(x.failures + 1, NULL),
+               last_error = left('recording the answer failed: ' || SQLERRM, 500)
+         WHERE x.id = j.id;
+      END;
     END LOOP;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION wib.telnyx_record(uuid[], integer[], text[], integer[], text[], text[], integer[]) IS
-    'Internal (deliverer): records the answers of a batch of Telnyx requests and advances each job: orders to active or failed (4xx), releases to released (2xx or 404); 5xx, timeouts and 429 are retried with backoff, releases until Telnyx confirms.';
+    'Internal (deliverer): records the answers of a batch of Telnyx requests and advances each job: orders to active, or failed when Telnyx refuses the order (4xx); releases to released (2xx or 404); anything else is retried with backoff, releases until Telnyx confirms.';
 
 -- Makes the jobs leased by a deliverer that died due again (run when the worker starts).
 CREATE OR REPLACE FUNCTION wib.telnyx_release_leases() RETURNS integer
