@@ -37,6 +37,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
+ifneq ($(MAJORVERSION),15)
+$(error wib builds against PostgreSQL 15; $(PG_CONFIG) is PostgreSQL $(MAJORVERSION))
+endif
 endif
 
 $(OBJS): $(WIB_HEADERS)
@@ -57,13 +60,13 @@ deps:
 	@tools/deps.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -s all
 	@tools/demo.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -s all
 	@tools/test.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -s all
 	@bench/run.sh

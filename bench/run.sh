@@ -18,6 +18,7 @@ scratch_dir "$BENCH_OUT"
 
 rows=$BENCH_OUT/rows.txt
 : >"$rows"
+# WIB_BENCH=mobile (a glob of bench/ script names without .sh) runs only those.
 for script in "$WIB_ROOT"/bench/${WIB_BENCH:-[a-z]*}.sh; do
 	[ "$(basename "$script")" = run.sh ] && continue
 	[ -e "$script" ] || continue
@@ -41,7 +42,7 @@ table=$BENCH_OUT/table.md
 } >"$table"
 cat "$table"
 
-# Keep docs/benchmarks.md's results section in step with this run.
+# Keep docs/benchmarks.md's results section in step with this run (a full run only).
 doc=$WIB_ROOT/docs/benchmarks.md
 if [ -z "${WIB_BENCH:-}" ] && { [ -w "$doc" ] || [ -w "$(dirname "$doc")" ]; }; then
 	{

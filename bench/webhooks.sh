@@ -28,20 +28,21 @@ sleep 1
 org=$(psql -c "SELECT wib.organization_create('Webhook Bench', 'enterprise')")
 ctx="SET wib.org_id = '$org';"
 psql -c "$ctx SELECT id FROM wib.webhook_subscribe('sink', 'http://127.0.0.1:$port/in', ARRAY['custom.bench'])" >/dev/null
-# The workers start once the database exists (they retry every 5 s).
+# The launcher starts this database's workers once CREATE EXTENSION wib has committed.
+deliverer_state="SELECT state FROM wib.worker_status WHERE name = 'deliverer' AND database = current_database()"
 for _ in $(seq 100); do
-	[ "$(psql -c "SELECT state FROM wib.worker_status WHERE name = 'deliverer'")" = idle ] && break
+	[ "$(psql -c "$deliverer_state")" = idle ] && break
 	sleep 0.2
 done
-[ "$(psql -c "SELECT state FROM wib.worker_status WHERE name = 'deliverer'")" = idle ] ||
-	{ echo "deliverer is not running (is wib.database_name this database?)" >&2; exit 1; }
+[ "$(psql -c "$deliverer_state")" = idle ] ||
+	{ echo "deliverer is not running in this database (see SELECT * FROM wib.worker_status and the server log)" >&2; exit 1; }
 
 wait_drained() {
 	until [ "$(psql -c "SELECT NOT EXISTS (SELECT 1 FROM wib.webhook_deliveries WHERE status IN ('pending', 'retrying'))")" = t ]; do
 		sleep 0.2
 	done
 }
-rss_anon() { awk '/^RssAnon/ {print $2}' "/proc/$(psql -c "SELECT pid FROM wib.worker_status WHERE name = 'deliverer'")/status"; }
+rss_anon() { awk '/^RssAnon/ {print $2}' "/proc/$(psql -c "SELECT pid FROM wib.worker_status WHERE name = 'deliverer' AND database = current_database()")/status"; }
 
 # Warm-up with the same events: connections, caches, plans, allocator high-water mark.
 psql -c "$ctx SELECT count(wib.emit_event('custom.bench', jsonb_build_object('t', 0, 'n', g, 'note', repeat('x', 200)))) FROM generate_series(1, 10000) g" >/dev/null

@@ -72,9 +72,9 @@ SELECT wib.user_update('acme-agent-1', '{\"role\": \"manager\"}')" -c "
 SELECT action, resource_id, old_value->>'role' AS old_role, new_value->>'role' AS new_role, user_id
   FROM wib.audit_log WHERE action = 'user:updated'"
 
-echo "Background workers (the scheduler retries every 5 s until database wib_demo exists):"
+echo "Background workers (the launcher starts them once CREATE EXTENSION wib has committed):"
 for _ in $(seq 1 20); do
-	[ "$(q -At -c "SELECT state FROM wib.worker_status WHERE name = 'scheduler'")" = idle ] && break
+	[ "$(q -At -c "SELECT state FROM wib.worker_status WHERE name = 'scheduler' AND database = current_database()")" = idle ] && break
 	sleep 0.5
 done
-q -c "SELECT name, pid IS NOT NULL AS running, state FROM wib.worker_status"
+q -c "SELECT name, database, pid IS NOT NULL AS running, state FROM wib.worker_status"

@@ -30,7 +30,7 @@ port=$(cat "$out/rx.port")
 q -c "ALTER SYSTEM SET wib.http_ca_file = '$out/ca.pem'" -c "ALTER SYSTEM SET wib.http_allow_cidrs = '127.0.0.0/8'" \
 	-c "SELECT pg_reload_conf()" >/dev/null
 for _ in $(seq 1 40); do
-	[ "$(q -At -c "SELECT state FROM wib.worker_status WHERE name = 'deliverer'")" = idle ] && break
+	[ "$(q -At -c "SELECT state FROM wib.worker_status WHERE name = 'deliverer' AND database = current_database()")" = idle ] && break
 	sleep 0.25
 done
 

@@ -13,6 +13,13 @@ q -c "DELETE FROM wib.calls WHERE organization_id = '$acme'
         AND (started_at AT TIME ZONE 'UTC')::date = (now() AT TIME ZONE 'UTC')::date - 4
         AND extract(hour FROM started_at AT TIME ZONE 'UTC') >= 6"
 
+echo "Agents record what their calls achieved; a quarter of the answered calls get an outcome:"
+q -c "INSERT INTO wib.call_outcomes (organization_id, call_id, outcome)
+      SELECT c.organization_id, c.id,
+             (ARRAY['sale', 'appointment_set', 'callback', 'not_interested'])[1 + abs(hashtext(c.id::text || 'outcome')) % 4]
+        FROM wib.calls c
+       WHERE c.organization_id = '$acme' AND c.status = 'completed' AND abs(hashtext(c.id::text)) % 4 = 0"
+
 echo "The nightly job (normally run by the scheduler at wib.nightly_at = $(q -At -c 'SHOW wib.nightly_at') UTC),"
 echo "back-filled by the operator over the last 25 days:"
 q -c "SELECT count(*) AS days, sum((r ->> 'snapshots_written')::int) AS snapshots_written,
@@ -21,8 +28,7 @@ q -c "SELECT count(*) AS days, sum((r ->> 'snapshots_written')::int) AS snapshot
 
 echo "Acme's manager dashboard (application login demo_app, acting for Acme):"
 PGOPTIONS="-c wib.org_id=$acme -c wib.user_id=acme-admin" q -U demo_app <<'SQL'
-\echo 'Data as of:'
-SELECT wib.data_as_of() IS NOT NULL AS refreshed;
+SELECT to_char(wib.data_as_of() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "data as of";
 \echo 'Sentiment trend, last 10 days:'
 SELECT period, total_calls, calls_with_sentiment, avg_sentiment, positive_calls, negative_calls,
        neutral_calls, round(median_sentiment::numeric, 3) AS median

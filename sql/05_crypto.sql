@@ -94,10 +94,11 @@ FROM sealed;
 CREATE TEMP TABLE tokens AS
 SELECT wib.token_sign('export-download', '{"job":"6f1c"}', now() + interval '1 hour') AS t,
        wib.token_sign('export-download', '{"job":"6f1c"}', now() - interval '1 second') AS t_expired,
-       wib.token_sign('qr-login', '', now() + interval '2 minutes') AS t_empty;
+       wib.token_sign('qr-login', '', now() + interval '2 minutes') AS t_empty,
+       floor(extract(epoch FROM now() + interval '1 hour'))::bigint AS t_expiry;  -- the same statement's now()
 SELECT t ~ '^v2\.[0-9]+\.[0-9]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{43}$' AS token_shape,
        split_part(t, '.', 2)::integer = wib.vault_current_key_id() AS signed_with_current_key,
-       split_part(t, '.', 3)::bigint = floor(extract(epoch FROM now() + interval '1 hour')) AS expiry_in_seconds,
+       split_part(t, '.', 3)::bigint = t_expiry AS expiry_in_seconds,
        wib.token_verify('export-download', t) AS payload,
        wib.token_verify('qr-login', t_empty) = '' AS empty_payload
 FROM tokens;

@@ -1,8 +1,10 @@
 /*
  * wib.c
- *		Module entry point: settings, shared memory and background workers.
+ *		Module entry point: settings, shared memory, the launcher and its hook.
  */
 #include "postgres.h"
+
+#include "compat.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -17,7 +19,10 @@
 #include "export/files.h"
 #include "http/http_settings.h"
 #include "ivr/ivr_settings.h"
+#include "push/push_settings.h"
 #include "webhooks/deliver.h"
+#include "workers/dbhooks.h"
+#include "workers/launcher.h"
 #include "workers/worker.h"
 
 PG_MODULE_MAGIC;
@@ -43,6 +48,7 @@ _PG_init(void)
 	worker_define_settings();
 	http_define_settings();
 	webhook_define_settings();
+	push_define_settings();
 	ivr_define_settings();
 	analytics_define_settings();
 	exports_define_settings();
@@ -58,5 +64,6 @@ _PG_init(void)
 		return;
 
 	shmem_install_hooks();
-	workers_register();
+	dbhooks_install();
+	launcher_register();
 }

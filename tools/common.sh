@@ -58,6 +58,7 @@ cluster_start() {
 		port = $port
 		unix_socket_directories = '$(dirname "$datadir")'
 		shared_preload_libraries = 'wib,pg_cron'
+		max_worker_processes = 32
 		fsync = off
 		log_line_prefix = '%m [%p] %q%a '
 		$extra
@@ -79,8 +80,9 @@ scratch_dir() {
 }
 
 # start_throwaway_cluster DB [extra conf]: the private installation, a cluster
-# in tmp_check/DB_data stopped when the script exits, database DB created and
-# served by wib's workers, and PATH/PG* exported for psql, pgbench and scripts.
+# in tmp_check/DB_data stopped when the script exits, database DB created (the
+# launcher serves it once CREATE EXTENSION wib runs there), and PATH/PG*
+# exported for psql, pgbench and scripts.
 start_throwaway_cluster() {
 	local db=$1 conf=${2:-} port
 	install_private
@@ -88,8 +90,7 @@ start_throwaway_cluster() {
 	port=$(free_port)
 	THROWAWAY_DATADIR=$TMP_CHECK/${db}_data
 	trap 'cluster_stop "$THROWAWAY_DATADIR"' EXIT
-	cluster_start "$THROWAWAY_DATADIR" "$port" "wib.database_name = '$db'
-$conf" || return 1
+	cluster_start "$THROWAWAY_DATADIR" "$port" "$conf" || return 1
 	export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=$db
 	as_runner "$PG_BINDIR/psql" -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
 }

@@ -24,6 +24,13 @@ suite_filter=${WIB_SUITES:-kernels regress pgtap tap}
 passed=0
 failed=0
 
+# What a reader needs from a TAP log: each file, its failures and diagnostics,
+# the summary.  Passing assertions, plans and the rows a suite's own SQL
+# prints stay in the log file.
+show_tap() {
+	grep -E '^[[:space:]]*(not ok [0-9]+|#)|^/.*\.(sql|pl) \.+|^(All tests|Files=|Result|Failed|Test Summary|Dubious)|\(Wstat' "$1"
+}
+
 # Adds the ok / not ok lines of TAP output to the totals; a run that failed
 # without a failing assertion (a crash, a bad plan) counts as one failure.
 count_tap() {
@@ -87,7 +94,7 @@ if [[ " $suite_filter " == *" pgtap "* ]]; then
 	log=$TMP_CHECK/pgtap.log
 	as_runner pg_prove -v -h 127.0.0.1 -p "$port" -U postgres -d wib_tap "$WIB_ROOT"/test/pgtap/*.sql >"$log" 2>&1
 	status=$?
-	grep -vE '^[[:space:]]*ok [0-9]+' "$log"
+	show_tap "$log"
 	count_tap "$log" "$status"
 fi
 
@@ -99,7 +106,7 @@ if [[ " $suite_filter " == *" tap "* ]]; then
 		PERL5LIB="$PG_PERL_LIB:$WIB_ROOT/test/t" WIB_ROOT="$WIB_ROOT" \
 		prove -v $(ls "$WIB_ROOT"/test/t/${WIB_TAP:-*}.pl)) >"$log" 2>&1
 	status=$?
-	grep -vE '^[[:space:]]*ok [0-9]+' "$log"
+	show_tap "$log"
 	count_tap "$log" "$status"
 fi
 

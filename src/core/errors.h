@@ -47,4 +47,13 @@
 /* Analytics (WB4xx). */
 #define ERRCODE_WIB_ANALYTICS_BUSY			MAKE_SQLSTATE('W','B','4','0','1')
 
+/* Mobile (WB6xx, raised by src/sql/60_mobile/; docs/mobile.md). */
+#define ERRCODE_WIB_MOBILE_NO_USER			MAKE_SQLSTATE('W','B','6','0','1')
+#define ERRCODE_WIB_MOBILE_DEVICE_REVOKED	MAKE_SQLSTATE('W','B','6','0','2')
+#define ERRCODE_WIB_MOBILE_NO_VAPID_KEY		MAKE_SQLSTATE('W','B','6','0','3')
+#define ERRCODE_WIB_MOBILE_NO_SUBSCRIPTION	MAKE_SQLSTATE('W','B','6','0','4')
+#define ERRCODE_WIB_QR_UNKNOWN				MAKE_SQLSTATE('W','B','6','0','5')
+#define ERRCODE_WIB_QR_EXPIRED				MAKE_SQLSTATE('W','B','6','0','6')
+#define ERRCODE_WIB_QR_USED					MAKE_SQLSTATE('W','B','6','0','7')
+
 #endif							/* WIB_ERRORS_H */

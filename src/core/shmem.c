@@ -16,7 +16,7 @@
 #include "core/shmem.h"
 #include "ivr/menu_cache.h"
 #include "ivr/spike.h"
-#include "workers/status.h"
+#include "workers/slots.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -31,7 +31,7 @@ wib_shmem_request(void)
 	rate_limit_shmem_request();
 	menu_cache_shmem_request();
 	ivr_spike_shmem_request();
-	worker_status_shmem_request();
+	slots_shmem_request();
 }
 
 /* Attaches (or, in the postmaster, creates) every subsystem's shared state. */
@@ -43,7 +43,7 @@ wib_shmem_startup(void)
 	rate_limit_shmem_startup();
 	menu_cache_shmem_startup();
 	ivr_spike_shmem_startup();
-	worker_status_shmem_startup();
+	slots_shmem_startup();
 	shmem_ready = true;
 }
 

@@ -149,7 +149,8 @@ keys_secret_source(const char *filename)
 {
 	return filename != NULL &&
 		(strcmp(filename, "keys.c") == 0 || strcmp(filename, "keys_file.c") == 0 ||
-		 strcmp(filename, "vault_sql.c") == 0 || strcmp(filename, "token_sql.c") == 0);
+		 strcmp(filename, "vault_sql.c") == 0 || strcmp(filename, "token_sql.c") == 0 ||
+		 strcmp(filename, "download.c") == 0);
 }
 
 /*

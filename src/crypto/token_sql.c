@@ -1,7 +1,8 @@
 /*
  * token_sql.c
  *		SQL functions of purpose-bound signed tokens, under the key ring's
- *		current key.  Internal: never granted to applications.
+ *		current key, and the check features use in C (token_sql.h).
+ *		Internal: never granted to applications.
  *
  * Verification errors say only malformed, invalid or expired: which field
  * failed, or whether the key id is known, is no business of the bearer.
@@ -16,24 +17,30 @@
 
 #include "core/errors.h"
 #include "crypto/keys.h"
-#include "crypto/signed_token.h"
+#include "crypto/token.h"
+#include "crypto/token_sql.h"
 
 /* Seconds from the Unix epoch to PostgreSQL's (2000-01-01). */
 #define TOKEN_SQL_EPOCH_SHIFT \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
 
-/* The purpose argument as a C string; 22023 when empty or too long. */
-static char *
-token_sql_purpose(text *purpose)
+/* Raises 22023 unless a purpose of len bytes is allowed. */
+static void
+token_sql_check_purpose(size_t len)
 {
-	size_t		len = VARSIZE_ANY_EXHDR(purpose);
-
 	if (len == 0 || len > TOKEN_PURPOSE_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid purpose"),
 				 errdetail("purpose must name what the token is for, such as \"export-download\", in 1 to %d bytes.",
 						   TOKEN_PURPOSE_MAX)));
+}
+
+/* The purpose argument as a C string; 22023 when empty or too long. */
+static char *
+token_sql_purpose(text *purpose)
+{
+	token_sql_check_purpose(VARSIZE_ANY_EXHDR(purpose));
 	return text_to_cstring(purpose);
 }
 
@@ -60,19 +67,22 @@ token_sql_lookup(uint32_t key_id, size_t *key_len, void *arg)
 	return key->token_key;
 }
 
-/* wib.token_sign(purpose, payload, expires_at): a token for purpose, valid until expires_at. */
-PG_FUNCTION_INFO_V1(wib_token_sign);
-Datum
-wib_token_sign(PG_FUNCTION_ARGS)
+TokenStatus
+token_sql_check(const char *purpose, const char *token, size_t len,
+				uint8 *payload, size_t cap, size_t *payload_len)
 {
-	char	   *purpose = token_sql_purpose(PG_GETARG_TEXT_PP(0));
-	text	   *payload = PG_GETARG_TEXT_PP(1);
-	TimestampTz expires_at = PG_GETARG_TIMESTAMPTZ(2);
-	size_t		len = VARSIZE_ANY_EXHDR(payload);
+	return token_verify(token, len, purpose, token_sql_unix(GetCurrentTimestamp()),
+						token_sql_lookup, NULL, payload, cap, payload_len);
+}
+
+text *
+token_sql_sign(const char *purpose, const char *payload, size_t len, TimestampTz expires_at)
+{
 	int64		expires;
 	const VaultKey *key;
 	char	   *out;
 
+	token_sql_check_purpose(strlen(purpose));
 	if (len > TOKEN_PAYLOAD_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -86,11 +96,23 @@ wib_token_sign(PG_FUNCTION_ARGS)
 	key = keys_current();
 	out = palloc(TOKEN_LEN(len));
 	if (!token_sign(key->token_key, sizeof(key->token_key), key->id, purpose, expires,
-					(const uint8_t *) VARDATA_ANY(payload), len, out, TOKEN_LEN(len)))
+					(const uint8_t *) payload, len, out, TOKEN_LEN(len)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not sign the token")));
-	PG_RETURN_TEXT_P(cstring_to_text(out));
+	return cstring_to_text(out);
+}
+
+/* wib.token_sign(purpose, payload, expires_at): a token for purpose, valid until expires_at. */
+PG_FUNCTION_INFO_V1(wib_token_sign);
+Datum
+wib_token_sign(PG_FUNCTION_ARGS)
+{
+	char	   *purpose = token_sql_purpose(PG_GETARG_TEXT_PP(0));
+	text	   *payload = PG_GETARG_TEXT_PP(1);
+
+	PG_RETURN_TEXT_P(token_sql_sign(purpose, VARDATA_ANY(payload), VARSIZE_ANY_EXHDR(payload),
+									PG_GETARG_TIMESTAMPTZ(2)));
 }
 
 /*
@@ -108,9 +130,8 @@ wib_token_verify(PG_FUNCTION_ARGS)
 	size_t		payload_len = 0;
 	TokenStatus status;
 
-	status = token_verify(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), purpose,
-						  token_sql_unix(GetCurrentTimestamp()), token_sql_lookup, NULL,
-						  payload, TOKEN_PAYLOAD_MAX, &payload_len);
+	status = token_sql_check(purpose, VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token),
+							 payload, TOKEN_PAYLOAD_MAX, &payload_len);
 	/* Only wib signs, but a payload that is not valid text is refused like a forgery. */
 	if (status == TOKEN_OK && !pg_verifymbstr((const char *) payload, (int) payload_len, true))
 		status = TOKEN_BAD_SIGNATURE;

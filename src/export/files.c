@@ -22,7 +22,6 @@
 #include "export/files.h"
 
 char	   *export_directory = NULL;
-char	   *export_signing_key = NULL;
 static int	export_ttl_seconds = 86400;
 static int	export_rate_limit = 20;
 static int	export_max_chunk = 8 * 1024 * 1024;
@@ -38,14 +37,6 @@ exports_define_settings(void)
 							   "wib_exports",
 							   PGC_SIGHUP,
 							   0,
-							   NULL, NULL, NULL);
-	DefineCustomStringVariable("wib.export_signing_key",
-							   "Secret key that signs export download tokens (at least 32 characters).",
-							   "When empty, a random key is generated once into wib_export_signing.key in the data directory.",
-							   &export_signing_key,
-							   "",
-							   PGC_SUSET,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("wib.export_ttl",
 							"How long a completed export file is kept before it expires.",

@@ -6,7 +6,6 @@
 #define WIB_EXPORT_FILES_H
 
 extern char *export_directory;
-extern char *export_signing_key;
 
 extern void exports_define_settings(void);
 extern char *export_file_path(const char *storage_key, bool create_dir);

@@ -113,14 +113,16 @@ aes128gcm(void)
 	return gcm_alg;
 }
 
-/* AES-128-GCM of plaintext || 0x02 into out, then the tag. */
+/* AES-128-GCM of plaintext || 0x02 || pad zeros into out, then the tag. */
 static bool
-seal_record(const Derived *d, const uint8_t *plaintext, size_t len, uint8_t *out)
+seal_record(const Derived *d, const uint8_t *plaintext, size_t len, size_t pad, uint8_t *out)
 {
 	const EVP_CIPHER *cipher = aes128gcm();
 	EVP_CIPHER_CTX *ctx;
-	static const uint8_t delimiter = DELIMITER_LAST;
+	static const uint8_t zeros[256];
+	uint8_t		delimiter = DELIMITER_LAST;
 	uint8_t		final[16];
+	size_t		pos;
 	int			n = 0;
 	bool		ok;
 
@@ -129,9 +131,19 @@ seal_record(const Derived *d, const uint8_t *plaintext, size_t len, uint8_t *out
 	ok = EVP_EncryptInit_ex2(ctx, cipher, d->cek, d->nonce, NULL) == 1;
 	if (ok && len > 0)
 		ok = EVP_EncryptUpdate(ctx, out, &n, plaintext, (int) len) == 1 && (size_t) n == len;
-	ok = ok && EVP_EncryptUpdate(ctx, out + len, &n, &delimiter, 1) == 1 && n == 1 &&
-		EVP_EncryptFinal_ex(ctx, final, &n) == 1 && n == 0 &&
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, WEBPUSH_TAG_LEN, out + len + 1) == 1;
+	ok = ok && EVP_EncryptUpdate(ctx, out + len, &n, &delimiter, 1) == 1 && n == 1;
+	pos = len + 1;
+	while (ok && pos < len + 1 + pad)
+	{
+		size_t		chunk = len + 1 + pad - pos;
+
+		if (chunk > sizeof(zeros))
+			chunk = sizeof(zeros);
+		ok = EVP_EncryptUpdate(ctx, out + pos, &n, zeros, (int) chunk) == 1 && (size_t) n == chunk;
+		pos += chunk;
+	}
+	ok = ok && EVP_EncryptFinal_ex(ctx, final, &n) == 1 && n == 0 &&
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, WEBPUSH_TAG_LEN, out + pos) == 1;
 	EVP_CIPHER_CTX_free(ctx);	/* also wipes the key schedule */
 	return ok;
 }
@@ -166,7 +178,18 @@ webpush_encrypt(const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
 				uint8_t *out, size_t cap, size_t *out_len,
 				WebPushTrace *trace, char *reason)
 {
-	EVP_PKEY   *as_key = NULL;
+	return webpush_encrypt_padded(ua_public, auth_secret, plaintext, len, 0, fixed,
+								  out, cap, out_len, trace, reason);
+}
+
+bool
+webpush_encrypt_padded(const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
+					   const uint8_t auth_secret[WEBPUSH_AUTH_LEN],
+					   const uint8_t *plaintext, size_t len, size_t pad,
+					   const WebPushFixed *fixed,
+					   uint8_t *out, size_t cap, size_t *out_len,
+					   WebPushTrace *trace, char *reason)
+{
 	uint8_t		as_public[WEBPUSH_PUBLIC_LEN];
 	uint8_t		salt[WEBPUSH_SALT_LEN];
 	uint8_t		ecdh_secret[WEBPUSH_SECRET_LEN];
@@ -177,16 +200,16 @@ webpush_encrypt(const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
 		*out_len = 0;
 	memset(&d, 0, sizeof(d));
 	memset(ecdh_secret, 0, sizeof(ecdh_secret));
-	if (len > WEBPUSH_MAX_PLAINTEXT)
+	if (len > WEBPUSH_MAX_PLAINTEXT || pad > WEBPUSH_MAX_PLAINTEXT - len)
 	{
-		push_reason(reason, "payload of %zu bytes is over the %d bytes a push message holds",
-					len, WEBPUSH_MAX_PLAINTEXT);
+		push_reason(reason, "payload of %zu bytes (and %zu of padding) is over the %d bytes a push message holds",
+					len, pad, WEBPUSH_MAX_PLAINTEXT);
 		return false;
 	}
-	if (cap < WEBPUSH_MESSAGE_LEN(len))
+	if (cap < WEBPUSH_PADDED_LEN(len, pad))
 	{
 		push_reason(reason, "output buffer of %zu bytes is smaller than the %zu the message needs",
-					cap, (size_t) WEBPUSH_MESSAGE_LEN(len));
+					cap, (size_t) WEBPUSH_PADDED_LEN(len, pad));
 		return false;
 	}
 	if (!webpush_point_valid(ua_public, WEBPUSH_PUBLIC_LEN))
@@ -195,25 +218,16 @@ webpush_encrypt(const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
 		return false;
 	}
 
-	if (fixed != NULL)
-	{
-		if ((as_key = webpush_private_pkey(fixed->as_private, reason)) == NULL ||
-			!webpush_public_from_private(fixed->as_private, as_public, reason))
-			goto done;
-		memcpy(salt, fixed->salt, WEBPUSH_SALT_LEN);
-	}
-	else
-	{
-		if ((as_key = webpush_ephemeral_pkey(as_public, reason)) == NULL)
-			goto done;
-		if (RAND_bytes(salt, WEBPUSH_SALT_LEN) != 1)
-		{
-			push_reason(reason, "OpenSSL's random generator failed");
-			goto done;
-		}
-	}
-	if (!webpush_ecdh(as_key, ua_public, ecdh_secret, reason))
+	/* the key (fresh, or the fixed one of a test) and the salt */
+	if (!webpush_agree(fixed ? fixed->as_private : NULL, ua_public, as_public, ecdh_secret, reason))
 		goto done;
+	if (fixed != NULL)
+		memcpy(salt, fixed->salt, WEBPUSH_SALT_LEN);
+	else if (RAND_bytes(salt, WEBPUSH_SALT_LEN) != 1)
+	{
+		push_reason(reason, "OpenSSL's random generator failed");
+		goto done;
+	}
 	if (!derive(ecdh_secret, auth_secret, ua_public, as_public, salt, &d))
 	{
 		push_reason(reason, "key derivation failed");
@@ -228,7 +242,7 @@ webpush_encrypt(const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
 	out[19] = (uint8_t) WEBPUSH_RECORD_SIZE;
 	out[20] = WEBPUSH_PUBLIC_LEN;
 	memcpy(out + 21, as_public, WEBPUSH_PUBLIC_LEN);
-	if (!seal_record(&d, plaintext, len, out + WEBPUSH_HEADER_LEN))
+	if (!seal_record(&d, plaintext, len, pad, out + WEBPUSH_HEADER_LEN))
 	{
 		push_reason(reason, "AES-128-GCM encryption failed");
 		goto done;
@@ -244,15 +258,14 @@ webpush_encrypt(const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
 		memcpy(trace->as_public, as_public, WEBPUSH_PUBLIC_LEN);
 	}
 	if (out_len != NULL)
-		*out_len = WEBPUSH_MESSAGE_LEN(len);
+		*out_len = WEBPUSH_PADDED_LEN(len, pad);
 	ok = true;
 
 done:
-	EVP_PKEY_free(as_key);		/* wipes the ephemeral private key */
 	OPENSSL_cleanse(ecdh_secret, sizeof(ecdh_secret));
 	OPENSSL_cleanse(&d, sizeof(d));
 	if (!ok)
-		OPENSSL_cleanse(out, WEBPUSH_MESSAGE_LEN(len));
+		OPENSSL_cleanse(out, WEBPUSH_PADDED_LEN(len, pad));
 	return ok;
 }
 

@@ -40,6 +40,9 @@
 /* Bytes of the message carrying len bytes of plaintext: header, plaintext, delimiter, tag. */
 #define WEBPUSH_MESSAGE_LEN(len) (WEBPUSH_HEADER_LEN + (len) + 1 + WEBPUSH_TAG_LEN)
 
+/* The same with pad zero bytes of padding after the delimiter. */
+#define WEBPUSH_PADDED_LEN(len, pad) (WEBPUSH_MESSAGE_LEN(len) + (pad))
+
 /* The most plaintext one 4096-byte message holds: 4096 - 86 - 1 - 16. */
 #define WEBPUSH_MAX_PLAINTEXT	3993
 
@@ -87,6 +90,15 @@ extern EVP_PKEY *webpush_public_pkey(const uint8_t pub[WEBPUSH_PUBLIC_LEN], char
 /* A fresh key object for one message (RFC 8291's as key), its public point in pub. */
 extern EVP_PKEY *webpush_ephemeral_pkey(uint8_t pub[WEBPUSH_PUBLIC_LEN], char *reason);
 
+/*
+ * RFC 8291's ECDH on raw keys: the application server's key as_private (a
+ * fresh one when NULL) with the subscription's public point, into secret (the
+ * 32-byte X coordinate); the server's public point goes to as_public.
+ */
+extern bool webpush_agree(const uint8_t *as_private, const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
+						  uint8_t as_public[WEBPUSH_PUBLIC_LEN], uint8_t secret[WEBPUSH_SECRET_LEN],
+						  char *reason);
+
 /* ECDH(own, peer_public) into secret (the 32-byte X coordinate). */
 extern bool webpush_ecdh(EVP_PKEY *own, const uint8_t peer_public[WEBPUSH_PUBLIC_LEN],
 						 uint8_t secret[WEBPUSH_SECRET_LEN], char *reason);
@@ -94,7 +106,7 @@ extern bool webpush_ecdh(EVP_PKEY *own, const uint8_t peer_public[WEBPUSH_PUBLIC
 /*
  * Encrypts plaintext for the subscription (ua_public, auth_secret) into out,
  * which needs WEBPUSH_MESSAGE_LEN(len) bytes: one aes128gcm record, rs 4096,
- * the 0x02 delimiter and no padding.  The key and salt are fresh for each
+ * the 0x02 delimiter and no padding (webpush_encrypt_padded adds some).  The key and salt are fresh for each
  * message unless fixed is given; trace, when not NULL, receives the
  * intermediates.
  */
@@ -104,6 +116,19 @@ extern bool webpush_encrypt(const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
 							const WebPushFixed *fixed,
 							uint8_t *out, size_t cap, size_t *out_len,
 							WebPushTrace *trace, char *reason);
+
+/*
+ * webpush_encrypt with pad zero bytes after the delimiter (RFC 8188 section
+ * 2), so the push service cannot tell messages apart by length; out needs
+ * WEBPUSH_PADDED_LEN(len, pad) bytes and len + pad may not exceed
+ * WEBPUSH_MAX_PLAINTEXT.
+ */
+extern bool webpush_encrypt_padded(const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
+								   const uint8_t auth_secret[WEBPUSH_AUTH_LEN],
+								   const uint8_t *plaintext, size_t len, size_t pad,
+								   const WebPushFixed *fixed,
+								   uint8_t *out, size_t cap, size_t *out_len,
+								   WebPushTrace *trace, char *reason);
 
 /*
  * The user agent's side: checks and decrypts a message for the subscription

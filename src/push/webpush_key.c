@@ -251,3 +251,91 @@ webpush_ecdh(EVP_PKEY *own, const uint8_t peer_public[WEBPUSH_PUBLIC_LEN],
 	}
 	return ok;
 }
+
+/*
+ * One ECDH of RFC 8291 on raw keys: the application server's scalar (fresh
+ * from OpenSSL's generator when as_private is NULL) times the subscription's
+ * point, and the server's public point.  Plain EC_POINT arithmetic rather
+ * than EVP key objects: OpenSSL 3's provider layer costs more than the
+ * multiplications themselves, and the deliverer does this once per message.
+ * Both multiplications are OpenSSL's constant-time ones (the scalar is
+ * flagged BN_FLG_CONSTTIME).
+ */
+bool
+webpush_agree(const uint8_t *as_private, const uint8_t ua_public[WEBPUSH_PUBLIC_LEN],
+			  uint8_t as_public[WEBPUSH_PUBLIC_LEN], uint8_t secret[WEBPUSH_SECRET_LEN],
+			  char *reason)
+{
+	const EC_GROUP *group = p256();
+	BN_CTX	   *bn_ctx = NULL;
+	BIGNUM	   *k = NULL;
+	BIGNUM	   *x = NULL;
+	EC_POINT   *own = NULL;
+	EC_POINT   *peer = NULL;
+	EC_POINT   *shared = NULL;
+	bool		ok = false;
+
+	memset(secret, 0, WEBPUSH_SECRET_LEN);
+	if (group == NULL)
+	{
+		key_reason(reason, "OpenSSL has no P-256 curve");
+		return false;
+	}
+	if ((bn_ctx = BN_CTX_secure_new()) == NULL || (k = BN_secure_new()) == NULL ||
+		(x = BN_secure_new()) == NULL || (own = EC_POINT_new(group)) == NULL ||
+		(peer = EC_POINT_new(group)) == NULL || (shared = EC_POINT_new(group)) == NULL)
+	{
+		key_reason(reason, "out of memory");
+		goto done;
+	}
+	if (as_private != NULL)
+	{
+		if (BN_bin2bn(as_private, WEBPUSH_PRIVATE_LEN, k) == NULL || BN_is_zero(k) ||
+			BN_cmp(k, EC_GROUP_get0_order(group)) >= 0)
+		{
+			key_reason(reason, "private key is not a P-256 scalar (zero or not below the group order)");
+			goto done;
+		}
+	}
+	else
+	{
+		do
+		{
+			if (BN_priv_rand_range(k, EC_GROUP_get0_order(group)) != 1)
+			{
+				key_reason(reason, "OpenSSL's random generator failed");
+				goto done;
+			}
+		} while (BN_is_zero(k));
+	}
+	BN_set_flags(k, BN_FLG_CONSTTIME);
+	if (EC_POINT_oct2point(group, peer, ua_public, WEBPUSH_PUBLIC_LEN, bn_ctx) != 1 ||
+		ua_public[0] != 0x04 || EC_POINT_is_at_infinity(group, peer) ||
+		EC_POINT_is_on_curve(group, peer, bn_ctx) != 1)
+	{
+		key_reason(reason, "subscription key (p256dh) is not an uncompressed P-256 point");
+		goto done;
+	}
+	if (EC_POINT_mul(group, own, k, NULL, NULL, bn_ctx) != 1 ||
+		EC_POINT_point2oct(group, own, POINT_CONVERSION_UNCOMPRESSED,
+						   as_public, WEBPUSH_PUBLIC_LEN, bn_ctx) != WEBPUSH_PUBLIC_LEN ||
+		EC_POINT_mul(group, shared, NULL, peer, k, bn_ctx) != 1 ||
+		EC_POINT_is_at_infinity(group, shared) ||
+		EC_POINT_get_affine_coordinates(group, shared, x, NULL, bn_ctx) != 1 ||
+		BN_bn2binpad(x, secret, WEBPUSH_SECRET_LEN) != WEBPUSH_SECRET_LEN)
+	{
+		OPENSSL_cleanse(secret, WEBPUSH_SECRET_LEN);
+		key_reason(reason, "ECDH with the subscription's key failed");
+		goto done;
+	}
+	ok = true;
+
+done:
+	BN_clear_free(k);
+	BN_clear_free(x);
+	EC_POINT_free(own);
+	EC_POINT_free(peer);
+	EC_POINT_clear_free(shared);
+	BN_CTX_free(bn_ctx);
+	return ok;
+}

@@ -15,6 +15,7 @@
 
 #include "http/http_settings.h"
 #include "ivr/telnyx.h"
+#include "push/push_deliver.h"
 #include "webhooks/deliver.h"
 #include "workers/channel.h"
 #include "workers/unit.h"
@@ -22,6 +23,7 @@
 static const DeliveryChannel *const channels[] = {
 	&webhook_channel,
 	&telnyx_channel,
+	&push_channel,
 };
 
 #define CHANNEL_COUNT lengthof(channels)

@@ -1,7 +1,7 @@
 /*
  * channel.h
  *		Delivery channels: the kinds of outbound request the deliverer sends
- *		(webhooks; Web Push and CRM calls as they come), one entry each.
+ *		(webhooks, Web Push; CRM calls as they come), one entry each.
  *
  * A pass asks every channel to claim its due items (leased, in one
  * transaction), sends all their requests through one run of the HTTP engine

@@ -15,10 +15,9 @@
 
 #include "workers/channel.h"
 #include "workers/deliverer.h"
-#include "workers/worker.h"
 
 /* One pass of the worker; *more when a full batch was due (loop at once). */
-static int64
+int64
 deliverer_pass(bool *more)
 {
 	static bool released = false;
@@ -38,11 +37,4 @@ deliverer_pass(bool *more)
 	}
 	n = delivery_pass(true, 0, more);
 	return n;
-}
-
-/* Entry point of the deliverer background worker. */
-void
-wib_deliverer_main(Datum main_arg)
-{
-	worker_run(WORKER_DELIVERER, deliverer_pass);
 }

@@ -7,6 +7,6 @@
 
 #include "postgres.h"
 
-PGDLLEXPORT void wib_deliverer_main(Datum main_arg) pg_attribute_noreturn();
+extern int64 deliverer_pass(bool *more);
 
 #endif							/* WIB_DELIVERER_H */

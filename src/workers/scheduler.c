@@ -23,7 +23,6 @@
 
 #include "workers/scheduler.h"
 #include "workers/unit.h"
-#include "workers/worker.h"
 
 typedef enum SchedulerMode
 {
@@ -41,6 +40,7 @@ static const struct config_enum_entry scheduler_modes[] = {
 
 static int	scheduler_mode = SCHEDULER_INTERNAL;
 
+/* wib.scheduler; defined through the worker table. */
 void
 scheduler_define_settings(void)
 {
@@ -160,7 +160,7 @@ record_result(const char *name, bool ok, const char *error)
 }
 
 /* One scheduler pass: runs the most overdue job, if any. */
-static int64
+int64
 scheduler_pass(bool *more)
 {
 	char	   *name;
@@ -178,12 +178,4 @@ scheduler_pass(bool *more)
 	record_result(name, ok, error);
 	*more = true;
 	return 1;
-}
-
-PGDLLEXPORT void wib_scheduler_main(Datum main_arg) pg_attribute_noreturn();
-
-void
-wib_scheduler_main(Datum main_arg)
-{
-	worker_run(WORKER_SCHEDULER, scheduler_pass);
 }

@@ -5,6 +5,9 @@
 #ifndef WIB_SCHEDULER_H
 #define WIB_SCHEDULER_H
 
+#include "postgres.h"
+
 extern void scheduler_define_settings(void);
+extern int64 scheduler_pass(bool *more);
 
 #endif							/* WIB_SCHEDULER_H */

@@ -1,193 +1,92 @@
 /*
  * status.c
- *		One shared-memory slot per background worker: who runs, what it does,
- *		and the latch that wakes it.  Read by the wib.worker_status view.
+ *		The rows of wib.worker_status: the launcher (no database), then each
+ *		served database's workers, by database name and in the order of the
+ *		worker table.
  */
 #include "postgres.h"
 
+#include "commands/dbcommands.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "miscadmin.h"
-#include "storage/ipc.h"
-#include "storage/proc.h"
-#include "storage/shmem.h"
-#include "storage/spin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "core/shmem.h"
-#include "workers/status.h"
+#include "workers/registry.h"
+#include "workers/slots.h"
 
-#define WORKER_STATE_LEN 64
-
-typedef struct WorkerSlot
+typedef struct StatusDatabase
 {
-	pid_t		pid;			/* 0 when not running */
-	Latch	   *latch;
-	char		state[WORKER_STATE_LEN];
-	TimestampTz started_at;
-	TimestampTz last_activity;
-	int64		items_done;
-	int64		errors;
-} WorkerSlot;
+	int			index;			/* in the snapshot */
+	char	   *name;			/* NULL when dropped since the copy */
+} StatusDatabase;
 
-typedef struct WorkerStatusShared
+/* Orders databases by name; one dropped since the copy (no name) last. */
+static int
+status_database_cmp(const void *a, const void *b)
 {
-	slock_t		mutex;
-	WorkerSlot	slots[WORKER_KIND_COUNT];
-} WorkerStatusShared;
+	const StatusDatabase *x = a;
+	const StatusDatabase *y = b;
 
-static WorkerStatusShared *shared = NULL;
-
-static const char *const worker_names[WORKER_KIND_COUNT] = {
-	[WORKER_SCHEDULER] = "scheduler",
-	[WORKER_DELIVERER] = "deliverer",
-};
-
-const char *
-worker_kind_name(WorkerKind kind)
-{
-	return worker_names[kind];
+	if (x->name == NULL || y->name == NULL)
+		return (x->name == NULL) - (y->name == NULL);
+	return strcmp(x->name, y->name);
 }
 
-bool
-worker_kind_from_name(const char *name, WorkerKind *kind)
-{
-	for (int i = 0; i < WORKER_KIND_COUNT; i++)
-	{
-		if (strcmp(worker_names[i], name) == 0)
-		{
-			*kind = (WorkerKind) i;
-			return true;
-		}
-	}
-	return false;
-}
-
-void
-worker_status_shmem_request(void)
-{
-	RequestAddinShmemSpace(sizeof(WorkerStatusShared));
-}
-
-void
-worker_status_shmem_startup(void)
-{
-	bool		found;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("wib worker status", sizeof(WorkerStatusShared), &found);
-	if (!found)
-	{
-		memset(shared, 0, sizeof(WorkerStatusShared));
-		SpinLockInit(&shared->mutex);
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
-/* Clears the slot when the worker exits, so the view never shows a dead pid. */
+/* Adds one row: a process's name, database (NULL for the launcher) and status. */
 static void
-worker_status_exit(int code, Datum arg)
+status_put_row(ReturnSetInfo *rsinfo, const char *name, const char *database, const WorkerSlot *w)
 {
-	WorkerSlot *slot = &shared->slots[DatumGetInt32(arg)];
+	Datum		values[8];
+	bool		nulls[8] = {false};
 
-	SpinLockAcquire(&shared->mutex);
-	slot->pid = 0;
-	slot->latch = NULL;
-	strlcpy(slot->state, "stopped", WORKER_STATE_LEN);
-	SpinLockRelease(&shared->mutex);
-}
-
-void
-worker_status_started(WorkerKind kind)
-{
-	WorkerSlot *slot = &shared->slots[kind];
-	TimestampTz now = GetCurrentTimestamp();
-
-	SpinLockAcquire(&shared->mutex);
-	slot->pid = MyProcPid;
-	slot->latch = MyLatch;
-	strlcpy(slot->state, "starting", WORKER_STATE_LEN);
-	slot->started_at = now;
-	slot->last_activity = now;
-	slot->items_done = 0;
-	slot->errors = 0;
-	SpinLockRelease(&shared->mutex);
-	before_shmem_exit(worker_status_exit, Int32GetDatum(kind));
-}
-
-void
-worker_status_set_state(WorkerKind kind, const char *state)
-{
-	WorkerSlot *slot = &shared->slots[kind];
-
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(slot->state, state, WORKER_STATE_LEN);
-	SpinLockRelease(&shared->mutex);
-}
-
-void
-worker_status_add(WorkerKind kind, int64 items_done, int64 errors)
-{
-	WorkerSlot *slot = &shared->slots[kind];
-	TimestampTz now = GetCurrentTimestamp();
-
-	SpinLockAcquire(&shared->mutex);
-	slot->items_done += items_done;
-	slot->errors += errors;
-	slot->last_activity = now;
-	SpinLockRelease(&shared->mutex);
-}
-
-bool
-worker_status_wake(WorkerKind kind)
-{
-	Latch	   *latch;
-
-	if (shared == NULL)
-		return false;
-	SpinLockAcquire(&shared->mutex);
-	latch = shared->slots[kind].latch;
-	SpinLockRelease(&shared->mutex);
-	if (latch == NULL)
-		return false;
-	SetLatch(latch);
-	return true;
+	values[0] = CStringGetTextDatum(name);
+	values[1] = database ? CStringGetTextDatum(database) : (Datum) 0;
+	nulls[1] = database == NULL;
+	values[2] = Int32GetDatum(w->pid);
+	nulls[2] = w->pid == 0;
+	values[3] = CStringGetTextDatum(w->state[0] ? w->state : "not started");
+	values[4] = TimestampTzGetDatum(w->started_at);
+	nulls[4] = w->started_at == 0;
+	values[5] = TimestampTzGetDatum(w->last_activity);
+	nulls[5] = w->last_activity == 0;
+	values[6] = Int64GetDatum(w->items_done);
+	values[7] = Int64GetDatum(w->errors);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
 PG_FUNCTION_INFO_V1(wib_worker_status);
 
-/* Returns one row per worker kind; behind the wib.worker_status view. */
+/* Behind the wib.worker_status view. */
 Datum
 wib_worker_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	WorkerSlot	copy[WORKER_KIND_COUNT];
+	int			kinds = worker_kind_count();
+	SlotsSnapshot snap;
+	StatusDatabase *dbs;
 
 	shmem_require("wib.worker_status");
 	InitMaterializedSRF(fcinfo, 0);
 
-	SpinLockAcquire(&shared->mutex);
-	memcpy(copy, shared->slots, sizeof(copy));
-	SpinLockRelease(&shared->mutex);
+	slots_snapshot(&snap);
+	status_put_row(rsinfo, "launcher", NULL, &snap.launcher);
 
-	for (int i = 0; i < WORKER_KIND_COUNT; i++)
+	dbs = palloc(sizeof(StatusDatabase) * Max(snap.n_databases, 1));
+	for (int i = 0; i < snap.n_databases; i++)
 	{
-		Datum		values[7];
-		bool		nulls[7] = {false};
-		bool		running = copy[i].pid != 0;
-
-		values[0] = CStringGetTextDatum(worker_names[i]);
-		values[1] = Int32GetDatum(copy[i].pid);
-		nulls[1] = !running;
-		values[2] = CStringGetTextDatum(copy[i].state[0] ? copy[i].state : "not started");
-		values[3] = TimestampTzGetDatum(copy[i].started_at);
-		nulls[3] = copy[i].started_at == 0;
-		values[4] = TimestampTzGetDatum(copy[i].last_activity);
-		nulls[4] = copy[i].last_activity == 0;
-		values[5] = Int64GetDatum(copy[i].items_done);
-		values[6] = Int64GetDatum(copy[i].errors);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		dbs[i].index = i;
+		dbs[i].name = get_database_name(snap.databases[i]);
+	}
+	qsort(dbs, snap.n_databases, sizeof(StatusDatabase), status_database_cmp);
+	for (int i = 0; i < snap.n_databases; i++)
+	{
+		if (dbs[i].name == NULL)
+			continue;
+		for (int k = 0; k < kinds; k++)
+			status_put_row(rsinfo, worker_kind(k)->name, dbs[i].name,
+						   &snap.workers[dbs[i].index * kinds + k]);
 	}
 	return (Datum) 0;
 }

@@ -3,7 +3,8 @@
  *		Begins and ends a unit of a worker's work.
  *
  * In a worker (own_xact) a unit is StartTransactionCommand, a snapshot, SPI
- * and pg_stat_activity, and its mirror image; called from SQL it is only a
+ * and pg_stat_activity, and its mirror image, then the statistics flushed
+ * (at most once a second, pgstat's own limit); called from SQL it is only a
  * nested SPI connection inside the caller's transaction.  Either way the
  * caller's memory context is current again afterwards: a commit or abort
  * leaves TopMemoryContext current, where every later allocation would leak.
@@ -42,6 +43,8 @@ worker_unit_end(WorkerUnit *unit)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		pgstat_report_activity(STATE_IDLE, NULL);
+		/* Table statistics reach autovacuum while the worker runs, not only when it exits. */
+		pgstat_report_stat(false);
 	}
 	MemoryContextSwitchTo(unit->caller);
 }
@@ -53,4 +56,5 @@ worker_unit_abort(WorkerUnit *unit)
 	AbortCurrentTransaction();
 	MemoryContextSwitchTo(unit->caller);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	pgstat_report_stat(false);
 }

@@ -1,17 +1,22 @@
 /*
  * worker.c
- *		Registration and main loop shared by all of wib's background workers.
+ *		The loop shared by every per-database wib worker, and the workers'
+ *		settings.
  *
- * Each worker connects to wib.database_name, waits quietly until the
- * extension is installed there, then runs its pass whenever its latch is set
- * (a commit woke it) or its poll interval passes.  An error in a pass is
- * logged, counted in wib.worker_status and followed by the next pass: one bad
- * item must not stop the worker.
+ * The launcher starts one worker of each kind of the worker table in each
+ * database it serves (a dynamic bgworker; bgw_extra names the database and
+ * its slot).  A worker runs its kind's pass whenever its latch is set (a
+ * COMMIT woke it) or its poll interval passes.  Before each pass it checks
+ * that the extension is still there at the library's version; when it is not
+ * (DROP EXTENSION wib), or the launcher or a DROP DATABASE asks it to stop,
+ * it exits cleanly.  An error in a pass is logged, counted in
+ * wib.worker_status and followed by the next pass: one bad item must not stop
+ * the worker.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "commands/extension.h"
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -23,35 +28,21 @@
 #include "utils/memutils.h"
 #include "utils/timeout.h"
 
-#include "workers/scheduler.h"
+#include "workers/launcher.h"
+#include "workers/probe.h"
+#include "workers/slots.h"
 #include "workers/worker.h"
 
-#define WORKER_RESTART_SECONDS 5
-
-char	   *worker_database_name = NULL;
 int			worker_poll_interval_ms = 1000;
-
-/* The entry point of each worker kind, looked up by name in wib.so. */
-static const char *const worker_entry_points[WORKER_KIND_COUNT] = {
-	[WORKER_SCHEDULER] = "wib_scheduler_main",
-	[WORKER_DELIVERER] = "wib_deliverer_main",
-};
 
 /* Settings fixed at server start; defined only while preloading. */
 void
 worker_define_startup_settings(void)
 {
-	DefineCustomStringVariable("wib.database_name",
-							   "Database whose wib extension the background workers serve.",
-							   NULL,
-							   &worker_database_name,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   0,
-							   NULL, NULL, NULL);
+	launcher_define_startup_settings();
 }
 
-/* Reloadable settings of the workers. */
+/* Reloadable settings of the launcher, the workers and each kind of worker. */
 void
 worker_define_settings(void)
 {
@@ -63,81 +54,108 @@ worker_define_settings(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
-	scheduler_define_settings();
+	launcher_define_settings();
+	for (int kind = 0; kind < worker_kind_count(); kind++)
+		if (worker_kind(kind)->define_settings)
+			worker_kind(kind)->define_settings();
 }
 
-/* Registers every worker with the postmaster; called from _PG_init while preloading. */
-void
-workers_register(void)
+/* The name of the connected database, read once (it may be renamed: logs only). */
+static char *
+connected_database_name(void)
 {
-	for (int kind = 0; kind < WORKER_KIND_COUNT; kind++)
-	{
-		BackgroundWorker worker;
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *name;
 
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = WORKER_RESTART_SECONDS;
-		strlcpy(worker.bgw_library_name, "wib", BGW_MAXLEN);
-		strlcpy(worker.bgw_function_name, worker_entry_points[kind], BGW_MAXLEN);
-		snprintf(worker.bgw_name, BGW_MAXLEN, "wib %s", worker_kind_name(kind));
-		snprintf(worker.bgw_type, BGW_MAXLEN, "wib %s", worker_kind_name(kind));
-		worker.bgw_main_arg = Int32GetDatum(kind);
-		RegisterBackgroundWorker(&worker);
-	}
+	StartTransactionCommand();
+	name = get_database_name(MyDatabaseId);
+	name = MemoryContextStrdup(TopMemoryContext, name ? name : "?");
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
+	return name;
 }
 
 /*
- * True when the wib extension is installed in the connected database.
- * Committing leaves CurrentMemoryContext at TopMemoryContext, so the caller's
- * context is restored: passes allocate in the loop context, reset each turn.
+ * What PostgreSQL's own main loop does after an error, minus the client.  A
+ * pass that failed because DROP EXTENSION wib committed under it ("relation
+ * wib.... does not exist") is not reported: the worker is about to stop, and
+ * returns true to look again at once.
  */
 static bool
-extension_installed(void)
+recover_from_error(MemoryContext loop_context)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	bool		installed;
+	char		version[WIB_VERSION_LEN];
+	bool		dropped;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	installed = OidIsValid(get_extension_oid("wib", true));
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(caller);
-	return installed;
-}
-
-/* What PostgreSQL's own main loop does after an error, minus the client. */
-static void
-recover_from_error(WorkerKind kind, MemoryContext loop_context)
-{
 	HOLD_INTERRUPTS();
 	disable_all_timeouts(false);
 	QueryCancelPending = false;
-	EmitErrorReport();
 	AbortOutOfAnyTransaction();
 	MemoryContextSwitchTo(loop_context);
+	dropped = probe_extension_state(version) != EXTENSION_INSTALLED;
+	if (!dropped)
+		EmitErrorReport();
 	FlushErrorState();
 	RESUME_INTERRUPTS();
-	worker_status_add(kind, 0, 1);
+	if (!dropped)
+		slots_add_own(0, 1);
+	return dropped;
 }
 
-void
-worker_run(WorkerKind kind, WorkerPass pass)
+/*
+ * Exits when the worker must not go on: asked to stop, or the extension is
+ * gone or at another version (reported for the launcher, which then stops
+ * serving the database until CREATE or ALTER EXTENSION wib tells it again).
+ */
+static void
+exit_if_unwanted(const WorkerKindDef *def, const WorkerExtra *extra, const char *dbname)
 {
-	const char *name = worker_kind_name(kind);
+	char		version[WIB_VERSION_LEN];
+	ExtensionState found;
+
+	if (slots_worker_should_stop(extra->slot, extra->dboid))
+		proc_exit(0);
+	found = probe_extension_state(version);
+	if (found == EXTENSION_INSTALLED)
+		return;
+	slots_database_report(extra->slot, extra->dboid, found, version);
+	if (found == EXTENSION_OTHER_VERSION)
+		ereport(LOG,
+				(errmsg("wib %s stops in database \"%s\": the extension there is version %s, the library is %s",
+						def->name, dbname, version, WIB_VERSION),
+				 errhint("Run ALTER EXTENSION wib UPDATE in that database.")));
+	else
+		ereport(LOG,
+				(errmsg("wib %s stops in database \"%s\": the extension was dropped",
+						def->name, dbname)));
+	proc_exit(0);
+}
+
+/* Entry point of every per-database worker; bgw_main_arg is its kind. */
+void
+wib_worker_main(Datum main_arg)
+{
+	const WorkerKindDef *def;
+	WorkerExtra extra;
 	MemoryContext loop_context;
-	bool		waiting_logged = false;
+	char	   *dbname;
 	volatile bool more = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	worker_status_started(kind);
-	BackgroundWorkerInitializeConnection(worker_database_name, NULL, 0);
-	pgstat_report_appname(psprintf("wib %s", name));
+	def = worker_kind(DatumGetInt32(main_arg));
+	memcpy(&extra, MyBgworkerEntry->bgw_extra, sizeof(extra));
+	/* Never two of a kind in one database, nor one in a database being dropped. */
+	if (!slots_claim_worker(extra.slot, extra.dboid, DatumGetInt32(main_arg)))
+		proc_exit(0);
+
+	BackgroundWorkerInitializeConnectionByOid(extra.dboid, InvalidOid, 0);
+	pgstat_report_appname(psprintf("wib %s", def->name));
 	/* Nothing a database's users create may shadow what the worker's SQL calls. */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	dbname = connected_database_name();
 
 	loop_context = AllocSetContextCreate(TopMemoryContext, "wib worker loop",
 										 ALLOCSET_DEFAULT_SIZES);
@@ -147,12 +165,17 @@ worker_run(WorkerKind kind, WorkerPass pass)
 	{
 		if (!more)
 		{
-			if (!waiting_logged)
-				worker_status_set_state(kind, "idle");
+			/* Statistics pgstat held back (at most one flush a second) go out before long. */
+			long		stats_due_ms = pgstat_report_stat(false);
+			long		timeout = worker_poll_interval_ms;
+
+			if (stats_due_ms > 0)
+				timeout = Min(timeout, stats_due_ms);
+			slots_set_own_state("idle");
 			pgstat_report_activity(STATE_IDLE, NULL);
 			(void) WaitLatch(MyLatch,
 							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 worker_poll_interval_ms,
+							 timeout,
 							 PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
@@ -165,31 +188,20 @@ worker_run(WorkerKind kind, WorkerPass pass)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
-		if (!extension_installed())
-		{
-			if (!waiting_logged)
-				ereport(LOG,
-						(errmsg("wib %s is waiting for CREATE EXTENSION wib in database \"%s\"",
-								name, worker_database_name)));
-			waiting_logged = true;
-			worker_status_set_state(kind, "waiting for extension");
-			continue;
-		}
-		waiting_logged = false;
+		exit_if_unwanted(def, &extra, dbname);
 
-		worker_status_set_state(kind, "working");
+		slots_set_own_state("working");
 		PG_TRY();
 		{
 			bool		more_due = false;
-			int64		done = pass(&more_due);
+			int64		done = def->pass(&more_due);
 
-			worker_status_add(kind, done, 0);
+			slots_add_own(done, 0);
 			more = more_due;
 		}
 		PG_CATCH();
 		{
-			recover_from_error(kind, loop_context);
-			more = false;
+			more = recover_from_error(loop_context);
 		}
 		PG_END_TRY();
 		MemoryContextReset(loop_context);

@@ -1,27 +1,29 @@
 /*
  * worker.h
- *		The loop every wib background worker runs, and their registration.
+ *		The loop every per-database wib worker runs, and commit-time wake-ups.
  */
 #ifndef WIB_WORKER_H
 #define WIB_WORKER_H
 
-#include "workers/status.h"
+#include "workers/registry.h"
 
-/*
- * One pass of a worker's work.  It runs its own transactions and returns the
- * number of items it finished; *more says work is still due (loop at once).
- */
-typedef int64 (*WorkerPass) (bool *more);
+/* What the launcher passes a worker in bgw_extra (bgw_main_arg is the kind). */
+typedef struct WorkerExtra
+{
+	Oid			dboid;			/* the database to serve */
+	int32		slot;			/* its database slot */
+} WorkerExtra;
 
-extern char *worker_database_name;
 extern int	worker_poll_interval_ms;
 
 extern void worker_define_settings(void);
 extern void worker_define_startup_settings(void);
-extern void workers_register(void);
-extern void worker_run(WorkerKind kind, WorkerPass pass) pg_attribute_noreturn();
 
-/* Marks a worker to be woken when the current transaction commits. */
+PGDLLEXPORT void wib_worker_main(Datum main_arg) pg_attribute_noreturn();
+
+/* wake.c: marks this database's worker(s), or the launcher, to be woken at COMMIT. */
 extern void worker_wake_at_commit(WorkerKind kind);
+extern void worker_wake_all_at_commit(void);
+extern void launcher_notify_at_commit(void);
 
 #endif							/* WIB_WORKER_H */

@@ -6,16 +6,18 @@
  *		  - a token signed from the input (purpose, expiry, payload) verifies
  *			and gives the payload back;
  *		  - it never verifies for another purpose, nor once any one character
- *			is replaced, deleted or inserted.
+ *			is replaced, deleted or inserted;
+ *		  - token_expiry reads any input within its bounds, and reads back the
+ *			expiry a token was signed with.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -o /tmp/token_fuzz \
- *			test/fuzz/token_fuzz.c src/crypto/signed_token.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
+ *			test/fuzz/token_fuzz.c src/crypto/token.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
  * Run:   /tmp/token_fuzz -max_total_time=60 test/fuzz/corpus/token_fuzz
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/signed_token.h"
+#include "crypto/token.h"
 
 static const uint8_t key1[32] = "0123456789abcdef0123456789abcdef";
 static const uint8_t key2[32] = "fedcba9876543210fedcba9876543210";
@@ -64,6 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		tok_len;
 	size_t		pos;
 	int64_t		expires;
+	int64_t		read_expiry;
 	const uint8_t *body;
 	size_t		body_len;
 	TokenStatus s;
@@ -71,6 +74,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The raw input never verifies, for either of two purposes. */
 	require(verify((const char *) data, size, "export-download", 0, payload, &payload_len) != TOKEN_OK);
 	require(verify((const char *) data, size, "qr-login", 0, payload, &payload_len) != TOKEN_OK);
+	if (token_expiry((const char *) data, size, &read_expiry))
+		require(read_expiry >= 0);
 
 	if (size < 8)
 		return 0;
@@ -93,6 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	require(s == TOKEN_OK && payload_len == body_len &&
 			(body_len == 0 || memcmp(payload, body, body_len) == 0));
 	require(verify(tok, tok_len, purpose, expires, payload, &payload_len) == TOKEN_EXPIRED);
+	require(token_expiry(tok, tok_len, &read_expiry) && read_expiry == expires);
 
 	/* Another purpose: one character more. */
 	purpose[purpose_len] = 'x';

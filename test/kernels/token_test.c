@@ -1,17 +1,17 @@
 /*
  * token_test.c
  *		Purpose-bound signed tokens: a known answer computed independently
- *		(Python's hmac over the format of signed_token.h), purpose separation, every
+ *		(Python's hmac over the format of token.h), purpose separation, every
  *		field and character altered, the expiry boundary, unknown keys and
- *		malformed input.
+ *		malformed input; the expiry read back from a token.
  *
- * Build: cc -I src -o token_test test/kernels/token_test.c src/crypto/signed_token.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
+ * Build: cc -I src -o token_test test/kernels/token_test.c src/crypto/token.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/signed_token.h"
+#include "crypto/token.h"
 
 static int	test_no = 0;
 static int	failures = 0;
@@ -76,7 +76,7 @@ main(void)
 	int			calls;
 	static const char subst[] = "0129aAzZ-_.=+/ \x01\x80";
 
-	printf("1..27\n");
+	printf("1..28\n");
 	for (int i = 0; i < 32; i++)
 	{
 		key7[i] = (uint8_t) i;
@@ -270,5 +270,22 @@ main(void)
 		  strcmp(token_status_string(TOKEN_EXPIRED), "expired") == 0 &&
 		  strcmp(token_status_string((TokenStatus) 99), "unknown status") == 0,
 		  "every status has a name");
+
+	/* 28: the expiry read back, only from the v2 shape. */
+	{
+		int64_t		e1 = 0;
+		int64_t		e2 = 0;
+
+		ok = token_expiry(KAT, strlen(KAT), &e1) && e1 == T0 &&
+			token_sign(key7, 32, 4294967295u, "p", INT64_MAX, NULL, 0, tok, sizeof(tok)) &&
+			token_expiry(tok, strlen(tok), &e2) && e2 == INT64_MAX &&
+			!token_expiry("", 0, &e1) && !token_expiry("v2.7.", 5, &e1) &&
+			!token_expiry("v2.7.17", 7, &e1) && !token_expiry("v2..1700000000.x.y", 18, &e1) &&
+			!token_expiry("v2.7.01700000000.x.y", 20, &e1) &&
+			!token_expiry("v2.7.9223372036854775808.x.y", 28, &e1) &&
+			!token_expiry("v1.7.1700000000.x.y", 19, &e1) && !token_expiry(NULL, 5, &e1) &&
+			!token_expiry(KAT, 15, &e1) && e1 == T0;
+		check(ok, "token_expiry reads the expiry of a v2 token and refuses anything else");
+	}
 	return failures == 0 ? 0 : 1;
 }

@@ -183,7 +183,7 @@ main(void)
 	int			all;
 	int			rs_accepted;
 
-	printf("1..27\n");
+	printf("1..32\n");
 	b64(A_UA_PRIVATE, ua_private, 32);
 	b64(A_UA_PUBLIC, ua_public, 65);
 	b64(A_AUTH, auth, 16);
@@ -286,6 +286,30 @@ main(void)
 						   WEBPUSH_MESSAGE_LEN(plain_len) - 1, &msg_len, NULL, reason) &&
 		  strstr(reason, "buffer") != NULL,
 		  "an output buffer one byte short is refused");
+	/* padding after the delimiter: the length says less, the text is the same */
+	ok = webpush_encrypt_padded(ua_public, auth, plain, plain_len, 100, NULL, msg, sizeof(msg),
+								&msg_len, NULL, reason);
+	check(ok && msg_len == WEBPUSH_PADDED_LEN(plain_len, 100) && opens_to(msg, msg_len, plain, plain_len),
+		  "a message padded with 100 zero bytes is 100 bytes longer and opens to the same text");
+	ok = webpush_encrypt_padded(ua_public, auth, plain, plain_len, WEBPUSH_MAX_PLAINTEXT - plain_len,
+								NULL, msg, sizeof(msg), &msg_len, NULL, reason);
+	check(ok && msg_len == WEBPUSH_MAX_BODY && opens_to(msg, msg_len, plain, plain_len),
+		  "padding up to the 4096-byte limit opens to the same text");
+	check(!webpush_encrypt_padded(ua_public, auth, plain, plain_len, WEBPUSH_MAX_PLAINTEXT - plain_len + 1,
+								  NULL, msg, sizeof(msg), &msg_len, NULL, reason) && msg_len == 0,
+		  "padding past the 4096-byte limit is refused");
+	{
+		uint8_t		scalar[WEBPUSH_PRIVATE_LEN];
+		uint8_t		as_pub[WEBPUSH_PUBLIC_LEN];
+		uint8_t		secret[WEBPUSH_SECRET_LEN];
+
+		memset(scalar, 0, sizeof(scalar));
+		check(!webpush_agree(scalar, ua_public, as_pub, secret, reason) && strstr(reason, "scalar") != NULL,
+			  "ECDH with a zero application server key is refused");
+		memset(scalar, 0xff, sizeof(scalar));
+		check(!webpush_agree(scalar, ua_public, as_pub, secret, reason) && strstr(reason, "scalar") != NULL,
+			  "ECDH with a key not below the group order is refused");
+	}
 	memcpy(key, ua_public, 65);
 	key[40] ^= 0x10;
 	check(!webpush_encrypt(key, auth, plain, plain_len, NULL, msg, sizeof(msg), &msg_len, NULL,

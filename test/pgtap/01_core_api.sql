@@ -19,7 +19,7 @@ SELECT is(pg_temp.features_of(id),
           ARRAY(SELECT feature FROM wib.feature_plans f WHERE wib.plan_rank(f.min_plan) <= wib.plan_rank(o.plan) ORDER BY feature),
           'plan ' || plan || ' includes exactly the features of its rank and below')
   FROM plan_orgs o ORDER BY wib.plan_rank(plan);
-SELECT is((SELECT count(*) FROM wib.feature_plans), 15::bigint, 'all 15 platform features are gated');
+SELECT is((SELECT count(*) FROM wib.feature_plans), 16::bigint, 'all 16 platform features are gated (the platform''s 15 and analytics snapshots)');
 
 SELECT wib.set_context((SELECT id FROM plan_orgs WHERE plan = 'starter'), 'u');
 SELECT throws_ok('SELECT wib.require_feature(''webhooks'')', 'WB001',

@@ -4,7 +4,7 @@
 -- act for a tenant restore the caller's context, and applications write no
 -- table that the API keeps (the attacks themselves are in test/t/100_security.pl).
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 
 CREATE TEMP VIEW wib_functions AS
 SELECT p.oid, p.oid::regprocedure::text AS sig, p.prosecdef, p.proconfig, p.proowner, p.prosrc
@@ -28,6 +28,8 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
           ARRAY['wib.agent_leaderboard(date,date,text,integer)',
                 'wib.audit(text,text,text,jsonb,jsonb)',
                 'wib.current_plan()',
+                'wib.device_register(text,text,text)',
+                'wib.device_revoke(uuid)',
                 'wib.emit_event(text,jsonb)',
                 'wib.export_create(text,text,jsonb,text)',
                 'wib.export_download_token(uuid,interval)',
@@ -46,7 +48,15 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.ivr_number_release(uuid)',
                 'wib.ivr_number_search(text,text,integer)',
                 'wib.ivr_webhook(text,bytea,text,text)',
+                'wib.push_send(text,jsonb)',
+                'wib.push_subscribe(uuid,jsonb,text[])',
+                'wib.push_test(uuid)',
+                'wib.push_unsubscribe(uuid)',
+                'wib.qr_auth_claim(text)',
+                'wib.qr_auth_create(text)',
+                'wib.qr_auth_verify(text,uuid)',
                 'wib.sentiment_trends(date,date,text)',
+                'wib.vapid_public_key()',
                 'wib.webhook_rotate_secret(uuid)',
                 'wib.webhook_subscribe(text,text,text[],text,integer)',
                 'wib.webhook_test(uuid)',
@@ -66,7 +76,9 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.run_nightly(date)',
                 'wib.run_nightly_range(date,date)',
                 'wib.sentiment_backfill()',
-                'wib.telnyx_configure(jsonb)'],
+                'wib.telnyx_configure(jsonb)',
+                'wib.vapid_configure(text,boolean)',
+                'wib.vault_rotate()'],
           'wib_admin may call exactly these SECURITY DEFINER functions besides the application''s');
 
 SELECT is(ARRAY(SELECT sig FROM wib_functions f
@@ -91,8 +103,22 @@ SELECT ok(NOT has_column_privilege('wib_admin', 'wib.scheduled_jobs', 'command',
           AND has_column_privilege('wib_admin', 'wib.scheduled_jobs', 'run_every', 'UPDATE'),
           'operators change when jobs run, never what they run or as whom');
 SELECT ok(NOT has_column_privilege('wib_admin', 'wib.webhook_subscriptions', 'secret', 'SELECT')
-          AND NOT has_column_privilege('wib_app', 'wib.webhook_subscriptions', 'secret', 'SELECT'),
-          'nobody but the owner reads signing secrets');
+          AND NOT has_column_privilege('wib_app', 'wib.webhook_subscriptions', 'secret', 'SELECT')
+          AND NOT has_column_privilege('wib_admin', 'wib.webhook_subscriptions', 'previous_secret', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.webhook_subscriptions', 'previous_secret', 'SELECT'),
+          'nobody but the owner reads signing secrets, even sealed');
+-- Nothing that opens the vault or signs tokens is granted: only definer-rights functions call them.
+SELECT is(ARRAY(SELECT f.sig FROM wib_functions f
+                 WHERE f.sig ~ '^wib\.(vault_(seal|open)|token_(sign|verify)|webhook_(claim|secrets)|export_token_)'
+                   AND (has_function_privilege('wib_app', f.oid, 'EXECUTE') OR has_function_privilege('wib_admin', f.oid, 'EXECUTE'))
+                 ORDER BY 1),
+          '{}'::text[], 'no role may open the vault, sign tokens or claim secrets');
+SELECT ok(NOT has_column_privilege('wib_app', 'wib.push_subscriptions', 'auth_key', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.vapid_keys', 'SELECT')
+          AND NOT has_table_privilege('wib_admin', 'wib.vapid_keys', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.qr_auth_nonces', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.qr_auth_sessions', 'nonce_hash', 'SELECT'),
+          'nobody but the owner reads push auth secrets, VAPID keys or QR nonce hashes');
 SELECT ok(NOT has_column_privilege('wib_admin', 'wib.telnyx_config', 'api_key', 'SELECT')
           AND NOT has_column_privilege('wib_app', 'wib.telnyx_config', 'api_key', 'SELECT')
           AND has_column_privilege('wib_admin', 'wib.telnyx_config', 'api_url', 'SELECT'),

@@ -1,7 +1,7 @@
 -- Webhooks: subscriptions API, fanout, triggers, plan gating, tenancy, the
 -- deliverer's claim/record logic (no network here; TAP tests send for real).
 BEGIN;
-SELECT plan(97);
+SELECT plan(114);
 
 SET LOCAL wib.webhook_retry_schedule = '10 s, 20 s, 40 s';
 SET LOCAL wib.webhook_disable_after = 3;
@@ -186,7 +186,8 @@ SELECT lives_ok(format($$SELECT wib.webhook_update(%L, '{"name": "CRM", "events"
                 'update_changes_fields');
 SELECT is((SELECT name || ':' || max_retries FROM wib.webhook_subscriptions WHERE id = :'sub_main'), 'CRM:3', 'update_is_stored');
 SELECT is((SELECT count(*)::int FROM wib.audit_log WHERE action = 'webhook:updated'), 1, 'update_is_audited');
-SELECT ok(wib.webhook_rotate_secret(:'sub_main') ~ '^whsec_' , 'rotate_returns_a_new_secret');
+SELECT wib.webhook_rotate_secret(:'sub_main') AS secret_rotated \gset
+SELECT ok(:'secret_rotated' ~ '^whsec_[A-Za-z0-9+/]{43}=$' AND :'secret_rotated' <> :'secret_main', 'rotate_returns_a_new_secret');
 SELECT ok((SELECT previous_secret_expires_at > now() + interval '23 hours' FROM wib.webhook_subscriptions WHERE id = :'sub_main'),
           'the_old_secret_stays_valid_for_a_day');
 SELECT wib.webhook_test(:'sub_main') AS test_delivery \gset
@@ -260,7 +261,8 @@ SELECT throws_ok($$INSERT INTO wib.webhook_subscriptions (organization_id, name,
 ALTER TABLE wib.webhook_subscriptions DISABLE TRIGGER webhook_subscriptions_check;
 INSERT INTO wib.webhook_subscriptions (organization_id, id, name, target_url, secret, events)
 VALUES (:'org_a', '00000000-0000-4000-8000-0000000000aa', 'sneaky', 'https://192.0.2.1/hook',
-        'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ARRAY['custom.guard']);
+        wib.vault_seal('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', :'org_a', 'webhook_subscriptions.secret',
+                       '00000000-0000-4000-8000-0000000000aa'), ARRAY['custom.guard']);
 ALTER TABLE wib.webhook_subscriptions ENABLE TRIGGER webhook_subscriptions_check;
 SELECT wib.webhook_fanout(:'org_a', 'custom.guard', '{}') AS queued;
 CREATE ROLE wib_hooks_admin LOGIN;
@@ -271,6 +273,64 @@ RESET ROLE;
 SELECT alike((SELECT status || ': ' || last_error FROM wib.webhook_deliveries WHERE event_type = 'custom.guard'),
             'retrying: refused: address 192.0.2.1 is in the blocked range 192.0.2.0/24%',
             'the_guard_refuses_at_send_time_too');
+
+-- Signing secrets are sealed by the vault, bound to their row and organization.
+SELECT ok(NOT EXISTS (SELECT 1 FROM wib.webhook_subscriptions s
+                       WHERE position(convert_to(:'secret_main', 'UTF8') IN s.secret) > 0
+                          OR position(convert_to(:'secret_main', 'UTF8') IN coalesce(s.previous_secret, '')) > 0
+                          OR position(convert_to(:'secret_rotated', 'UTF8') IN s.secret) > 0
+                          OR position('whsec_'::bytea IN s.secret) > 0),
+          'no_signing_secret_is_stored_in_plain_text');
+SELECT ok((SELECT bool_and(wib.vault_key_id(s.secret) = wib.vault_current_key_id()) FROM wib.webhook_subscriptions s),
+          'secrets_are_sealed_under_the_current_key');
+SELECT is((SELECT wib.webhook_secrets(s) FROM wib.webhook_subscriptions s WHERE s.id = :'sub_main'),
+          ARRAY[:'secret_rotated', :'secret_main'], 'during_a_rotation_the_claim_opens_the_new_and_the_old_secret');
+SELECT is((SELECT wib.webhook_secrets(s) FROM wib.webhook_subscriptions s WHERE s.id = :'sub_all'),
+          ARRAY[(SELECT secret FROM subs WHERE label = 'all')], 'otherwise_the_claim_opens_the_one_secret');
+CREATE TEMP TABLE stolen ON COMMIT DROP AS
+    SELECT s.secret, s.previous_secret FROM wib.webhook_subscriptions s WHERE s.id = :'sub_main';
+UPDATE wib.webhook_subscriptions SET secret = (SELECT secret FROM stolen) WHERE id = '00000000-0000-4000-8000-0000000000aa';
+SELECT throws_ok($$SELECT wib.vault_open(s.secret, s.organization_id, 'webhook_subscriptions.secret', s.id::text)
+                     FROM wib.webhook_subscriptions s WHERE s.id = '00000000-0000-4000-8000-0000000000aa'$$,
+                 'WB009', NULL, 'a_secret_copied_to_another_subscription_does_not_open');
+UPDATE wib.webhook_subscriptions SET secret = (SELECT secret FROM stolen) WHERE id = :'sub_b';
+SELECT throws_ok(format($$SELECT wib.vault_open(s.secret, s.organization_id, 'webhook_subscriptions.secret', s.id::text)
+                            FROM wib.webhook_subscriptions s WHERE s.id = %L$$, :'sub_b'),
+                 'WB009', NULL, 'a_secret_copied_to_another_tenants_subscription_does_not_open');
+SELECT throws_ok(format($$SELECT wib.vault_open(s.secret, %L, 'webhook_subscriptions.secret', %L)
+                            FROM wib.webhook_subscriptions s WHERE s.id = %L$$, :'org_b', :'sub_main', :'sub_b'),
+                 'WB009', NULL, 'a_secret_opened_as_another_tenants_does_not_open');
+SELECT throws_ok(format($$SELECT wib.vault_open(s.secret, s.organization_id, 'webhook_subscriptions.previous_secret', s.id::text)
+                            FROM wib.webhook_subscriptions s WHERE s.id = %L$$, :'sub_main'),
+                 'WB009', NULL, 'a_secret_moved_to_the_previous_secret_column_does_not_open');
+SELECT is((SELECT wib.webhook_secrets(s) FROM wib.webhook_subscriptions s WHERE s.id = '00000000-0000-4000-8000-0000000000aa'),
+          NULL, 'the_claim_opens_no_copied_secret');
+UPDATE wib.webhook_subscriptions SET previous_secret = (SELECT secret FROM stolen), previous_secret_expires_at = now() + interval '1 hour'
+ WHERE id = :'sub_all';
+SELECT is((SELECT wib.webhook_secrets(s) FROM wib.webhook_subscriptions s WHERE s.id = :'sub_all'),
+          ARRAY[(SELECT secret FROM subs WHERE label = 'all')], 'a_previous_secret_that_does_not_open_is_left_out');
+-- The claim sends nothing unsigned: a delivery whose secret does not open waits, its attempts unspent.
+SELECT wib.webhook_fanout(:'org_a', 'custom.guard', '{"n": 2}') AS queued;
+SET LOCAL client_min_messages = error;
+SELECT is(wib.deliver_due(10), 0, 'a_delivery_whose_secret_does_not_open_is_not_sent');
+RESET client_min_messages;
+SELECT is((SELECT status || ':' || attempt_number || ':' || last_error || ':' || (next_retry_at > now())
+             FROM wib.webhook_deliveries WHERE event_type = 'custom.guard' AND payload = '{"n": 2}'),
+          'pending:0:not sent: the subscription''s signing secret does not open:true',
+          'it_waits_without_spending_an_attempt');
+SELECT is(ARRAY(SELECT v.context FROM wib.vault_columns v WHERE v.table_name = 'webhook_subscriptions' ORDER BY 1),
+          ARRAY['webhook_subscriptions.previous_secret', 'webhook_subscriptions.secret'],
+          'both_secret_columns_are_in_the_vault_catalogue_for_rotation');
+
+-- Rotation of the vault's key: nothing to do under one key; a value that does not open stops it, named.
+SELECT is(wib.vault_rotate(), 0::bigint, 'vault_rotate_has_nothing_to_do_when_every_value_is_under_the_current_key');
+UPDATE wib.webhook_subscriptions SET secret = overlay(secret placing '\x7ffffff0'::bytea from 2) WHERE id = :'sub_b';
+SELECT throws_ok('SELECT wib.vault_rotate()', '42704', 'could not re-seal webhook_subscriptions.secret of row ' || :'sub_b',
+                 'vault_rotate_stops_at_a_value_whose_key_is_not_in_the_ring_naming_its_row');
+UPDATE wib.webhook_subscriptions SET secret = '\x02'::bytea WHERE id = :'sub_b';
+SELECT throws_ok('SELECT wib.vault_rotate()', 'WB009', 'could not re-seal webhook_subscriptions.secret of row ' || :'sub_b',
+                 'vault_rotate_stops_at_a_value_that_is_no_envelope_naming_its_row');
+SELECT is((SELECT count(*)::int FROM wib.audit_log WHERE action = 'vault:rotated'), 0, 'a_stopped_rotation_writes_nothing');
 
 -- Retention: finished deliveries older than 7 days go.
 UPDATE wib.webhook_deliveries SET created_at = now() - interval '8 days' WHERE id = :'d_ok';

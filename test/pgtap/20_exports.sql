@@ -3,7 +3,7 @@
 -- reads, download tokens (forged, expired), streaming and expiry.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(85);
+SELECT plan(90);
 
 CREATE FUNCTION pg_temp.jobs() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM wib.export_jobs';
 GRANT EXECUTE ON FUNCTION pg_temp.jobs() TO PUBLIC;
@@ -11,6 +11,12 @@ GRANT EXECUTE ON FUNCTION pg_temp.jobs() TO PUBLIC;
 CREATE FUNCTION pg_temp.file(job uuid) RETURNS text LANGUAGE sql AS
     $$SELECT convert_from(wib.export_read(job, 0, 8388608), 'UTF8')$$;
 GRANT EXECUTE ON FUNCTION pg_temp.file(uuid) TO PUBLIC;
+-- A download token with its payload replaced (re-encoded, the MAC kept).
+CREATE FUNCTION pg_temp.token_with_payload(tok text, payload text) RETURNS text LANGUAGE sql AS
+    $$SELECT concat_ws('.', split_part(tok, '.', 1), split_part(tok, '.', 2), split_part(tok, '.', 3),
+                       rtrim(translate(encode(convert_to(payload, 'UTF8'), 'base64'), E'+/\n', '-_'), '='),
+                       split_part(tok, '.', 5))$$;
+GRANT EXECUTE ON FUNCTION pg_temp.token_with_payload(text, text) TO PUBLIC;
 
 -- Each tenant has a call with a distinctive number.
 SELECT wib.set_context(pg_temp.org('a'), 'agent-1', true);
@@ -123,15 +129,27 @@ SELECT throws_ok(format('SELECT wib.export_read(%L, 0, 10)', :'job_inject'), 'WB
                  'a token opens only its own export');
 SELECT throws_ok(format('SELECT wib.export_open(%L)', overlay(:'tok' placing (CASE WHEN right(:'tok', 1) = '0' THEN '1' ELSE '0' END) from length(:'tok'))),
                  'WB201', 'invalid download token', 'a token with a changed signature is refused');
-SELECT throws_ok(format('SELECT wib.export_open(%L)', replace(:'tok', pg_temp.org('a')::text, pg_temp.org('b')::text)),
+SELECT is(pg_temp.token_with_payload(:'tok', :'job_a' || '.' || pg_temp.org('a')), :'tok',
+          'a download token carries its job and organization');
+SELECT throws_ok(format('SELECT wib.export_open(%L)', pg_temp.token_with_payload(:'tok', :'job_a' || '.' || pg_temp.org('b'))),
                  'WB201', 'invalid download token', 'a token moved to another tenant is refused');
-SELECT throws_ok(format('SELECT wib.export_open(%L)', regexp_replace(:'tok', '\.(\d+)\.', '.9999999999.')),
+SELECT throws_ok(format('SELECT wib.export_open(%L)', regexp_replace(:'tok', '^(v2\.\d+\.)\d+', '\19999999999')),
                  'WB201', 'invalid download token', 'a token with a later expiry is refused');
 SELECT throws_ok('SELECT wib.export_open(''garbage'')', 'WB201', 'invalid download token', 'garbage is refused');
 SELECT throws_ok('SELECT wib.export_open(NULL)', 'WB201', 'invalid download token', 'a NULL token is refused');
+SELECT throws_ok(format('SELECT wib.export_open(%L)', 'v1.' || :'job_a' || '.' || pg_temp.org('a') || '.9999999999.' || repeat('ab', 32)),
+                 'WB201', 'invalid download token', 'a token of the format of 0.1.0 is refused');
 RESET ROLE;
 SELECT wib.export_token_sign(:'job_a', pg_temp.org('a'), now() - interval '1 second') AS old_tok \gset
+-- Purposes: a token signed for anything else, even carrying a download's payload, opens no export, and back.
+SELECT wib.token_sign('qr-login', :'job_a' || '.' || pg_temp.org('a'), now() + interval '1 hour') AS qr_tok \gset
+SELECT is(wib.token_verify('export-download', :'tok'), :'job_a' || '.' || pg_temp.org('a'),
+          'a download token verifies for its purpose');
+SELECT throws_ok(format('SELECT wib.token_verify(''qr-login'', %L)', :'tok'), 'WB010', 'invalid token',
+                 'a download token is refused as a qr-login token');
 SET ROLE wib_test_app;
+SELECT throws_ok(format('SELECT wib.export_open(%L)', :'qr_tok'), 'WB201', 'invalid download token',
+                 'a qr-login token is refused as a download token');
 SELECT throws_ok(format('SELECT wib.export_open(%L)', :'old_tok'), 'WB202', 'download token expired', 'an expired token is refused');
 SELECT ok(NOT has_function_privilege('wib_app', 'wib.export_token_sign(uuid, uuid, timestamptz)', 'EXECUTE'),
           'applications cannot sign tokens themselves');

@@ -1,6 +1,7 @@
-# The background worker framework: start with the server, wait for CREATE
-# EXTENSION, run scheduled jobs, wake at COMMIT, reload on SIGHUP, stop on
-# SIGTERM, come back after kill -9, hand the jobs to pg_cron when told to.
+# The background worker framework: the launcher starts with the server, the
+# workers once CREATE EXTENSION has run; they run scheduled jobs, wake at
+# COMMIT, reload on SIGHUP, stop on SIGTERM, come back after kill -9, and hand
+# the jobs to pg_cron when told to.  (test/t/004_launcher.pl: many databases.)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -8,16 +9,18 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use WibTest;
 
-# Started before the extension exists: the scheduler must wait quietly.
+# Started before the extension exists: only the launcher runs.
 my $node = wib_node('workers', extension => 0,
 	conf => "shared_preload_libraries = 'wib,pg_cron'\ncron.database_name = 'postgres'");
 
 $node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'wib scheduler'")
-  or die 'scheduler did not start';
-pass('scheduler_starts_with_the_server');
-ok($node->wait_for_log(qr/wib scheduler is waiting for CREATE EXTENSION wib in database "postgres"/),
-	'scheduler_waits_quietly_for_the_extension');
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'wib launcher'")
+  or die 'launcher did not start';
+pass('launcher_starts_with_the_server');
+sleep 2;    # time for the launcher to probe "postgres"
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM pg_stat_activity WHERE backend_type IN ('wib scheduler', 'wib deliverer', 'wib probe')"),
+	'0', 'no_worker_runs_before_create_extension');
 
 # CREATE EXTENSION after start-up is picked up: a job due now runs.
 $node->safe_psql('postgres', q{
@@ -33,6 +36,12 @@ is($node->safe_psql('postgres',
 	'succeeded 1 true', 'job_result_and_next_run_are_recorded');
 my $pid = wait_for_worker_pid($node, 'scheduler');
 like($pid, qr/^\d+$/, 'worker_status_shows_the_scheduler_pid');
+# Only the scheduler has updated wib.scheduled_jobs so far: its statistics are
+# flushed after each unit of work, not only when it exits.
+ok($node->poll_query_until('postgres',
+	"SELECT n_tup_upd >= 2 FROM pg_stat_user_tables WHERE relid = 'wib.scheduled_jobs'::regclass"),
+	'worker_table_statistics_reach_pg_stat_while_it_runs');
+is(worker_pid($node, 'scheduler'), $pid, 'statistics_came_from_the_running_worker');
 
 # A failing job is recorded and the worker carries on.
 $node->safe_psql('postgres', q{
@@ -71,16 +80,18 @@ is($node->safe_psql('postgres',
 	't', 'commit_wakes_the_worker_long_before_its_60s_poll_interval');
 $node->safe_psql('postgres', "ALTER SYSTEM SET wib.worker_poll_interval = '100ms'; SELECT pg_reload_conf();");
 
-# kill -9: the postmaster restarts the cluster and the scheduler comes back.
+# kill -9: the postmaster restarts the cluster, then the launcher the scheduler.
 kill 'KILL', $pid;
 my $new_pid = wait_for_worker_pid($node, 'scheduler', $pid);
 isnt($new_pid, $pid, 'scheduler_restarts_after_kill_9');
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'cluster_keeps_serving_after_worker_crash');
 
-# SIGTERM stops the worker promptly.
+# SIGTERM stops the worker promptly; the launcher starts another.
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($new_pid)");
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $new_pid"), 'sigterm_stops_the_worker');
+my $third_pid = wait_for_worker_pid($node, 'scheduler', $new_pid);
+isnt($third_pid, $new_pid, 'launcher_restarts_a_terminated_worker');
 
 # pg_cron takes the jobs only when told to, never both.
 like(scalar $node->psql('postgres', 'CREATE EXTENSION pg_cron; SELECT wib.cron_schedule()', stderr => \my $err),

@@ -52,6 +52,11 @@ my $secret = $node->safe_psql('updated', qq{
 	SELECT wib.run_nightly((now() AT TIME ZONE 'UTC')::date);
 	SELECT secret FROM wib.webhook_subscribe('before', 'https://127.0.0.1:$port/ok', ARRAY['custom.upgrade']);
 });
+# A subscription whose secret was rotated: both secrets still sign.
+my ($rot_id, $rot_first) = split /\|/, (split /\n/, $node->safe_psql('updated', qq{
+	$ctx SELECT id || '|' || secret FROM wib.webhook_subscribe('rotated', 'https://127.0.0.1:$port/ok', ARRAY['custom.none']);
+}))[-1];
+my $rot_second = (split /\n/, $node->safe_psql('updated', "$ctx SELECT wib.webhook_rotate_secret('$rot_id')"))[-1];
 open(my $sf, '>', $rx->{secrets_file}) or die;
 print $sf "$secret\n";
 close $sf;
@@ -81,6 +86,23 @@ cmp_ok(scalar(keys %seen_fresh), '>', 500, 'fingerprint_covers_the_whole_extensi
 my $catalogue = slurp_file(wib_root() . '/test/t/sql/catalogue_rows.sql');
 is($node->safe_psql('updated', $catalogue), $node->safe_psql('fresh', $catalogue),
 	'updated_catalogue_rows_equal_a_fresh_install');
+
+# Signing secrets: sealed by the vault, each for its own row, and gone from the table's file.
+is($node->safe_psql('updated', qq{
+	SELECT string_agg(s.name || ':' || array_to_string(wib.webhook_secrets(s), ','), ' ' ORDER BY s.name)
+	  FROM wib.webhook_subscriptions s}),
+	'before:' . (split /\n/, $secret)[-1] . " rotated:$rot_second,$rot_first",
+	'update_seals_every_secret_and_previous_secret_for_its_row');
+is($node->safe_psql('updated', qq{
+	SELECT bool_and(wib.vault_key_id(secret) = wib.vault_current_key_id())
+	       AND bool_and(previous_secret IS NULL OR wib.vault_key_id(previous_secret) = wib.vault_current_key_id())
+	  FROM wib.webhook_subscriptions}), 't', 'the_sealed_secrets_name_the_current_key');
+$node->safe_psql('updated', 'CHECKPOINT');
+is($node->safe_psql('updated', qq{
+	SELECT count(*) FROM (VALUES ('@{[ (split /\n/, $secret)[-1] ]}'), ('$rot_first'), ('$rot_second')) v(plain)
+	 WHERE position(convert_to(v.plain, 'UTF8')
+	                IN pg_read_binary_file(pg_relation_filepath('wib.webhook_subscriptions'))) > 0}), '0',
+	'no_plaintext_secret_is_left_in_the_tables_file');
 
 # The data, and the work queued before the update.
 is($node->safe_psql('updated', "$counts_sql ORDER BY 1"), $counts_before, 'update_keeps_every_row');

@@ -11,6 +11,7 @@ INSERT INTO wib.feature_plans (feature, min_plan, description) VALUES
     ('inbound_ivr',        'business',   'Inbound numbers and IVR menus'),
     ('toll_free_numbers',  'business',   'Toll-free inbound numbers'),
     ('advanced_analytics', 'business',   'Sentiment trends, leaderboards, anomalies'),
+    ('analytics_snapshots', 'pro',       'Daily, weekly and monthly analytics snapshots'),
     ('ml_predictions',     'enterprise', 'Statistical predictions'),
     ('analytics_export',   'pro',        'Export of analytics data'),
     ('webhooks',           'pro',        'Outbound webhooks'),

@@ -7,21 +7,30 @@ CREATE OR REPLACE FUNCTION wib.current_plan() RETURNS text
     RETURN (SELECT o.plan FROM wib.organizations o WHERE o.id = wib.require_org());
 COMMENT ON FUNCTION wib.current_plan() IS 'The plan of the organization in context.';
 
-CREATE OR REPLACE FUNCTION wib.has_feature(feature text) RETURNS boolean
+-- Whether org's plan includes feature: the one test of plan gating, for the
+-- organization in context (wib.has_feature) and for jobs that span them all.
+CREATE OR REPLACE FUNCTION wib.org_has_feature(org uuid, feature text) RETURNS boolean
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
-    needed   text;
-    org_plan text := wib.current_plan();
+    needed text;
 BEGIN
-    SELECT f.min_plan INTO needed FROM wib.feature_plans f WHERE f.feature = has_feature.feature;
+    SELECT f.min_plan INTO needed FROM wib.feature_plans f WHERE f.feature = org_has_feature.feature;
     IF needed IS NULL THEN
         PERFORM wib.invalid_field('feature', format('Unknown feature "%s"; see wib.feature_plans.', feature));
     END IF;
-    RETURN wib.plan_rank(org_plan) >= wib.plan_rank(needed);
+    RETURN coalesce((SELECT wib.plan_rank(o.plan) >= wib.plan_rank(needed)
+                       FROM wib.organizations o WHERE o.id = org), false);
 END
 $$;
+COMMENT ON FUNCTION wib.org_has_feature(uuid, text) IS
+    'Internal: true when the plan of organization org includes the feature (false for an unknown organization); 22023 for an unknown feature.';
+
+CREATE OR REPLACE FUNCTION wib.has_feature(feature text) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, wib, pg_temp
+    RETURN wib.org_has_feature(wib.require_org(), has_feature.feature);
 COMMENT ON FUNCTION wib.has_feature(text) IS 'True when the plan of the organization in context includes the feature.';
 
 CREATE OR REPLACE FUNCTION wib.require_feature(feature text) RETURNS void

@@ -1,8 +1,8 @@
--- Background workers: their status, the commit-time wake-up, and periodic jobs run by
--- the scheduler worker or by pg_cron.
+-- Background workers: their status, the commit-time wake-up, the launcher's notice of
+-- CREATE / ALTER EXTENSION, and periodic jobs run by the scheduler worker or by pg_cron.
 
 CREATE OR REPLACE FUNCTION wib.worker_status_rows()
-    RETURNS TABLE (name text, pid integer, state text, started_at timestamptz,
+    RETURNS TABLE (name text, database text, pid integer, state text, started_at timestamptz,
                    last_activity timestamptz, items_done bigint, errors bigint)
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_worker_status';
@@ -10,12 +10,22 @@ COMMENT ON FUNCTION wib.worker_status_rows() IS 'Internal: the rows of the wib.w
 
 CREATE OR REPLACE VIEW wib.worker_status AS SELECT * FROM wib.worker_status_rows();
 COMMENT ON VIEW wib.worker_status IS
-    'One row per background worker: pid (NULL when not running), state, start, last activity, items done and errors since start.';
+    'One row for the launcher (database NULL), then one per worker of each database wib serves: pid (NULL when not running), state, start, last activity, items done and errors since start.';
 
 CREATE OR REPLACE FUNCTION wib.wake(worker text) RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_wake';
-COMMENT ON FUNCTION wib.wake(text) IS 'Wakes the named worker when the current transaction commits.';
+COMMENT ON FUNCTION wib.wake(text) IS 'Wakes the named worker of the current database when the current transaction commits.';
+
+CREATE OR REPLACE FUNCTION wib.launcher_notify() RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_launcher_notify';
+COMMENT ON FUNCTION wib.launcher_notify() IS
+    'Internal: asks the launcher to look at the current database when the transaction commits (the install and update scripts call it, so CREATE EXTENSION wib starts the workers).';
+
+-- Once CREATE EXTENSION wib (or ALTER EXTENSION wib UPDATE) commits, the launcher probes
+-- this database and starts its workers.
+SELECT wib.launcher_notify();
 
 -- When a job runs next: run_every after from, or the next run_at (UTC) after from.
 CREATE OR REPLACE FUNCTION wib.job_next_run(run_every interval, run_at time, from_ts timestamptz) RETURNS timestamptz

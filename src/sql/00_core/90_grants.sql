@@ -11,6 +11,7 @@ GRANT EXECUTE ON FUNCTION
     wib.current_org_id(), wib.require_org(), wib.current_user_id(),
     wib.set_context(uuid, text, boolean), wib.clear_context(),
     wib.plan_rank(text), wib.current_plan(), wib.has_feature(text), wib.require_feature(text),
+    wib.org_has_feature(uuid, text),
     wib.plan_limit(text), wib.require_limit(text, bigint, bigint),
     wib.rate_limit(text, integer, interval), wib.rate_limit_check(text, integer, interval),
     wib.idempotency_begin(text, jsonb), wib.idempotency_finish(text, jsonb),
@@ -42,3 +43,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON wib.feature_plans, wib.plan_limits TO wi
 -- Operators change when jobs run, never what they run or as whom.
 GRANT SELECT, UPDATE (enabled, run_every, run_at, next_run_at) ON wib.scheduled_jobs TO wib_admin;
 GRANT SELECT ON wib.retention_policies TO wib_admin;
+-- Operators rotate the vault's key (the values are re-sealed, never shown).
+GRANT EXECUTE ON FUNCTION wib.vault_rotate() TO wib_admin;
+GRANT SELECT ON wib.vault_columns TO wib_admin;

@@ -5,8 +5,6 @@ CREATE TABLE wib.webhook_subscriptions (
     id                         uuid        NOT NULL DEFAULT gen_random_uuid(),
     name                       text        NOT NULL,
     target_url                 text        NOT NULL,
-    secret                     text        NOT NULL,
-    previous_secret            text,
     previous_secret_expires_at timestamptz,
     events                     text[]      NOT NULL,
     is_active                  boolean     NOT NULL DEFAULT true,
@@ -18,6 +16,10 @@ CREATE TABLE wib.webhook_subscriptions (
     created_by                 text,
     created_at                 timestamptz NOT NULL DEFAULT now(),
     updated_at                 timestamptz NOT NULL DEFAULT now(),
+    -- Sealed by the vault (wib.vault_seal), bound to the organization, the
+    -- column and the subscription id; last, where 0.2.0 added them.
+    secret                     bytea       NOT NULL,
+    previous_secret            bytea,
     CONSTRAINT webhook_subscriptions_pkey PRIMARY KEY (organization_id, id),
     CONSTRAINT webhook_subscriptions_name_key UNIQUE (organization_id, name),
     CONSTRAINT webhook_subscriptions_organization_fkey FOREIGN KEY (organization_id)
@@ -29,7 +31,7 @@ CREATE TABLE wib.webhook_subscriptions (
     CONSTRAINT webhook_subscriptions_retries_check CHECK (max_retries BETWEEN 0 AND 20)
 );
 COMMENT ON TABLE wib.webhook_subscriptions IS
-    'Endpoints an organization receives events at, with the events wanted, the retry policy and the signing secret (never readable by wib_app).';
+    'Endpoints an organization receives events at, with the events wanted, the retry policy and the signing secret (sealed by the vault, never readable by wib_app).';
 SELECT wib.make_tenant_table('wib.webhook_subscriptions');
 CREATE TRIGGER webhook_subscriptions_touch BEFORE UPDATE ON wib.webhook_subscriptions
     FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();

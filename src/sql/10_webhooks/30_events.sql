@@ -15,11 +15,9 @@ BEGIN
     INSERT INTO wib.webhook_deliveries (organization_id, subscription_id, event_id, event_type, payload)
     SELECT s.organization_id, s.id, webhook_fanout.event_id, webhook_fanout.event_type, webhook_fanout.payload
       FROM wib.webhook_subscriptions s
-      JOIN wib.organizations o ON o.id = s.organization_id
-      JOIN wib.feature_plans f ON f.feature = 'webhooks'
      WHERE s.organization_id = org
        AND s.is_active
-       AND wib.plan_rank(o.plan) >= wib.plan_rank(f.min_plan)  -- a downgraded plan stops sending
+       AND wib.org_has_feature(org, 'webhooks')  -- a downgraded plan stops sending
        AND (CASE WHEN only_subscription IS NULL
                  THEN webhook_fanout.event_type = ANY (s.events) OR '*' = ANY (s.events)
                  ELSE s.id = only_subscription END);

@@ -1,5 +1,10 @@
 -- Subscriptions: create, change, rotate, test and delete, validated and audited.
 
+COMMENT ON COLUMN wib.webhook_subscriptions.secret IS
+    'The signing secret, sealed by the vault for (organization_id, ''webhook_subscriptions.secret'', id): only the deliverer''s claim opens it.';
+COMMENT ON COLUMN wib.webhook_subscriptions.previous_secret IS
+    'The secret the last rotation replaced, sealed for (organization_id, ''webhook_subscriptions.previous_secret'', id); it signs too until previous_secret_expires_at.';
+
 -- Subscriptions in use against the plan's webhooks limit (see wib.quota_take).
 CREATE OR REPLACE FUNCTION wib.quota_usage_webhooks(org uuid) RETURNS bigint
     LANGUAGE sql STABLE
@@ -125,12 +130,14 @@ BEGIN
         PERFORM wib.invalid_field('name', format('A webhook named "%s" already exists.', btrim(webhook_subscribe.name)));
     END IF;
 
+    -- The secret is sealed for this subscription's id, so the id comes first.
     new_secret := wib.webhook_new_secret();
+    new_id := gen_random_uuid();
     INSERT INTO wib.webhook_subscriptions AS s
-           (organization_id, name, target_url, secret, events, retry_policy, max_retries, created_by)
-    VALUES (org, btrim(webhook_subscribe.name), target_url, new_secret, new_events,
-            webhook_subscribe.retry_policy, webhook_subscribe.max_retries, wib.current_user_id())
-    RETURNING s.id INTO new_id;
+           (organization_id, id, name, target_url, secret, events, retry_policy, max_retries, created_by)
+    VALUES (org, new_id, btrim(webhook_subscribe.name), target_url,
+            wib.vault_seal(new_secret, org, 'webhook_subscriptions.secret', new_id::text), new_events,
+            webhook_subscribe.retry_policy, webhook_subscribe.max_retries, wib.current_user_id());
 
     PERFORM wib.audit('webhook:created', 'webhook', new_id::text, NULL,
                       jsonb_build_object('id', new_id, 'name', btrim(webhook_subscribe.name),
@@ -143,7 +150,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.webhook_subscribe(text, text, text[], text, integer) IS
-    'Creates a webhook subscription (plan feature webhooks, counted against the webhooks limit, URL checked by the SSRF guard); returns its id and its signing secret, shown only this once. Audited webhook:created.';
+    'Creates a webhook subscription (plan feature webhooks, counted against the webhooks limit, URL checked by the SSRF guard); returns its id and its signing secret, shown only this once (it is stored sealed by the vault). Audited webhook:created.';
 
 -- Internal: the subscription of the organization in context, without secrets, or P0002.
 CREATE OR REPLACE FUNCTION wib.webhook_get(id uuid) RETURNS wib.webhook_subscriptions
@@ -156,15 +163,15 @@ BEGIN
     IF id IS NULL THEN
         PERFORM wib.invalid_field('id', 'id must be the UUID of a webhook subscription.');
     END IF;
-    SELECT x.organization_id, x.id, x.name, x.target_url, NULL, NULL, NULL, x.events, x.is_active,
-           x.retry_policy, x.max_retries, x.consecutive_failures, x.disabled_at, x.disabled_reason,
-           x.created_by, x.created_at, x.updated_at
-      INTO s
+    SELECT x.* INTO s
       FROM wib.webhook_subscriptions x
      WHERE x.organization_id = wib.require_org() AND x.id = webhook_get.id;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('webhook subscription %s does not exist', id);
     END IF;
+    s.secret := NULL;
+    s.previous_secret := NULL;
+    s.previous_secret_expires_at := NULL;
     RETURN s;
 END
 $$;
@@ -279,21 +286,37 @@ CREATE OR REPLACE FUNCTION wib.webhook_rotate_secret(id uuid) RETURNS text
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
+    org        uuid := wib.require_org();
     new_secret text := wib.webhook_new_secret();
+    sealed     bytea;
+    old_secret text;
 BEGIN
     PERFORM wib.require_feature('webhooks');
     PERFORM wib.webhook_get(id);
+    SELECT s.secret INTO sealed FROM wib.webhook_subscriptions s
+     WHERE s.organization_id = org AND s.id = webhook_rotate_secret.id
+       FOR UPDATE;
+    -- The current secret keeps signing for a day, sealed as the previous one.
+    -- One that no longer opens (its key left the ring) cannot sign anyway:
+    -- rotating is how a subscription gets a working secret back.
+    BEGIN
+        old_secret := wib.vault_open(sealed, org, 'webhook_subscriptions.secret', id::text);
+    EXCEPTION WHEN SQLSTATE 'WB009' OR undefined_object THEN
+        old_secret := NULL;
+    END;
     UPDATE wib.webhook_subscriptions s
-       SET previous_secret = s.secret, previous_secret_expires_at = now() + interval '24 hours',
-           secret = new_secret
-     WHERE s.organization_id = wib.require_org() AND s.id = webhook_rotate_secret.id;
+       SET previous_secret = wib.vault_seal(old_secret, org, 'webhook_subscriptions.previous_secret', s.id::text),
+           previous_secret_expires_at = CASE WHEN old_secret IS NOT NULL THEN now() + interval '24 hours' END,
+           secret = wib.vault_seal(new_secret, org, 'webhook_subscriptions.secret', s.id::text)
+     WHERE s.organization_id = org AND s.id = webhook_rotate_secret.id;
     PERFORM wib.audit('webhook:secret_rotated', 'webhook', id::text, NULL,
-                      jsonb_build_object('previous_secret_valid_until', now() + interval '24 hours'));
+                      jsonb_build_object('previous_secret_valid_until',
+                                         CASE WHEN old_secret IS NOT NULL THEN now() + interval '24 hours' END));
     RETURN new_secret;
 END
 $$;
 COMMENT ON FUNCTION wib.webhook_rotate_secret(uuid) IS
-    'Gives a subscription a new signing secret and returns it; for 24 hours deliveries carry signatures under both the old and the new secret. Audited webhook:secret_rotated.';
+    'Gives a subscription a new signing secret and returns it, shown only this once; for 24 hours deliveries carry signatures under both the old and the new secret. Audited webhook:secret_rotated.';
 
 CREATE OR REPLACE FUNCTION wib.webhook_test(id uuid) RETURNS uuid
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER

@@ -10,45 +10,102 @@ CREATE OR REPLACE FUNCTION wib.webhook_retry_delay(policy text, attempt integer)
 COMMENT ON FUNCTION wib.webhook_retry_delay(text, integer) IS
     'Internal: the wait before a retry: exponential takes the attempt''s step of wib.webhook_retry_schedule (the last one repeats), linear the first step times the attempt; NULL for none.';
 
--- Claims up to max_items due deliveries for lease, returning what sending them needs.
+-- The live signing secrets of a subscription, opened: the current one, and
+-- the previous one while it still signs; NULL when the current one does not
+-- open (its key left the ring, or the value was copied from another row), so
+-- that nothing is ever sent unsigned.
+CREATE OR REPLACE FUNCTION wib.webhook_secrets(s wib.webhook_subscriptions) RETURNS text[]
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    cur  text;
+    prev text;
+BEGIN
+    BEGIN
+        cur := wib.vault_open(s.secret, s.organization_id, 'webhook_subscriptions.secret', s.id::text);
+    EXCEPTION WHEN SQLSTATE 'WB009' OR undefined_object THEN
+        RAISE WARNING 'webhook subscription % has a signing secret that does not open: %', s.id, SQLERRM
+            USING HINT = 'Its deliveries wait until the key is back in the ring or the secret is rotated (wib.webhook_rotate_secret).';
+        RETURN NULL;
+    END;
+    IF s.previous_secret IS NULL OR NOT s.previous_secret_expires_at > now() THEN
+        RETURN ARRAY[cur];
+    END IF;
+    BEGIN
+        prev := wib.vault_open(s.previous_secret, s.organization_id, 'webhook_subscriptions.previous_secret', s.id::text);
+    EXCEPTION WHEN SQLSTATE 'WB009' OR undefined_object THEN
+        RAISE WARNING 'webhook subscription % has a previous signing secret that does not open: %', s.id, SQLERRM
+            USING HINT = 'Its deliveries are signed with the current secret only.';
+        RETURN ARRAY[cur];
+    END;
+    RETURN ARRAY[cur, prev];
+END
+$$;
+COMMENT ON FUNCTION wib.webhook_secrets(wib.webhook_subscriptions) IS
+    'Internal (deliverer): a subscription''s live signing secrets opened from the vault (the previous one too while it is valid), or NULL when the current one does not open.';
+
+-- Claims up to max_items due deliveries for lease, returning what sending
+-- them needs, the signing secrets opened (they leave the database only in
+-- the deliverer's memory).
 CREATE OR REPLACE FUNCTION wib.webhook_claim(max_items integer, lease interval)
     RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, message_id text,
                    target_url text, body text, secrets text[])
-    LANGUAGE sql VOLATILE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
     -- Walk the due index in order: a plain index scan stops after max_items live
     -- rows and marks the dead entries a busy queue leaves behind, where a bitmap
     -- scan would re-read them all on every claim until the next vacuum.
     SET enable_bitmapscan = off
     SET enable_seqscan = off
+    -- A generic plan cannot see the batch size.
+    SET plan_cache_mode = force_custom_plan
 AS $$
+BEGIN
+    RETURN QUERY
     WITH due AS (
-        SELECT d.organization_id, d.id
+        SELECT d.organization_id, d.id, d.subscription_id
           FROM wib.webhook_deliveries d
          WHERE d.status IN ('pending', 'retrying') AND d.next_retry_at <= now()
          ORDER BY d.next_retry_at
          LIMIT max_items
            FOR UPDATE SKIP LOCKED),
+    -- Each subscription's secrets, opened once per claim.
+    keyed AS MATERIALIZED (
+        SELECT s.organization_id, s.id, s.target_url, wib.webhook_secrets(s) AS secrets
+          FROM wib.webhook_subscriptions s
+         WHERE (s.organization_id, s.id) IN (SELECT due.organization_id, due.subscription_id FROM due)),
     claimed AS (
         UPDATE wib.webhook_deliveries d
            SET attempt_number = d.attempt_number + 1,
                next_retry_at = now() + lease,
                leased_until = now() + lease
           FROM due
-         WHERE d.organization_id = due.organization_id AND d.id = due.id
+          JOIN keyed k ON k.organization_id = due.organization_id AND k.id = due.subscription_id
+         WHERE d.organization_id = due.organization_id AND d.id = due.id AND k.secrets IS NOT NULL
         RETURNING d.organization_id, d.id, d.subscription_id, d.attempt_number, d.message_id,
-                  d.event_type, d.created_at, d.payload)
-    SELECT c.organization_id, c.id, c.attempt_number, c.message_id, s.target_url,
+                  d.event_type, d.created_at, d.payload),
+    -- A delivery whose secret does not open is not sent unsigned: it waits one
+    -- step of the retry schedule without spending an attempt.
+    held AS (
+        UPDATE wib.webhook_deliveries d
+           SET next_retry_at = now() + wib.webhook_retry_delay('exponential', 1),
+               last_error = 'not sent: the subscription''s signing secret does not open'
+          FROM due
+          JOIN keyed k ON k.organization_id = due.organization_id AND k.id = due.subscription_id
+         WHERE d.organization_id = due.organization_id AND d.id = due.id AND k.secrets IS NULL
+        RETURNING 1)
+    SELECT c.organization_id, c.id, c.attempt_number, c.message_id, k.target_url,
            jsonb_build_object('type', c.event_type,
                               'timestamp', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                               'data', c.payload)::text,
-           CASE WHEN s.previous_secret IS NOT NULL AND s.previous_secret_expires_at > now()
-                THEN ARRAY[s.secret, s.previous_secret] ELSE ARRAY[s.secret] END
+           k.secrets
       FROM claimed c
-      JOIN wib.webhook_subscriptions s ON s.organization_id = c.organization_id AND s.id = c.subscription_id
+      JOIN keyed k ON k.organization_id = c.organization_id AND k.id = c.subscription_id;
+END
 $$;
 COMMENT ON FUNCTION wib.webhook_claim(integer, interval) IS
-    'Internal (deliverer): leases due deliveries with FOR UPDATE SKIP LOCKED; a lease that expires makes the delivery due again.';
+    'Internal (deliverer): leases due deliveries with FOR UPDATE SKIP LOCKED and returns them with their subscriptions'' signing secrets opened from the vault; a lease that expires makes the delivery due again; a delivery whose secret does not open waits unsent.';
 
 -- Records the results of one batch of attempts, schedules retries, and
 -- deactivates subscriptions after wib.webhook_disable_after failed deliveries in a row.

@@ -1,6 +1,4 @@
--- The C side of exports: writers, files and tokens.  None of these is granted to applications.
-
--- The C side: writers, files and tokens.  None of these is granted to applications.
+-- The C side of exports: writers, files and download tokens.  None of these is granted to applications.
 CREATE OR REPLACE FUNCTION wib.export_render(query text, format text, formula_guard boolean DEFAULT true, max_rows bigint DEFAULT 0)
     RETURNS SETOF text
     LANGUAGE c VOLATILE
@@ -25,17 +23,20 @@ CREATE OR REPLACE FUNCTION wib.export_file_remove(storage_key text) RETURNS bool
     AS 'MODULE_PATHNAME', 'wib_export_file_remove';
 COMMENT ON FUNCTION wib.export_file_remove(text) IS 'Internal: removes an export file; false when it was already gone.';
 
+-- Download tokens are signed tokens of the crypto layer (wib.token_sign) for
+-- the purpose export-download, carrying "<job id>.<organization id>"
+-- (src/export/download.c).
 CREATE OR REPLACE FUNCTION wib.export_token_sign(job_id uuid, organization_id uuid, expires_at timestamptz) RETURNS text
     LANGUAGE c VOLATILE STRICT
     AS 'MODULE_PATHNAME', 'wib_export_token_sign';
 COMMENT ON FUNCTION wib.export_token_sign(uuid, uuid, timestamptz) IS
-    'Internal: an HMAC-SHA256 signed download token for a job, valid until expires_at.';
+    'Internal: the download token of a job: wib.token_sign for the purpose export-download under the key ring''s current key, valid until expires_at.';
 
 CREATE OR REPLACE FUNCTION wib.export_token_verify(token text, OUT job_id uuid, OUT organization_id uuid, OUT expires_at timestamptz)
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'wib_export_token_verify';
 COMMENT ON FUNCTION wib.export_token_verify(text) IS
-    'Internal: checks a download token (WB201 forged or malformed, WB202 expired) and opens it for the rest of the transaction.';
+    'Internal: checks a download token (WB201 forged, altered, malformed or minted for another purpose; WB202 expired) and opens its export for the rest of the transaction.';
 
 CREATE OR REPLACE FUNCTION wib.export_token_org(job_id uuid) RETURNS uuid
     LANGUAGE c VOLATILE STRICT

@@ -90,7 +90,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.export_download_token(uuid, interval) IS
-    'An HMAC-signed download token for a completed export, valid for ttl (at most until the file expires): the pre-signed link of the platform.';
+    'A signed download token for a completed export, valid for ttl (at most until the file expires) and for nothing but downloads: the pre-signed link of the platform.';
 
 CREATE OR REPLACE FUNCTION wib.export_open(token text) RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
@@ -113,4 +113,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.export_open(text) IS
-    'Checks a download token (WB201 forged or malformed, WB202 expired, WB204 export expired) and returns the export id; wib.export_read may then read that export in the same transaction without a tenant context.';
+    'Checks a download token (WB201 forged, altered, malformed or minted for another purpose; WB202 expired; WB204 export expired) and returns the export id; wib.export_read may then read that export in the same transaction without a tenant context.';

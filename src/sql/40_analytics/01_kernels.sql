@@ -19,27 +19,3 @@ CREATE OR REPLACE FUNCTION wib.analytics_deadline(timeout_ms integer) RETURNS vo
     AS 'MODULE_PATHNAME', 'wib_analytics_deadline';
 COMMENT ON FUNCTION wib.analytics_deadline(integer) IS
     'Internal: cancels the current statement (statement timeout) if it still runs timeout_ms from now; an earlier deadline is kept.';
-
--- Snapshots are Pro in the platform design, the rest of analytics Business
--- (feature advanced_analytics).  Snapshots have no row in wib.feature_plans
--- (the platform's list of gated features); they are gated on the plan itself.
-CREATE OR REPLACE FUNCTION wib.analytics_snapshots_plan() RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN 'pro';
-COMMENT ON FUNCTION wib.analytics_snapshots_plan() IS 'Internal: the lowest plan with analytics snapshots.';
-
-CREATE OR REPLACE FUNCTION wib.analytics_require_snapshots() RETURNS void
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
-AS $$
-BEGIN
-    IF wib.plan_rank(wib.current_plan()) < wib.plan_rank(wib.analytics_snapshots_plan()) THEN
-        RAISE EXCEPTION USING ERRCODE = 'WB001',
-            MESSAGE = format('feature "analytics_snapshots" requires plan "%s" or higher; the organization is on plan "%s"',
-                             wib.analytics_snapshots_plan(), wib.current_plan()),
-            HINT = 'Upgrade the organization''s plan to use this feature.';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION wib.analytics_require_snapshots() IS
-    'Internal: raises WB001 unless the organization in context is on the pro plan or higher (analytics snapshots).';

@@ -152,7 +152,7 @@ DECLARE
     org uuid := wib.require_org();
 BEGIN
     PERFORM wib.analytics_deadline(10000);
-    PERFORM wib.analytics_require_snapshots();
+    PERFORM wib.require_feature('analytics_snapshots');
     PERFORM wib.analytics_check_range(from_date, to_date, 3660);
     IF granularity IS NULL OR granularity NOT IN ('daily', 'weekly', 'monthly') THEN
         PERFORM wib.invalid_field('granularity', 'granularity must be one of daily, weekly, monthly.');
@@ -204,7 +204,7 @@ CREATE OR REPLACE FUNCTION wib.data_as_of() RETURNS timestamptz
 AS $$
 BEGIN
     PERFORM wib.analytics_deadline(10000);
-    PERFORM wib.analytics_require_snapshots();
+    PERFORM wib.require_feature('analytics_snapshots');
     RETURN (SELECT r.refreshed_at FROM wib.analytics_refreshes r WHERE r.name = 'views');
 END
 $$;

@@ -82,7 +82,7 @@ BEGIN
           FROM wib.organizations o
           LEFT JOIN wib.mv_call_sentiment_daily d
                  ON d.organization_id = o.id AND d.day BETWEEN first_day AND last_day
-         WHERE wib.plan_rank(o.plan) >= wib.plan_rank(wib.analytics_snapshots_plan())
+         WHERE wib.org_has_feature(o.id, 'analytics_snapshots')
          GROUP BY o.id
         ON CONFLICT (organization_id, granularity, snapshot_date) DO UPDATE
            SET period_end = EXCLUDED.period_end, total_calls = EXCLUDED.total_calls,
@@ -135,8 +135,7 @@ BEGIN
           FROM wib.organizations o
           CROSS JOIN LATERAL (SELECT min(m.day) AS first_day FROM wib.mv_call_sentiment_daily m
                                WHERE m.organization_id = o.id) f
-         WHERE wib.plan_rank(o.plan) >= (SELECT wib.plan_rank(fp.min_plan) FROM wib.feature_plans fp
-                                          WHERE fp.feature = 'advanced_analytics')
+         WHERE wib.org_has_feature(o.id, 'advanced_analytics')
            AND f.first_day <= day
     ), days AS (
         -- Gap-filled: every day from the organization's first day with calls

@@ -75,6 +75,28 @@ SELECT id, 'churn_risk', 'contact-1', current_date, 0.2, 0.5, 'Fixture predictio
   FROM fx;
 -- Exports: one export job each.
 INSERT INTO wib.export_jobs (organization_id, user_id, export_type) SELECT id, 'fixture', 'calls' FROM fx;
+-- Mobile: the platform's VAPID key, then for both tenants agent-1's device, its
+-- push subscription (to a push service on a reserved name), a queued push and
+-- an approved QR sign-in.
+SELECT wib.vapid_configure('mailto:fixture@example.test') IS NOT NULL AS vapid_fixture \gset
+SET LOCAL wib.push_allowed_hosts = 'push.example.test';
+CREATE FUNCTION pg_temp.seed_mobile(org uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    dev uuid;
+    qr  record;
+BEGIN
+    PERFORM wib.set_context(org, 'agent-1', true);
+    dev := wib.device_register('Fixture phone', 'pwa', 'fixture-fingerprint');
+    PERFORM wib.push_subscribe(dev, jsonb_build_object(
+        'endpoint', 'https://push.example.test/push/' || org,
+        'keys', jsonb_build_object('p256dh', 'BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4',
+                                   'auth', 'BTBZMqHH6r4Tts7J_aSIgg')), ARRAY['*']);
+    PERFORM wib.push_send('agent-1', '{"title": "Fixture", "body": "A fixture push."}');
+    SELECT * INTO qr FROM wib.qr_auth_create('fixture-' || org);
+    PERFORM wib.qr_auth_verify(qr.nonce, dev);
+END
+$$;
+SELECT pg_temp.seed_mobile(pg_temp.org('a')), pg_temp.seed_mobile(pg_temp.org('b'));
 RESET wib.org_id;
 RESET wib.user_id;
 RESET client_min_messages;

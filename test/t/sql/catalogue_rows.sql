@@ -7,4 +7,6 @@ UNION ALL SELECT 'retention ' || name || ' ' || description || ' ' || command FR
 UNION ALL SELECT 'job ' || name || ' ' || run_every || ' ' || coalesce(run_at::text, '') || ' ' || enabled || ' '
                  || description || ' ' || command FROM wib.scheduled_jobs
 UNION ALL SELECT 'phrase ' || phrase || ' ' || reason FROM wib.ivr_prohibited_phrases
+UNION ALL SELECT 'vault ' || context || ' ' || table_name || ' ' || column_name || ' ' || coalesce(organization_column, '')
+                 || ' ' || row_id_column || ' ' || description FROM wib.vault_columns
 ) r ORDER BY row COLLATE "C";

@@ -62,6 +62,26 @@ DROP FUNCTION wib.ivr_field_int(jsonb, text, integer, integer, integer);
 DROP FUNCTION wib.export_filter_time(jsonb, text);
 DROP FUNCTION wib.export_filter_choice(jsonb, text, text[]);
 
+-- Analytics snapshots are a feature of wib.feature_plans (pro) like every other,
+-- gated by the one plan test (wib.org_has_feature) instead of their own.
+DROP FUNCTION wib.analytics_require_snapshots();
+DROP FUNCTION wib.analytics_snapshots_plan();
+
+-- wib.worker_status gains a database column (workers run in every database where wib
+-- is installed): the replayed view and its function are created anew.
+DROP VIEW wib.worker_status;
+DROP FUNCTION wib.worker_status_rows();
+
+-- Webhook signing secrets move into the vault (0.1.0 kept them in plain text).
+-- The vault's functions exist only once the replayed parts have run, so here
+-- the plaintext columns step aside for the sealed ones, and after.sql seals
+-- every secret and drops the plaintext.
+ALTER TABLE wib.webhook_subscriptions RENAME COLUMN secret TO secret_plaintext;
+ALTER TABLE wib.webhook_subscriptions RENAME COLUMN previous_secret TO previous_secret_plaintext;
+ALTER TABLE wib.webhook_subscriptions ADD COLUMN secret bytea, ADD COLUMN previous_secret bytea;
+COMMENT ON TABLE wib.webhook_subscriptions IS
+    'Endpoints an organization receives events at, with the events wanted, the retry policy and the signing secret (sealed by the vault, never readable by wib_app).';
+
 -- The option fields of the platform's menu builder: the spoken option text is
 -- the label, its place the sort order, and an option may announce itself
 -- before its action.  (Menu documents keep "prompt" and "target" as aliases.)

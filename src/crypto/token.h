@@ -1,5 +1,5 @@
 /*
- * signed_token.h
+ * token.h
  *		Purpose-bound, expiring signed tokens.
  *
  * A token is the text
@@ -16,8 +16,8 @@
  *
  * Backend-free (libc and OpenSSL only), never raises.
  */
-#ifndef WIB_SIGNED_TOKEN_H
-#define WIB_SIGNED_TOKEN_H
+#ifndef WIB_TOKEN_H
+#define WIB_TOKEN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -80,7 +80,15 @@ extern TokenStatus token_verify(const char *token, size_t len, const char *purpo
 								int64_t now, TokenKeyLookup lookup, void *arg,
 								uint8_t *payload_out, size_t cap, size_t *payload_len);
 
+/*
+ * The expiry written in len characters of token (Unix seconds), for a caller
+ * that keeps what a verified token grants until it expires.  Reads the field
+ * and nothing else: trust it only once token_verify has accepted the token.
+ * False when the token does not start "v2.<key id>.<expiry>.".
+ */
+extern bool token_expiry(const char *token, size_t len, int64_t *expires);
+
 /* A short English name of status ("malformed token", "bad signature", ...). */
 extern const char *token_status_string(TokenStatus status);
 
-#endif							/* WIB_SIGNED_TOKEN_H */
+#endif							/* WIB_TOKEN_H */

@@ -1,12 +1,12 @@
 /*
- * signed_token.c
- *		Signing and verifying purpose-bound tokens (format in signed_token.h).
+ * token.c
+ *		Signing and verifying purpose-bound tokens (format in token.h).
  *
  * Verification parses strictly first (every field canonical, every length
  * bounded), then checks the MAC in constant time, then the expiry, so that
  * an attacker learns nothing about a token's fields from the answers.
  */
-#include "crypto/signed_token.h"
+#include "crypto/token.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -195,6 +195,32 @@ fail:
 	if (plen > 0)
 		OPENSSL_cleanse(payload_out, (size_t) plen);
 	return status;
+}
+
+bool
+token_expiry(const char *token, size_t len, int64_t *expires)
+{
+	const char *id;
+	const char *id_end;
+	const char *exp;
+	const char *exp_end;
+	uint64_t	v;
+
+	if (token == NULL || len < TOKEN_PREFIX_LEN || len > TOKEN_TEXT_MAX ||
+		memcmp(token, TOKEN_PREFIX, TOKEN_PREFIX_LEN) != 0)
+		return false;
+	id = token + TOKEN_PREFIX_LEN;
+	id_end = memchr(id, '.', len - TOKEN_PREFIX_LEN);
+	if (id_end == NULL ||
+		!token_parse_decimal(id, (size_t) (id_end - id), 10, UINT32_MAX, &v))
+		return false;
+	exp = id_end + 1;
+	exp_end = memchr(exp, '.', len - (size_t) (exp - token));
+	if (exp_end == NULL ||
+		!token_parse_decimal(exp, (size_t) (exp_end - exp), 19, INT64_MAX, &v))
+		return false;
+	*expires = (int64_t) v;
+	return true;
 }
 
 const char *
