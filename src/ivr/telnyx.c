@@ -118,8 +118,8 @@ telnyx_account_load(MemoryContext mcxt, TelnyxAccount *account)
 	char	   *key;
 	MemoryContext old;
 
-	if (SPI_execute("SELECT c.api_url, wib.vault_open(c.api_key, NULL, 'telnyx_config.api_key', 'telnyx')"
-					" FROM wib.telnyx_config c WHERE c.id AND c.api_key IS NOT NULL", true, 1) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT c.api_url, wib.vault_open(c.api_key, NULL, 'telnyx_config.api_key', c.id)"
+					" FROM wib.telnyx_config c WHERE c.id = 'telnyx' AND c.api_key IS NOT NULL", true, 1) != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg_internal("could not read the Telnyx account")));

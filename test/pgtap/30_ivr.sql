@@ -2,7 +2,7 @@
 -- cross-tenant ids, audit, and that a refused call leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(140);
+SELECT plan(143);
 
 INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
                       ('pro', wib.organization_create('Pro Co', 'pro')),
@@ -255,6 +255,11 @@ SELECT is(wib.telnyx_configure('{"api_key": "KEY-for-pgtap", "connection_id": "c
 SELECT throws_ok('SELECT api_key FROM wib.telnyx_config', '42501', NULL, 'operators_cannot_read_the_sealed_key');
 RESET ROLE;
 SELECT is(wib.vault_open(api_key, NULL, 'telnyx_config.api_key', 'telnyx'), 'KEY-for-pgtap', 'the_key_is_sealed_as_a_platform_secret')
+  FROM wib.telnyx_config;
+SELECT is((SELECT organization_column IS NULL AND row_id_column = 'id' FROM wib.vault_columns WHERE context = 'telnyx_config.api_key'),
+          true, 'the_sealed_key_is_in_the_vaults_catalogue');
+SELECT lives_ok('SELECT wib.vault_rotate()', 'vault_rotate_passes_over_the_telnyx_key');
+SELECT is(wib.vault_open(api_key, NULL, 'telnyx_config.api_key', id), 'KEY-for-pgtap', 'the_key_opens_after_a_rotation')
   FROM wib.telnyx_config;
 SET ROLE wib_test_app;
 SELECT wib.set_context(pg_temp.org('ord'), 'u');

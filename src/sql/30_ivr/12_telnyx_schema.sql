@@ -6,13 +6,13 @@
 -- secret: no organization, context telnyx_config.api_key, row telnyx) and is
 -- read back by nobody but the code that sends requests.
 CREATE TABLE wib.telnyx_config (
-    id            boolean     NOT NULL DEFAULT true,
+    id            text        NOT NULL DEFAULT 'telnyx',
     api_url       text        NOT NULL DEFAULT 'https://api.telnyx.com',
     api_key       bytea,
     connection_id text,
     updated_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT telnyx_config_pkey PRIMARY KEY (id),
-    CONSTRAINT telnyx_config_one_row CHECK (id),
+    CONSTRAINT telnyx_config_one_row CHECK (id = 'telnyx'),
     CONSTRAINT telnyx_config_api_url_check CHECK (api_url ~ '^https://[^[:space:]/?#@]+(/[^[:space:]?#]*[^[:space:]?#/])?$'),
     CONSTRAINT telnyx_config_connection_check CHECK (connection_id IS NULL OR connection_id ~ '^[A-Za-z0-9_-]{1,100}$')
 );

@@ -19,7 +19,7 @@ AS $$
 DECLARE
     cfg wib.telnyx_config;
 BEGIN
-    SELECT * INTO cfg FROM wib.telnyx_config c WHERE c.id;
+    SELECT * INTO cfg FROM wib.telnyx_config c WHERE c.id = 'telnyx';
     IF cfg.api_key IS NULL OR (to_order AND cfg.connection_id IS NULL) THEN
         RAISE EXCEPTION USING ERRCODE = 'WB307',
             MESSAGE = 'the Telnyx API is not configured',
@@ -77,14 +77,14 @@ BEGIN
         PERFORM wib.invalid_field('connection_id', 'connection_id must be the id of the account''s TeXML connection (letters, digits, _ and -).');
     END IF;
 
-    INSERT INTO wib.telnyx_config AS c (id) VALUES (true) ON CONFLICT ON CONSTRAINT telnyx_config_pkey DO NOTHING;
+    INSERT INTO wib.telnyx_config AS c (id) VALUES ('telnyx') ON CONFLICT ON CONSTRAINT telnyx_config_pkey DO NOTHING;
     UPDATE wib.telnyx_config c
-       SET api_key = CASE WHEN settings ? 'api_key' THEN wib.vault_seal(key, NULL, 'telnyx_config.api_key', 'telnyx')
+       SET api_key = CASE WHEN settings ? 'api_key' THEN wib.vault_seal(key, NULL, 'telnyx_config.api_key', c.id)
                           ELSE c.api_key END,
            api_url = CASE WHEN settings ? 'api_url' THEN url ELSE c.api_url END,
            connection_id = CASE WHEN settings ? 'connection_id' THEN conn ELSE c.connection_id END,
            updated_at = now()
-     WHERE c.id
+     WHERE c.id = 'telnyx'
     RETURNING * INTO cfg;
     RETURN jsonb_build_object('api_url', cfg.api_url, 'connection_id', cfg.connection_id,
                               'api_key_set', cfg.api_key IS NOT NULL, 'updated_at', cfg.updated_at);
@@ -92,6 +92,14 @@ END
 $$;
 COMMENT ON FUNCTION wib.telnyx_configure(jsonb) IS
     'Operators: sets the platform''s Telnyx account from {"api_key", "api_url", "connection_id"} (keys given change, null clears; the API key is sealed and never readable back); returns the settings without the key.';
+
+-- The sealed API key, for wib.vault_rotate.
+INSERT INTO wib.vault_columns (context, table_name, column_name, organization_column, row_id_column, description) VALUES
+    ('telnyx_config.api_key', 'telnyx_config', 'api_key', NULL, 'id',
+     'The API key of the platform''s Telnyx account (numbers ordered and released).')
+ON CONFLICT (context) DO UPDATE SET table_name = EXCLUDED.table_name, column_name = EXCLUDED.column_name,
+    organization_column = EXCLUDED.organization_column, row_id_column = EXCLUDED.row_id_column,
+    description = EXCLUDED.description;
 
 -- The inbound numbers Telnyx offers, for a settings page.
 CREATE OR REPLACE FUNCTION wib.ivr_number_search(number_type text, area_code text DEFAULT NULL, max_rows integer DEFAULT 10)
@@ -266,7 +274,7 @@ AS $$
            END,
            CASE WHEN c.step = 'order' THEN
                jsonb_build_object('phone_numbers', jsonb_build_array(jsonb_build_object('phone_number', c.phone_number)),
-                                  'connection_id', (SELECT cfg.connection_id FROM wib.telnyx_config cfg WHERE cfg.id),
+                                  'connection_id', (SELECT cfg.connection_id FROM wib.telnyx_config cfg WHERE cfg.id = 'telnyx'),
                                   'customer_reference', c.number_id)::text
            END
       FROM claimed c
