@@ -6,6 +6,7 @@
 # being ordered, and the releases an organization's deletion leaves behind.
 use strict;
 use warnings;
+use IO::Socket::INET;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
@@ -132,6 +133,20 @@ like(sql_error("$ctx SELECT * FROM wib.ivr_number_search('local', NULL, 51)"), q
 	'search_refuses_too_many_rows');
 like(sql_error("$ctx SELECT wib.ivr_number_order('+14155550199', 'Not offered')"), qr/WB309: phone number \+14155550199 was not offered/,
 	'order_refuses_a_number_not_offered');
+
+# A Telnyx that takes the connection and never answers: the user waiting on the
+# settings page gets WB308 once wib.telnyx_search_timeout is up, not later.
+my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 5, Proto => 'tcp')
+  or die "listen: $!";
+my $silent_url = 'https://127.0.0.1:' . $silent->sockport;
+sql(qq{SELECT wib.telnyx_configure('{"api_url": "$silent_url"}')});
+my $t0 = Time::HiRes::time();
+$err = sql_error("$ctx SET wib.telnyx_search_timeout = '1s'; SELECT * FROM wib.ivr_number_search('local', '415')");
+my $waited = Time::HiRes::time() - $t0;
+like($err, qr/WB308: the Telnyx number search failed.*no answer from Telnyx/s, 'a_silent_telnyx_fails_the_search');
+ok($waited >= 0.9 && $waited < 4, sprintf('the_search_gives_up_after_its_timeout (%.1f s for 1 s)', $waited));
+close $silent;
+sql(qq{SELECT wib.telnyx_configure('{"api_url": "$api_url"}')});
 
 # -- Order: pending, then success; idempotent ---------------------------------
 my $main = sql("$ctx SELECT wib.ivr_number_order('+14155550100', 'Main line', NULL, 'order-main-1')");
