@@ -14,6 +14,7 @@
 #include "core/errors.h"
 #include "core/rate_limit.h"
 #include "core/shmem.h"
+#include "crm/limiter.h"
 #include "ivr/menu_cache.h"
 #include "ivr/spike.h"
 #include "workers/slots.h"
@@ -32,6 +33,7 @@ wib_shmem_request(void)
 	menu_cache_shmem_request();
 	ivr_spike_shmem_request();
 	slots_shmem_request();
+	crm_limiter_shmem_request();
 }
 
 /* Attaches (or, in the postmaster, creates) every subsystem's shared state. */
@@ -44,6 +46,7 @@ wib_shmem_startup(void)
 	menu_cache_shmem_startup();
 	ivr_spike_shmem_startup();
 	slots_shmem_startup();
+	crm_limiter_shmem_startup();
 	shmem_ready = true;
 }
 

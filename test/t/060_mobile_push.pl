@@ -2,7 +2,7 @@
 # RFC 8292) each push and sends it over HTTPS to the push service peer, which
 # checks the headers and the token and decrypts the body as the browser
 # would.  What it decrypts must equal what was queued; 410 deactivates the
-# subscription; 413, 429 and 5xx are handled as PROTOCOLS.md section 6 says; a
+# subscription; 413, 429 and 5xx are handled as RFC 8030 says; a
 # revoked device gets nothing; no push of any event type carries personal
 # data; a deliverer killed with SIGKILL mid-run loses nothing.
 use strict;
@@ -176,7 +176,7 @@ for my $example (split /\n/, sql("SELECT example::text FROM wib.event_types"))
 		elsif (ref $v eq 'ARRAY') { $walk->($_) for @$v }
 		elsif (defined $v && !ref $v && $v =~ /[A-Za-z+]/ && length($v) > 3
 			&& $v !~ /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-			&& $v !~ /^(inbound|outbound|completed|queued|answered|positive|negative|sale|transfer|calls|csv|call_volume|no_answer)$/
+			&& $v !~ /^(inbound|outbound|completed|queued|answered|positive|negative|sale|transfer|calls|csv|call_volume|no_answer|failed|success|partial|schedule|manual|hubspot|salesforce)$/
 			&& $v !~ /^\d{4}-\d\d-\d\dT/) { $pii{$v} = 1 }
 	};
 	$walk->(decode_json($example));
