@@ -9,6 +9,8 @@
 
 #include "crypto/ed25519.h"
 #include "ivr/ivr_settings.h"
+#include "ivr/spike.h"
+#include "ivr/telnyx.h"
 
 char	   *ivr_telnyx_public_key = NULL;
 int			ivr_telnyx_tolerance = 300;
@@ -129,4 +131,6 @@ ivr_define_settings(void)
 							60, 0, 1000000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+	ivr_spike_define_settings();
+	telnyx_define_settings();
 }

@@ -18,6 +18,7 @@
 #include "crypto/telnyx.h"
 #include "http/form_decode.h"
 #include "ivr/ivr_settings.h"
+#include "ivr/request.h"
 
 PG_FUNCTION_INFO_V1(wib_ivr_verify);
 PG_FUNCTION_INFO_V1(wib_telnyx_verify);
@@ -42,28 +43,13 @@ set_key_or_error(Ed25519Verifier *v, const uint8_t *key)
 				 errdetail("OpenSSL could not load an Ed25519 public key.")));
 }
 
-/* Checks a callback's arguments 0 (body), 1 (signature) and 2 (timestamp) with v. */
-static TelnyxVerdict
-verify_args(FunctionCallInfo fcinfo, Ed25519Verifier *v, int tolerance)
-{
-	bytea	   *body = PG_GETARG_BYTEA_PP(0);
-	text	   *signature = PG_GETARG_TEXT_PP(1);
-	text	   *ts = PG_GETARG_TEXT_PP(2);
-
-	return telnyx_verify(v, VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body),
-						 VARDATA_ANY(signature), VARSIZE_ANY_EXHDR(signature),
-						 VARDATA_ANY(ts), VARSIZE_ANY_EXHDR(ts),
-						 (int64) time(NULL), tolerance);
-}
-
 /*
- * wib.ivr_verify(raw_body bytea, signature text, ts text): raises WB301 when
- * wib.telnyx_public_key is not set and WB007 when the signature or its
- * timestamp is not right; returns nothing otherwise.  The error says which
- * check failed but never echoes the request.
+ * Raises WB301 when wib.telnyx_public_key is not set and WB007 when the
+ * signature or its timestamp is missing or not right (signature and ts may be
+ * NULL).  The error says which check failed but never echoes the request.
  */
-Datum
-wib_ivr_verify(PG_FUNCTION_ARGS)
+void
+ivr_request_verify(const char *body, int len, const char *signature, const char *ts)
 {
 	const uint8_t *key = ivr_telnyx_key();
 
@@ -73,18 +59,30 @@ wib_ivr_verify(PG_FUNCTION_ARGS)
 				 errmsg("telnyx public key is not configured"),
 				 errdetail("Callbacks cannot be verified until wib.telnyx_public_key is set."),
 				 errhint("Set wib.telnyx_public_key to the base64 public key of the Telnyx account.")));
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (body == NULL || signature == NULL || ts == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_WIB_SIGNATURE_INVALID),
 				 errmsg("telnyx signature is invalid"),
 				 errdetail("The body, the signature or the timestamp is missing.")));
 	set_key_or_error(&configured_verifier, key);
-	if (verify_args(fcinfo, &configured_verifier, ivr_telnyx_tolerance) != TELNYX_VALID)
+	if (telnyx_verify(&configured_verifier, body, len, signature, strlen(signature),
+					  ts, strlen(ts), (int64) time(NULL), ivr_telnyx_tolerance) != TELNYX_VALID)
 		ereport(ERROR,
 				(errcode(ERRCODE_WIB_SIGNATURE_INVALID),
 				 errmsg("telnyx signature is invalid"),
 				 errdetail("The signature does not match the body, the key or a timestamp within %d seconds of now.",
 						   ivr_telnyx_tolerance)));
+}
+
+/* wib.ivr_verify(raw_body bytea, signature text, ts text): ivr_request_verify as SQL. */
+Datum
+wib_ivr_verify(PG_FUNCTION_ARGS)
+{
+	bytea	   *body = PG_ARGISNULL(0) ? NULL : PG_GETARG_BYTEA_PP(0);
+
+	ivr_request_verify(body ? VARDATA_ANY(body) : NULL, body ? VARSIZE_ANY_EXHDR(body) : 0,
+					   PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)),
+					   PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	PG_RETURN_VOID();
 }
 
@@ -116,27 +114,36 @@ wib_telnyx_verify(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_BOOL(false);
 	set_key_or_error(&given_verifier, key);
-	PG_RETURN_BOOL(verify_args(fcinfo, &given_verifier, tolerance) == TELNYX_VALID);
+	{
+		bytea	   *body = PG_GETARG_BYTEA_PP(0);
+		text	   *signature = PG_GETARG_TEXT_PP(1);
+		text	   *ts = PG_GETARG_TEXT_PP(2);
+
+		PG_RETURN_BOOL(telnyx_verify(&given_verifier, VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body),
+									 VARDATA_ANY(signature), VARSIZE_ANY_EXHDR(signature),
+									 VARDATA_ANY(ts), VARSIZE_ANY_EXHDR(ts),
+									 (int64) time(NULL), tolerance) == TELNYX_VALID);
+	}
 }
 
 /*
- * wib.form_value(body bytea, key text): the first value of key in an
- * application/x-www-form-urlencoded body, decoded; NULL when absent.
- * A value that is not valid UTF-8 (or holds a NUL) is refused.
+ * Finds key in an application/x-www-form-urlencoded body: true and its first
+ * value, decoded, in *value; false when absent.  A value that is not valid
+ * UTF-8 (or holds a NUL) is refused (22023 naming the key).
  */
-Datum
-wib_form_value(PG_FUNCTION_ARGS)
+bool
+form_find(const char *body, int len, const char *want, StringInfo value)
 {
-	bytea	   *body = PG_GETARG_BYTEA_PP(0);
-	char	   *want = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	size_t		len = VARSIZE_ANY_EXHDR(body);
 	char	   *out = palloc(len + 1);
 	size_t		out_len;
 
-	switch (form_value(VARDATA_ANY(body), len, want, strlen(want), out, &out_len))
+	resetStringInfo(value);
+	switch (form_value(body, len, want, strlen(want), out, &out_len))
 	{
 		case FORM_FOUND:
-			PG_RETURN_TEXT_P(cstring_to_text_with_len(out, (int) out_len));
+			appendBinaryStringInfo(value, out, (int) out_len);
+			pfree(out);
+			return true;
 		case FORM_ABSENT:
 			break;
 		case FORM_BAD_ESCAPE:
@@ -152,5 +159,20 @@ wib_form_value(PG_FUNCTION_ARGS)
 					 errdetail("The form field is not valid UTF-8 text.")));
 			break;
 	}
-	PG_RETURN_NULL();
+	pfree(out);
+	return false;
+}
+
+/* wib.form_value(body bytea, key text): form_find as SQL; NULL when absent. */
+Datum
+wib_form_value(PG_FUNCTION_ARGS)
+{
+	bytea	   *body = PG_GETARG_BYTEA_PP(0);
+	char	   *want = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	StringInfoData value;
+
+	initStringInfo(&value);
+	if (!form_find(VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body), want, &value))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(value.data, value.len));
 }

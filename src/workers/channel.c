@@ -15,6 +15,7 @@
 
 #include "export/storage_channel.h"
 #include "http/http_settings.h"
+#include "ivr/telnyx.h"
 #include "push/push_deliver.h"
 #include "webhooks/deliver.h"
 #include "workers/channel.h"
@@ -23,6 +24,7 @@
 static const DeliveryChannel *const channels[] = {
 	&webhook_channel,
 	&storage_channel,
+	&telnyx_channel,
 	&push_channel,
 };
 

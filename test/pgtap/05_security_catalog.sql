@@ -57,7 +57,9 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.ivr_menu_update(uuid,jsonb)',
                 'wib.ivr_number_add(text,text,text,uuid)',
                 'wib.ivr_number_assign(uuid,uuid)',
+                'wib.ivr_number_order(text,text,uuid,text)',
                 'wib.ivr_number_release(uuid)',
+                'wib.ivr_number_search(text,text,integer)',
                 'wib.ivr_webhook(text,bytea,text,text)',
                 'wib.ml_predict(text,text,text,text)',
                 'wib.ml_train(text)',
@@ -95,6 +97,7 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.run_nightly(date)',
                 'wib.run_nightly_range(date,date)',
                 'wib.sentiment_backfill()',
+                'wib.telnyx_configure(jsonb)',
                 'wib.vapid_configure(text,boolean)',
                 'wib.vault_rotate()'],
           'wib_admin may call exactly these SECURITY DEFINER functions besides the application''s');
@@ -137,6 +140,10 @@ SELECT ok(NOT has_column_privilege('wib_app', 'wib.push_subscriptions', 'auth_ke
           AND NOT has_table_privilege('wib_app', 'wib.qr_auth_nonces', 'SELECT')
           AND NOT has_column_privilege('wib_app', 'wib.qr_auth_sessions', 'nonce_hash', 'SELECT'),
           'nobody but the owner reads push auth secrets, VAPID keys or QR nonce hashes');
+SELECT ok(NOT has_column_privilege('wib_admin', 'wib.telnyx_config', 'api_key', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.telnyx_config', 'api_key', 'SELECT')
+          AND has_column_privilege('wib_admin', 'wib.telnyx_config', 'api_url', 'SELECT'),
+          'nobody but the owner reads the Telnyx API key');
 
 SELECT ok(NOT has_table_privilege('wib_app', 'wib.crm_tokens', 'SELECT')
           AND NOT has_table_privilege('wib_admin', 'wib.crm_tokens', 'SELECT')

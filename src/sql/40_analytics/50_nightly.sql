@@ -248,11 +248,12 @@ BEGIN
     IF extract(day FROM day + 1) = 1 THEN
         snaps := snaps + wib.analytics_snapshot('monthly', month_start, day);
     END IF;
-    RETURN jsonb_build_object('day', day, 'snapshots_written', snaps) || wib.analytics_detect(day);
+    RETURN jsonb_build_object('day', day, 'snapshots_written', snaps) || wib.analytics_detect(day)
+           || wib.analytics_detect_ivr(day);
 END
 $$;
 COMMENT ON FUNCTION wib.analytics_process_day(date) IS
-    'Internal: the daily snapshot (and the weekly or monthly one the day closes) and the predictions of day.';
+    'Internal: the daily snapshot (and the weekly or monthly one the day closes) and the predictions of day (wib.analytics_detect, and the inbound numbers'' spikes, wib.analytics_detect_ivr).';
 
 -- Refuses a missing or future day.
 CREATE OR REPLACE FUNCTION wib.analytics_check_day(day date, field text) RETURNS void

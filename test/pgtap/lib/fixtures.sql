@@ -63,6 +63,9 @@ BEGIN
 END
 $$;
 SELECT pg_temp.seed_ivr(pg_temp.org('a'), '+15557770001'), pg_temp.seed_ivr(pg_temp.org('b'), '+15557770002');
+-- A number search's offer for both tenants.
+INSERT INTO wib.ivr_number_offers (organization_id, phone_number, number_type, monthly_cost_cents, currency)
+SELECT id, CASE name WHEN 'a' THEN '+15558880001' ELSE '+15558880002' END, 'local', 100, 'USD' FROM fx;
 
 -- Analytics: a nightly run for today gives both tenants a snapshot; one prediction each.
 SELECT wib.run_nightly((now() AT TIME ZONE 'UTC')::date) IS NOT NULL AS analytics_fixture \gset
