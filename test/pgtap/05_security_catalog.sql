@@ -4,7 +4,7 @@
 -- act for a tenant restore the caller's context, and applications write no
 -- table that the API keeps (the attacks themselves are in test/t/100_security.pl).
 BEGIN;
-SELECT plan(13);
+SELECT plan(14);
 
 CREATE TEMP VIEW wib_functions AS
 SELECT p.oid, p.oid::regprocedure::text AS sig, p.prosecdef, p.proconfig, p.proowner, p.prosrc
