@@ -9,7 +9,7 @@ packages=(
 	libcurl4-openssl-dev libssl-dev openssl
 	postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl python3 ca-certificates
-	python3-cryptography python3-botocore python3-sklearn curl
+	python3-cryptography python3-botocore python3-sklearn curl nghttp2-server
 )
 # Packages only some targets need, named by them (make test-valgrind: valgrind).
 packages+=("$@")
