@@ -62,6 +62,13 @@ AS $$
 DECLARE
     old_row wib.users;
 BEGIN
+    -- Their calls and scorecards keep no agent.  Done here, not by the foreign
+    -- keys (ON DELETE SET NULL of one column is refused on a Citus cluster,
+    -- where the key includes the distribution column).
+    UPDATE wib.calls c SET agent_id = NULL
+     WHERE c.organization_id = wib.require_org() AND c.agent_id = user_delete.id;
+    UPDATE wib.scorecards s SET agent_id = NULL
+     WHERE s.organization_id = wib.require_org() AND s.agent_id = user_delete.id;
     DELETE FROM wib.users u
      WHERE u.organization_id = wib.require_org() AND u.id = user_delete.id
     RETURNING * INTO old_row;

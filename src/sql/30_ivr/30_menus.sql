@@ -251,6 +251,15 @@ BEGIN
             MESSAGE = format('IVR menu %s is the submenu of menu "%s"', id, user_of),
             HINT = 'Remove the submenu option pointing to it first.';
     END IF;
+    -- Released numbers and the call log keep no menu.  Done here, not by the
+    -- foreign keys (ON DELETE SET NULL of one column is refused on a Citus
+    -- cluster, where the key includes the distribution column).
+    UPDATE wib.inbound_numbers n SET menu_id = NULL
+     WHERE n.organization_id = org AND n.menu_id = ivr_menu_delete.id;
+    UPDATE wib.inbound_call_log l SET menu_id = NULL
+     WHERE l.organization_id = org AND l.menu_id = ivr_menu_delete.id;
+    UPDATE wib.inbound_call_log l SET current_menu_id = NULL
+     WHERE l.organization_id = org AND l.current_menu_id = ivr_menu_delete.id;
     DELETE FROM wib.ivr_menus m WHERE m.organization_id = org AND m.id = ivr_menu_delete.id;
     PERFORM wib.audit('ivr:menu_deleted', 'ivr_menu', id::text, old_doc, NULL);
 END
