@@ -3,9 +3,10 @@
 
 -- The whole menu as the JSON document ivr_menu_create takes (for updates and previews).
 CREATE OR REPLACE FUNCTION wib.ivr_menu_json(menu_id uuid) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
 AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
+BEGIN
+    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
                'name', m.name, 'greeting_type', m.greeting_type, 'greeting_text', m.greeting_text,
                'greeting_audio_url', m.greeting_audio_url, 'voice', m.voice, 'language', m.language,
                'timeout_seconds', m.timeout_seconds, 'max_retries', m.max_retries,
@@ -20,7 +21,8 @@ AS $$
                  FROM wib.ivr_menu_options o
                 WHERE o.organization_id = m.organization_id AND o.menu_id = m.id), '[]'::jsonb))
       FROM wib.ivr_menus m
-     WHERE m.organization_id = wib.require_org() AND m.id = ivr_menu_json.menu_id
+     WHERE m.organization_id = wib.require_org() AND m.id = ivr_menu_json.menu_id);
+END
 $$;
 COMMENT ON FUNCTION wib.ivr_menu_json(uuid) IS
     'A menu of the organization in context as the JSON document wib.ivr_menu_create takes; NULL when not found.';

@@ -51,9 +51,13 @@ COMMENT ON FUNCTION wib.distribution_plan() IS
 -- security applies): the push deliveries' policy on a cluster, where Citus
 -- refuses policies with subqueries.
 CREATE OR REPLACE FUNCTION wib.push_subscription_visible(org uuid, subscription uuid) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
     RETURN EXISTS (SELECT 1 FROM wib.push_subscriptions s WHERE s.organization_id = org AND s.id = subscription);
+END
+$$;
 COMMENT ON FUNCTION wib.push_subscription_visible(uuid, uuid) IS
     'Internal (row-level security on a Citus cluster): true when the querying role sees the push subscription under its own row-level security.';
 
