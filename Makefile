@@ -53,7 +53,7 @@ wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 wib--%--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 	@tools/sql_script.sh update $* $(EXTVERSION) > $@
 
-.PHONY: deps demo test bench
+.PHONY: deps demo test bench test-citus bench-citus
 
 # Debian packages the build, tests and demo need (installed only when missing; needs root).
 deps:
@@ -70,3 +70,9 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory -s all
 	@bench/run.sh
+
+# wib on a Citus cluster (coordinator + two workers on loopback); builds Citus
+# from its pinned source once (cached in tmp_citus/).  Not part of make test.
+test-citus: deps
+	@$(MAKE) --no-print-directory -s all
+	@tools/test_citus.sh

@@ -66,6 +66,7 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                    AND NOT has_function_privilege('wib_app', f.oid, 'EXECUTE') ORDER BY 1),
           ARRAY['wib.analytics_reschedule()',
                 'wib.deliver_due(integer)',
+                'wib.distribute()',
                 'wib.export_expire()',
                 'wib.organization_create(text,text)',
                 'wib.organization_update(uuid,jsonb)',

@@ -63,7 +63,9 @@ COMMENT ON FUNCTION wib.push_subscription_visible(uuid, uuid) IS
 
 -- Runs a statement on the coordinator and on every worker: the workers hold
 -- wib's tables too (Citus creates the extension there), and a table still
--- local is changed on one node only.
+-- local is changed on one node only.  (Not for a distributed table: Citus
+-- propagates those changes itself, and the workers' own connection would wait
+-- for the locks of this one.)
 CREATE OR REPLACE FUNCTION wib.distribute_ddl(stmt text) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, wib, pg_temp
@@ -151,7 +153,9 @@ BEGIN
     END IF;
 
     -- The routes' foreign key would tie a reference table to a distributed one.
-    PERFORM wib.distribute_ddl('ALTER TABLE wib.inbound_number_routes DROP CONSTRAINT IF EXISTS inbound_number_routes_number_fkey');
+    IF NOT wib.is_distributed('wib.inbound_number_routes') THEN
+        PERFORM wib.distribute_ddl('ALTER TABLE wib.inbound_number_routes DROP CONSTRAINT IF EXISTS inbound_number_routes_number_fkey');
+    END IF;
 
     -- A key from a table still local to a reference table would make Citus
     -- convert the local table (and refuse its policies): such keys are dropped
@@ -228,6 +232,10 @@ BEGIN
     -- Applications' transaction-local context (wib.set_context(..., true) in a
     -- transaction block) travels to the workers as SET LOCAL statements.
     EXECUTE format('ALTER DATABASE %I SET citus.propagate_set_commands = local', current_database());
+    -- The core tables' triggers run on the shards and queue events in other
+    -- tables of the same organization (co-located: the same worker).
+    PERFORM wib.distribute_ddl(format('ALTER DATABASE %I SET citus.allow_nested_distributed_execution = on',
+                                      current_database()));
 
     RETURN QUERY SELECT * FROM wib.distribution_plan();
 END
