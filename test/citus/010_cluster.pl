@@ -126,11 +126,17 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM wib.calls WHERE organizati
 	'the_other_organization_is_untouched');
 ($ret, $out, $err) = $as_app->("SELECT count(*) FROM wib.calls");
 is($out, '0', 'without_context_nothing_is_visible');
+# A session-level context stays on the coordinator: wib.set_context cannot
+# even find the organization (its row is on a worker), and nothing is visible.
 ($ret, $out, $err) = $as_app->("SELECT wib.set_context('$a', 'alpha-agent') \\g /dev/null\nSELECT count(*) FROM wib.calls");
-is($out, '0', 'a_session_context_does_not_reach_the_workers_and_fails_closed');
-($ret, $out, $err) = $as_app->("BEGIN; SELECT wib.set_context('$b', 'beta-agent', true) \\g /dev/null\n"
-	  . "SELECT wib.user_delete('beta-agent'); SELECT count(*) FROM wib.calls WHERE agent_id IS NULL; COMMIT");
-like($out, qr/5$/, 'deleting_a_user_clears_the_agent_of_their_calls') or diag($err);
+ok($err =~ /organization .* does not exist/ && $out eq '', 'a_session_context_does_not_reach_the_workers_and_fails_closed')
+  or diag("out: $out, err: $err");
+# (Run by the operator: in an application's transaction the user's own writes
+# and the audit row written with the owner's rights would touch one shard
+# group through two users' connections, which Citus refuses; docs/scale-out.md.)
+is($node->safe_psql('postgres', "BEGIN; SELECT wib.act_as('$b', 'beta-agent') \\g /dev/null\n"
+	  . "SELECT wib.user_delete('beta-agent') \\g /dev/null\nSELECT count(*) FROM wib.calls WHERE organization_id = '$b' AND agent_id IS NULL; COMMIT"),
+	'5', 'deleting_a_user_clears_the_agent_of_their_calls');
 
 # --- webhook delivery through the coordinator's deliverer
 my %ctx = ($a => "BEGIN; SELECT wib.act_as('$a');", $b => "BEGIN; SELECT wib.act_as('$b');");
