@@ -44,6 +44,16 @@
 /* Analytics (WB4xx). */
 #define ERRCODE_WIB_ANALYTICS_BUSY			MAKE_SQLSTATE('W','B','4','0','1')
 
+/* CRM sync (WB5xx, docs/crm.md); a forged CRM webhook is WB007 above. */
+#define ERRCODE_WIB_CRM_NOT_CONFIGURED		MAKE_SQLSTATE('W','B','5','0','1')
+#define ERRCODE_WIB_CRM_STATE_INVALID		MAKE_SQLSTATE('W','B','5','0','2')
+#define ERRCODE_WIB_CRM_STATE_EXPIRED		MAKE_SQLSTATE('W','B','5','0','3')
+#define ERRCODE_WIB_CRM_STATE_USED			MAKE_SQLSTATE('W','B','5','0','4')
+#define ERRCODE_WIB_CRM_NOT_CONNECTED		MAKE_SQLSTATE('W','B','5','0','5')
+#define ERRCODE_WIB_CRM_WEBHOOK_STALE		MAKE_SQLSTATE('W','B','5','0','6')
+#define ERRCODE_WIB_CRM_UNKNOWN_ACCOUNT		MAKE_SQLSTATE('W','B','5','0','7')
+#define ERRCODE_WIB_CRM_NOT_AVAILABLE		MAKE_SQLSTATE('W','B','5','0','8')
+
 /* Mobile (WB6xx, raised by src/sql/60_mobile/; docs/mobile.md). */
 #define ERRCODE_WIB_MOBILE_NO_USER			MAKE_SQLSTATE('W','B','6','0','1')
 #define ERRCODE_WIB_MOBILE_DEVICE_REVOKED	MAKE_SQLSTATE('W','B','6','0','2')

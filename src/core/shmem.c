@@ -14,6 +14,7 @@
 #include "core/errors.h"
 #include "core/rate_limit.h"
 #include "core/shmem.h"
+#include "crm/limiter.h"
 #include "ivr/menu_cache.h"
 #include "workers/slots.h"
 
@@ -30,6 +31,7 @@ wib_shmem_request(void)
 	rate_limit_shmem_request();
 	menu_cache_shmem_request();
 	slots_shmem_request();
+	crm_limiter_shmem_request();
 }
 
 /* Attaches (or, in the postmaster, creates) every subsystem's shared state. */
@@ -41,6 +43,7 @@ wib_shmem_startup(void)
 	rate_limit_shmem_startup();
 	menu_cache_shmem_startup();
 	slots_shmem_startup();
+	crm_limiter_shmem_startup();
 	shmem_ready = true;
 }
 

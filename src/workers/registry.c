@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include "crm/crm_settings.h"
+#include "crm/sync.h"
 #include "workers/deliverer.h"
 #include "workers/registry.h"
 #include "workers/scheduler.h"
@@ -15,6 +17,7 @@
 static const WorkerKindDef worker_kinds[] = {
 	{"scheduler", scheduler_pass, scheduler_define_settings},
 	{"deliverer", deliverer_pass, NULL},
+	{"crm_sync", crm_sync_pass, crm_define_settings},	/* src/crm/sync.c */
 };
 
 StaticAssertDecl(lengthof(worker_kinds) <= WORKER_KINDS_MAX,
@@ -32,7 +35,9 @@ const WorkerKindDef *
 worker_kind(WorkerKind kind)
 {
 	if (kind < 0 || kind >= (int) lengthof(worker_kinds))
-		elog(ERROR, "wib worker kind %d does not exist", kind);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("wib worker kind %d does not exist", kind)));
 	return &worker_kinds[kind];
 }
 

@@ -11,6 +11,9 @@ One process plays app.hubspot.com (OAuth authorize) and api.hubapi.com:
   GET  /crm/v3/objects/contacts/{id}
   POST /crm/v3/objects/contacts/search      search (hubspot_crm.py has the rules)
   POST /crm/v3/objects/calls                log a call, associated to contacts (type 194)
+  POST /crm/v3/objects/calls/search         search calls by property (counts as a search)
+  POST /crm/v3/properties/calls             create a custom call property (409 when it exists)
+  GET  /crm/v3/properties/calls/{name}      read a call property
 Access tokens live --access-ttl seconds (default 1800); refresh tokens do not
 expire and do not change on refresh.  Reading contacts needs the scope
 crm.objects.contacts.read (403 MISSING_SCOPES otherwise).
@@ -29,11 +32,13 @@ Admin API (loopback, no auth), JSON in and out:
   POST /__admin/update {"ids" | "count", "same_modified", "modified_at", "properties"} -> {"updated"}
   POST /__admin/archive {"ids" | "count"} -> {"archived"}
   GET  /__admin/calls -> {"results"}
+  GET  /__admin/tokens -> {"access", "refresh"}  every token issued (for leak checks)
   POST /__admin/refresh {"refuse": bool}      every refresh fails with invalid_grant while set
   POST /__admin/expire_tokens                 every access token expires now
   POST /__admin/token {"scopes", "ttl"}       mints a token pair without the browser step
   POST /__admin/storm {"count", "retry_after"} the next count API requests get 429
-  POST /__admin/config {"search_lag_ms", "limit_10s", "limit_search_1s", "retry_after"}
+  POST /__admin/config {"search_lag_ms", "limit_10s", "limit_search_1s", "retry_after", "call_delay_ms"}
+                                            call_delay_ms: a created call is answered that much later
   GET  /__admin/stats[?arrivals=1]            counts per endpoint/status, limit evidence
   POST /__admin/reset_stats
   POST /__admin/sign_webhook {"method", "uri", "body", "timestamp_ms"} -> {"signature", "timestamp_ms"}
@@ -49,7 +54,9 @@ Inbound webhooks (HubSpot -> app) are a JSON array of up to 100 events, for exam
    {"eventId": 1993466819, ..., "subscriptionType": "contact.deletion",
     "objectId": 85000000002, "changeFlag": "DELETED", "changeSource": "CRM"}]
 signed with v3: X-HubSpot-Signature-v3 = base64(HMAC-SHA256(client_secret,
-method + uri + body + timestamp)), X-HubSpot-Request-Timestamp = timestamp (ms).
+method + uri + body + timestamp)), X-HubSpot-Request-Timestamp = timestamp (ms),
+where HubSpot first decodes %3A %2F %3F %40 %21 %24 %27 %28 %29 %2A %2C %3B in
+the URI (and no other encoding).
 The same event can be delivered again (attemptNumber grows): dedupe on eventId.
 """
 import sys
@@ -61,6 +68,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import secrets
 import time
 import urllib.parse
@@ -108,6 +116,7 @@ class HubSpot(peer_http.PeerApp):
         self.over_limit = {"TEN_SECONDLY_ROLLING": 0, "SECONDLY": 0, "DAILY": 0}
         self.storm_answered = 0
         self.arrivals = []
+        self.call_delay = 0.0
         r = self.route
         r("GET", r"/oauth/authorize", "/oauth/authorize", self.authorize)
         r("POST", r"/oauth/v3/token", "/oauth/v3/token", self.token)
@@ -120,10 +129,13 @@ class HubSpot(peer_http.PeerApp):
         r("POST", r"/crm/v3/objects/contacts/search", "/crm/v3/objects/contacts/search", self.search)
         r("GET", r"/crm/v3/objects/contacts/([^/]+)", "/crm/v3/objects/contacts/{id}", self.get_contact)
         r("POST", r"/crm/v3/objects/calls", "/crm/v3/objects/calls", self.create_call)
+        r("POST", r"/crm/v3/objects/calls/search", "/crm/v3/objects/calls/search", self.search_calls)
+        r("POST", r"/crm/v3/properties/calls", "/crm/v3/properties/calls", self.create_call_property)
+        r("GET", r"/crm/v3/properties/calls/([^/]+)", "/crm/v3/properties/calls/{name}", self.get_call_property)
         for method, name, fn in (
                 ("POST", "contacts", self.a_create), ("GET", "contacts", self.a_contacts),
                 ("POST", "update", self.a_update), ("POST", "archive", self.a_archive),
-                ("GET", "calls", self.a_calls), ("POST", "refresh", self.a_refresh),
+                ("GET", "calls", self.a_calls), ("GET", "tokens", self.a_tokens), ("POST", "refresh", self.a_refresh),
                 ("POST", "expire_tokens", self.a_expire), ("POST", "token", self.a_token),
                 ("POST", "storm", self.a_storm), ("POST", "config", self.a_config),
                 ("GET", "stats", self.a_stats), ("POST", "reset_stats", self.a_reset),
@@ -345,6 +357,33 @@ class HubSpot(peer_http.PeerApp):
             return err
         with self.lock:
             status, body = self.store.create_call(req.body)
+            delay = self.call_delay
+        if delay > 0 and status == 201:
+            time.sleep(delay)  # created, but the client hears of it only later (or never)
+        return json_response(status, body, headers)
+
+    def search_calls(self, req):
+        portal, headers, err = self.gate(req, search=True)
+        if err:
+            return err
+        with self.lock:
+            status, body = self.store.search_calls(req.body, time.time())
+        return json_response(status, body, headers)
+
+    def create_call_property(self, req):
+        portal, headers, err = self.gate(req)
+        if err:
+            return err
+        with self.lock:
+            status, body = self.store.create_call_property(req.body)
+        return json_response(status, body, headers)
+
+    def get_call_property(self, req, name):
+        portal, headers, err = self.gate(req)
+        if err:
+            return err
+        with self.lock:
+            status, body = self.store.get_call_property(name)
         return json_response(status, body, headers)
 
     # ---- admin ----------------------------------------------------------
@@ -380,6 +419,9 @@ class HubSpot(peer_http.PeerApp):
     def a_calls(self, req, b):
         return {"results": [self.store.calls[k] for k in sorted(self.store.calls)]}
 
+    def a_tokens(self, req, b):
+        return {"access": sorted(self.access), "refresh": sorted(self.refresh)}
+
     def a_refresh(self, req, b):
         self.refuse_refresh = bool(b.get("refuse"))
         return {"refuse": self.refuse_refresh}
@@ -407,6 +449,8 @@ class HubSpot(peer_http.PeerApp):
             self.args.retry_after = bool(b["retry_after"])
         if "search_lag_ms" in b:
             self.store.lag = float(b["search_lag_ms"]) / 1000.0
+        if "call_delay_ms" in b:
+            self.call_delay = float(b["call_delay_ms"]) / 1000.0
         return {"ok": True}
 
     def a_stats(self, req, b):
@@ -430,6 +474,8 @@ class HubSpot(peer_http.PeerApp):
         return {"ok": True}
 
     def sign(self, method, uri, body, ts):
+        uri = re.sub(r"%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)", lambda m: chr(int(m.group(1), 16)), uri,
+                     flags=re.IGNORECASE)
         msg = (method + uri + body + str(ts)).encode("utf-8")
         return base64.b64encode(hmac.new(self.args.client_secret.encode(), msg, hashlib.sha256).digest()).decode()
 

@@ -1,7 +1,8 @@
 """HubSpot CRM objects for the HubSpot peer (PROTOCOLS.md section 4): the
 contact store with list paging, the search endpoint's body rules, filters,
 sorts, 10,000-result cap and indexing lag, and the calls object with its
-property and association validation.  No HTTP here: hubspot.py calls these
+property and association validation, custom call properties (created through
+the properties API, as an integration does for its own ids) and call search.  No HTTP here: hubspot.py calls these
 with the peer's lock held and turns (status, body) into responses.
 
 Contact ids are integers (strings in JSON), increasing with creation, with
@@ -104,6 +105,7 @@ class Store:
         self.last = 0.0  # latest lastmodifieddate made without an explicit time
         self.gen = 0  # bumped by every write; the search index is rebuilt when it moved
         self.index, self.index_gen = [], -1
+        self.call_props = {}  # custom call properties: name -> definition
 
     # ---- contacts -------------------------------------------------------
     def new_id(self):
@@ -465,7 +467,7 @@ class Store:
             problems.append({"isValid": False, "message": message, "error": error, "name": name})
 
         for k, v in props.items():
-            if k not in CALL_PROPS:
+            if k not in CALL_PROPS and k not in self.call_props:
                 bad(k, "PROPERTY_DOESNT_EXIST", 'Property "%s" does not exist' % k)
             elif v is not None and not isinstance(v, (str, int, float)) or isinstance(v, bool):
                 bad(k, "INVALID_VALUE", "%r is not a valid value for %s" % (v, k))
@@ -515,5 +517,96 @@ class Store:
                        "hs_lastmodifieddate": iso_ms(now), "hs_object_id": str(cid)})
         call = {"id": str(cid), "properties": stored, "createdAt": iso_ms(now), "updatedAt": iso_ms(now),
                 "archived": False}
-        self.calls[cid] = dict(call, associations={"contacts": contacts})
+        self.calls[cid] = dict(call, associations={"contacts": contacts}, created=now)
         return 201, call
+
+    def create_call_property(self, raw):
+        """POST /crm/v3/properties/calls: (status, body); 409 when the name is taken."""
+        try:
+            req = json.loads(raw.decode("utf-8"))
+        except ValueError as e:
+            return 400, error_body("Invalid input JSON: %s" % e)
+        if not isinstance(req, dict):
+            return 400, error_body("Invalid input JSON: expected an object")
+        missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not isinstance(req.get(k), str)]
+        if missing:
+            return 400, error_body("Missing or invalid property attributes: %s" % ", ".join(missing))
+        name = req["name"]
+        if not name.islower() or not name.replace("_", "").isalnum() or name.startswith("hs_"):
+            return 400, error_body("Property name %r is not valid (lower case letters, digits and _; not hs_)" % name)
+        if name in self.call_props or name in CALL_PROPS:
+            return 409, error_body("Property named '%s' already exists." % name, "OBJECT_ALREADY_EXISTS")
+        prop = {"name": name, "label": req["label"], "type": req["type"], "fieldType": req["fieldType"],
+                "groupName": req["groupName"], "hasUniqueValue": bool(req.get("hasUniqueValue")),
+                "hidden": False, "calculated": False, "createdAt": iso_ms(time.time())}
+        self.call_props[name] = prop
+        return 201, prop
+
+    def get_call_property(self, name):
+        prop = self.call_props.get(name)
+        if prop is None:
+            return 404, error_body("Unable to find property %s for object type calls" % name, "OBJECT_NOT_FOUND")
+        return 200, prop
+
+    def search_calls(self, raw, now):
+        """POST /crm/v3/objects/calls/search: EQ, NEQ, IN and HAS_PROPERTY on call properties; (status, body)."""
+        text = raw.decode("utf-8", "replace")
+        if len(text) > SEARCH_MAX_CHARS:
+            return 400, error_body("Request body is %d characters; the limit is %d." % (len(text), SEARCH_MAX_CHARS))
+        try:
+            req = json.loads(text)
+            if not isinstance(req, dict):
+                raise ValueError("expected an object")
+            groups = req.get("filterGroups") or []
+            if not isinstance(groups, list) or len(groups) > SEARCH_MAX_GROUPS:
+                raise ValueError("filterGroups must be a list of at most %d groups" % SEARCH_MAX_GROUPS)
+            known = set(CALL_PROPS) | set(self.call_props) | {"hs_object_id"}
+            preds = []
+            for g in groups:
+                filters = g.get("filters") if isinstance(g, dict) else None
+                if not isinstance(filters, list) or len(filters) > SEARCH_MAX_FILTERS_PER_GROUP:
+                    raise ValueError("each filter group needs a list of at most %d filters"
+                                     % SEARCH_MAX_FILTERS_PER_GROUP)
+                fs = []
+                for f in filters:
+                    prop, op = f.get("propertyName"), f.get("operator")
+                    if prop not in known:
+                        raise ValueError("There is no call property named %r" % prop)
+                    if op in ("EQ", "NEQ"):
+                        want = str(f.get("value"))
+                        fs.append((prop, op, want))
+                    elif op == "IN":
+                        fs.append((prop, op, [str(v) for v in f.get("values") or []]))
+                    elif op == "HAS_PROPERTY":
+                        fs.append((prop, op, None))
+                    else:
+                        raise ValueError("Unsupported operator %r for calls in this peer" % op)
+                preds.append(fs)
+            limit = int(req.get("limit", 10))
+            after = int(req.get("after") or 0)
+            if limit < 1 or limit > SEARCH_MAX_LIMIT:
+                raise ValueError("limit must be between 1 and %d" % SEARCH_MAX_LIMIT)
+            if after + limit > SEARCH_MAX_RESULTS:
+                raise ValueError("Paging beyond %d results is not supported." % SEARCH_MAX_RESULTS)
+            wanted = req.get("properties") or ["hs_timestamp", "hs_createdate", "hs_lastmodifieddate"]
+        except (ValueError, TypeError, AttributeError) as e:
+            return 400, error_body(str(e))
+
+        def holds(call, fs):
+            for prop, op, want in fs:
+                v = call["properties"].get(prop)
+                if op == "EQ" and v != want or op == "NEQ" and v == want:
+                    return False
+                if op == "IN" and v not in want or op == "HAS_PROPERTY" and v in (None, ""):
+                    return False
+            return True
+
+        rows = [c for k, c in sorted(self.calls.items())
+                if c["created"] <= now - self.lag and (not preds or any(holds(c, fs) for fs in preds))]
+        page = rows[after:after + limit]
+        body = {"total": len(rows), "results": [
+            {"id": c["id"], "properties": {p: c["properties"].get(p) for p in wanted if p in c["properties"]},
+             "createdAt": c["createdAt"], "updatedAt": c["updatedAt"], "archived": False} for c in page]}
+        if after + len(page) < len(rows):
+            body["paging"] = {"next": {"after": str(after + len(page))}}
+        return 200, body

@@ -348,6 +348,35 @@ def calls(hs, api, live):
           and "INVALID_OPTION" in r2[2]["message"] and "hs_timestamp" in r1[2]["message"],
           [r[0] for r in (r1, r2, r3, r4, r5, r6)])
 
+    r7 = variant({"wib_call_id": "c-1"})
+    prop = {"name": "wib_call_id", "label": "wib call id", "type": "string", "fieldType": "text",
+            "groupName": "callinformation"}
+    p1 = hs.call("POST", "/crm/v3/properties/calls", prop, token=api)
+    p2 = hs.call("POST", "/crm/v3/properties/calls", prop, token=api)
+    p3 = hs.call("GET", "/crm/v3/properties/calls/wib_call_id", token=api)
+    p4 = hs.call("GET", "/crm/v3/properties/calls/nothing_here", token=api)
+    check("hubspot: a custom call property is refused until created; created once (201), then 409; readable",
+          r7[0] == 400 and "PROPERTY_DOESNT_EXIST" in r7[2]["message"] and p1[0] == 201 and p2[0] == 409
+          and p2[2].get("category") == "OBJECT_ALREADY_EXISTS" and p3[0] == 200 and p4[0] == 404,
+          [r7[0], p1[0], p2[0], p3[0], p4[0]])
+    r8 = variant({"wib_call_id": "c-2"})
+    q = {"filterGroups": [{"filters": [{"propertyName": "wib_call_id", "operator": "EQ", "value": "c-2"}]}],
+         "properties": ["wib_call_id"], "limit": 5}
+    s1, _, found = hs.call("POST", "/crm/v3/objects/calls/search", q, token=api)
+    q["filterGroups"][0]["filters"][0]["value"] = "c-3"
+    s2, _, none = hs.call("POST", "/crm/v3/objects/calls/search", q, token=api)
+    check("hubspot: a call carries a custom property and is found by it with the calls search",
+          r8[0] == 201 and s1 == 200 and found["total"] == 1 and found["results"][0]["id"] == r8[2]["id"]
+          and found["results"][0]["properties"]["wib_call_id"] == "c-2" and s2 == 200 and none["total"] == 0,
+          (found, none))
+    hs.admin("config", {"call_delay_ms": 300})
+    t0 = time.time()
+    r9 = variant({"wib_call_id": "c-3"})
+    slow = time.time() - t0
+    hs.admin("config", {"call_delay_ms": 0})
+    check("hubspot: call_delay_ms answers a created call that much later",
+          r9[0] == 201 and slow >= 0.3, slow)
+
     return contact
 
 
@@ -360,6 +389,13 @@ def webhooks(hs, contact):
                                                               + body + "1764411300123").encode(),
                                      hashlib.sha256).digest()).decode()
     check("hubspot: sign_webhook is base64(HMAC-SHA256(secret, method+uri+body+timestamp))", sig["signature"] == want)
+    enc = hs.admin("sign_webhook", {"method": "POST", "uri": "https://wib.example.com/hooks/hubspot?x=a%3Ab%2fc%20d",
+                                    "body": body, "timestamp_ms": 1764411300123})
+    want = base64.b64encode(hmac.new(CLIENT_SECRET.encode(), ("POST" + "https://wib.example.com/hooks/hubspot?x=a:b/c%20d"
+                                                              + body + "1764411300123").encode(),
+                                     hashlib.sha256).digest()).decode()
+    check("hubspot: sign_webhook decodes %3A, %2F (any case) but no other encoding in the URI, as HubSpot does",
+          enc["signature"] == want)
     w = hs.admin("webhook_request", {"uri": "https://wib.example.com/h", "events": [
         {"subscriptionType": "contact.creation", "objectId": contact},
         {"subscriptionType": "contact.propertyChange", "objectId": contact, "propertyName": "phone",
@@ -380,6 +416,9 @@ def log_and_stats(hs, tok, code, access):
     log = [json.loads(l) for l in open(hs.log)]
     text = open(hs.log).read()
     grants = [e.get("grant_type") for e in log if e["path"].endswith("/token")]
+    issued = hs.admin("tokens")
+    check("hubspot: admin tokens lists every access and refresh token issued",
+          access in issued["access"] and tok["refresh_token"] in issued["refresh"])
     check("hubspot: the log has one JSON line per request, grant types, and no secret in full",
           len(log) >= 200 and "authorization_code" in grants and "refresh_token" in grants
           and tok["refresh_token"] not in text and code not in text and access not in text and CLIENT_SECRET not in text)

@@ -4,7 +4,7 @@
 -- act for a tenant restore the caller's context, and applications write no
 -- table that the API keeps (the attacks themselves are in test/t/100_security.pl).
 BEGIN;
-SELECT plan(11);
+SELECT plan(12);
 
 CREATE TEMP VIEW wib_functions AS
 SELECT p.oid, p.oid::regprocedure::text AS sig, p.prosecdef, p.proconfig, p.proowner, p.prosrc
@@ -27,6 +27,14 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                  WHERE f.prosecdef AND has_function_privilege('wib_app', f.oid, 'EXECUTE') ORDER BY 1),
           ARRAY['wib.agent_leaderboard(date,date,text,integer)',
                 'wib.audit(text,text,text,jsonb,jsonb)',
+                'wib.crm_callback(text,text,text,text)',
+                'wib.crm_connect(text,text,text)',
+                'wib.crm_contact_lookup(text)',
+                'wib.crm_disconnect(text)',
+                'wib.crm_mappings(text)',
+                'wib.crm_mappings_set(text,jsonb)',
+                'wib.crm_sync_now(text,text)',
+                'wib.crm_webhook(text,text,text,bytea,jsonb)',
                 'wib.current_plan()',
                 'wib.device_register(text,text,text)',
                 'wib.device_revoke(uuid)',
@@ -65,6 +73,9 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                  WHERE f.prosecdef AND has_function_privilege('wib_admin', f.oid, 'EXECUTE')
                    AND NOT has_function_privilege('wib_app', f.oid, 'EXECUTE') ORDER BY 1),
           ARRAY['wib.analytics_reschedule()',
+                'wib.crm_provider_set(text,jsonb)',
+                'wib.crm_providers_show()',
+                'wib.crm_sync(uuid)',
                 'wib.deliver_due(integer)',
                 'wib.distribute()',
                 'wib.export_expire()',
@@ -117,6 +128,12 @@ SELECT ok(NOT has_column_privilege('wib_app', 'wib.push_subscriptions', 'auth_ke
           AND NOT has_table_privilege('wib_app', 'wib.qr_auth_nonces', 'SELECT')
           AND NOT has_column_privilege('wib_app', 'wib.qr_auth_sessions', 'nonce_hash', 'SELECT'),
           'nobody but the owner reads push auth secrets, VAPID keys or QR nonce hashes');
+
+SELECT ok(NOT has_table_privilege('wib_app', 'wib.crm_tokens', 'SELECT')
+          AND NOT has_table_privilege('wib_admin', 'wib.crm_tokens', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.crm_oauth_states', 'SELECT')
+          AND NOT has_column_privilege('wib_admin', 'wib.crm_providers', 'client_secret', 'SELECT'),
+          'nobody but the owner reads CRM tokens, OAuth codes or client secrets');
 
 SELECT * FROM finish();
 ROLLBACK;

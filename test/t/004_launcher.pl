@@ -102,7 +102,7 @@ ok(wait_for_workers('postgres', 2), 'create_extension_starts_the_workers_without
 $node->safe_psql('db_a', 'CREATE EXTENSION wib');
 ok(wait_for_workers('db_a', 2), 'a_second_database_gets_its_own_workers');
 wait_for_worker_pid($node, $_, undef, 'db_a') for qw(scheduler deliverer);
-is(status_rows('db_a'), 'launcher@-,deliverer@db_a,scheduler@db_a,deliverer@postgres,scheduler@postgres',
+is(status_rows('db_a'), 'launcher@-,crm_sync@db_a,deliverer@db_a,scheduler@db_a,crm_sync@postgres,deliverer@postgres,scheduler@postgres',
 	'worker_status_shows_the_launcher_and_each_database_workers');
 is($node->safe_psql('db_a',
 	"SELECT bool_and(a.datname = s.database) FROM wib.worker_status s JOIN pg_stat_activity a USING (pid)"
@@ -167,7 +167,7 @@ my $t0 = time;
 my ($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE db_b');
 is($ret, 0, 'drop_database_succeeds_while_workers_run') or diag($err);
 cmp_ok(time - $t0, '<', 5, 'drop_database_waits_only_for_the_workers_to_exit');
-is(status_rows('postgres'), 'launcher@-,deliverer@postgres,scheduler@postgres',
+is(status_rows('postgres'), 'launcher@-,crm_sync@postgres,deliverer@postgres,scheduler@postgres',
 	'dropped_database_leaves_worker_status');
 
 # ALTER DATABASE RENAME and DROP DATABASE while a worker is busy in a job.

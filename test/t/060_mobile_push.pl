@@ -176,7 +176,7 @@ for my $example (split /\n/, sql("SELECT example::text FROM wib.event_types"))
 		elsif (ref $v eq 'ARRAY') { $walk->($_) for @$v }
 		elsif (defined $v && !ref $v && $v =~ /[A-Za-z+]/ && length($v) > 3
 			&& $v !~ /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-			&& $v !~ /^(inbound|outbound|completed|queued|answered|positive|negative|sale|transfer|calls|csv|call_volume|no_answer)$/
+			&& $v !~ /^(inbound|outbound|completed|queued|answered|positive|negative|sale|transfer|calls|csv|call_volume|no_answer|failed|success|partial|schedule|manual|hubspot|salesforce)$/
 			&& $v !~ /^\d{4}-\d\d-\d\dT/) { $pii{$v} = 1 }
 	};
 	$walk->(decode_json($example));

@@ -9,11 +9,15 @@ CREATE TABLE wib.organizations (
     plan        text        NOT NULL DEFAULT 'free',
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
+    default_country text    NOT NULL DEFAULT 'US',
     CONSTRAINT organizations_pkey PRIMARY KEY (id),
     CONSTRAINT organizations_name_check CHECK (length(btrim(name)) BETWEEN 1 AND 200),
-    CONSTRAINT organizations_plan_check CHECK (plan IN ('free', 'starter', 'pro', 'business', 'enterprise'))
+    CONSTRAINT organizations_plan_check CHECK (plan IN ('free', 'starter', 'pro', 'business', 'enterprise')),
+    CONSTRAINT organizations_default_country_check CHECK (default_country ~ '^[A-Z]{2}$')
 );
 COMMENT ON TABLE wib.organizations IS 'Tenants of the platform, with the plan that gates their features.';
+COMMENT ON COLUMN wib.organizations.default_country IS
+    'ISO 3166 alpha-2 country in which the organization''s phone numbers written without a calling code are read (CRM caller lookup); changed with wib.organization_update.';
 ALTER TABLE wib.organizations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE wib.organizations FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_select ON wib.organizations FOR SELECT USING (id = wib.current_org_id());
@@ -53,6 +57,7 @@ CREATE TABLE wib.calls (
     duration_seconds integer,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
+    counterparty_e164 text,
     CONSTRAINT calls_pkey PRIMARY KEY (organization_id, id),
     CONSTRAINT calls_organization_fkey FOREIGN KEY (organization_id)
         REFERENCES wib.organizations (id) ON DELETE CASCADE,
@@ -66,7 +71,11 @@ CREATE TABLE wib.calls (
 );
 CREATE INDEX calls_org_started_idx ON wib.calls (organization_id, started_at);
 CREATE INDEX calls_org_agent_idx ON wib.calls (organization_id, agent_id, started_at);
+CREATE INDEX calls_org_counterparty_idx ON wib.calls (organization_id, counterparty_e164, started_at)
+    WHERE counterparty_e164 IS NOT NULL;
 COMMENT ON TABLE wib.calls IS 'Calls placed or received through the platform.';
+COMMENT ON COLUMN wib.calls.counterparty_e164 IS
+    'The other party''s number (to_number of an outbound call, from_number of an inbound one) in E.164, read in the organization''s default country; NULL when it cannot be read. Kept by the trigger calls_counterparty: whatever is written here is replaced.';
 SELECT wib.make_tenant_table('wib.calls');
 
 CREATE TABLE wib.recordings (

@@ -22,7 +22,8 @@ GRANT EXECUTE ON FUNCTION
     wib.field_e164(jsonb, text), wib.is_e164(text), wib.user_roles(), wib.call_statuses(), wib.url_check(text),
     wib.audit(text, text, text, jsonb, jsonb), wib.redact(jsonb),
     wib.user_create(text, text, text, text), wib.user_update(text, jsonb), wib.user_delete(text),
-    wib.emit_event(text, jsonb)
+    wib.emit_event(text, jsonb),
+    wib.phone_e164(text, text), wib.org_default_country(uuid), wib.call_counterparty(uuid, text, text, text)
 TO wib_app;
 
 GRANT SELECT ON wib.organizations, wib.feature_plans, wib.plan_limits, wib.audit_log, wib.event_types TO wib_app;

@@ -94,6 +94,36 @@ BEGIN
 END
 $$;
 SELECT pg_temp.seed_mobile(pg_temp.org('a')), pg_temp.seed_mobile(pg_temp.org('b'));
+-- CRM: a connected HubSpot integration with its tokens, an OAuth state, a run, a
+-- mapping, a cached contact, a call push and an applied webhook event, for both tenants.
+CREATE FUNCTION pg_temp.seed_crm(org uuid, portal text, phone text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    integ uuid;
+    tok   uuid := gen_random_uuid();
+BEGIN
+    PERFORM wib.set_context(org, 'fixture', true);
+    INSERT INTO wib.crm_integrations (organization_id, crm_type, status, external_account_id, next_sync_at)
+    VALUES (org, 'hubspot', 'connected', portal, now() + interval '1 day') RETURNING id INTO integ;
+    INSERT INTO wib.crm_tokens (organization_id, id, integration_id, access_token, refresh_token, expires_at, lifetime_seconds)
+    VALUES (org, tok, integ, wib.vault_seal('fixture-access-token', org, 'crm_tokens.access_token', tok::text),
+            wib.vault_seal('fixture-refresh-token', org, 'crm_tokens.refresh_token', tok::text),
+            now() + interval '30 minutes', 1800);
+    INSERT INTO wib.crm_oauth_states (organization_id, crm_type, state_hash, user_id, redirect_uri, expires_at, used_at, integration_id)
+    VALUES (org, 'hubspot', sha256(convert_to('fixture-state-' || org, 'UTF8')), 'fixture', 'https://app.example.test/cb',
+            now() + interval '10 minutes', now(), integ);
+    INSERT INTO wib.crm_sync_log (organization_id, integration_id, crm_type, trigger, status, finished_at, records_synced)
+    VALUES (org, integ, 'hubspot', 'schedule', 'success', now(), 1);
+    INSERT INTO wib.crm_field_mappings (organization_id, crm_type, wib_entity, wib_field, crm_object, crm_field)
+    VALUES (org, 'hubspot', 'contact', 'phone_number', 'contacts', 'phone');
+    INSERT INTO wib.crm_contact_cache (organization_id, integration_id, crm_type, crm_contact_id, phone_number, phone_e164,
+                                       display_name, crm_modified_at)
+    VALUES (org, integ, 'hubspot', '85000000001', phone, phone, 'Fixture Contact', now());
+    INSERT INTO wib.crm_call_pushes (organization_id, integration_id, call_id, status, crm_object_id)
+    SELECT org, integ, c.id, 'pushed', '170000000001' FROM wib.calls c WHERE c.organization_id = org LIMIT 1;
+    INSERT INTO wib.crm_webhook_events (organization_id, crm_type, event_id, integration_id) VALUES (org, 'hubspot', '1', integ);
+END
+$$;
+SELECT pg_temp.seed_crm(pg_temp.org('a'), '1001', '+15550100001'), pg_temp.seed_crm(pg_temp.org('b'), '1002', '+15550100002');
 RESET wib.org_id;
 RESET wib.user_id;
 RESET client_min_messages;

@@ -17,3 +17,7 @@ ALTER TABLE wib.webhook_subscriptions DROP COLUMN secret_plaintext, DROP COLUMN 
 -- (CLUSTER, which empties dropped columns) leaves no plaintext in it.
 CLUSTER wib.webhook_subscriptions USING webhook_subscriptions_pkey;
 ALTER TABLE wib.webhook_subscriptions SET WITHOUT CLUSTER;
+
+-- The counterparty number of every call recorded before the update (the
+-- trigger keeps it from now on).
+SELECT wib.contact_numbers_refresh(o.id) FROM wib.organizations o;

@@ -101,3 +101,19 @@ ALTER TABLE wib.inbound_call_log DROP CONSTRAINT inbound_call_log_menu_fkey,
     DROP CONSTRAINT inbound_call_log_current_menu_fkey,
     ADD CONSTRAINT inbound_call_log_current_menu_fkey FOREIGN KEY (organization_id, current_menu_id)
         REFERENCES wib.ivr_menus (organization_id, id);
+
+-- Phone numbers written without a calling code (CRM contacts, callers) are
+-- read in the organization's own country.
+ALTER TABLE wib.organizations ADD COLUMN default_country text NOT NULL DEFAULT 'US';
+ALTER TABLE wib.organizations ADD CONSTRAINT organizations_default_country_check CHECK (default_country ~ '^[A-Z]{2}$');
+COMMENT ON COLUMN wib.organizations.default_country IS
+    'ISO 3166 alpha-2 country in which the organization''s phone numbers written without a calling code are read (CRM caller lookup); changed with wib.organization_update.';
+
+-- Contacts are identified by the other party's number of their calls, in
+-- E.164: a column kept by a trigger (src/sql/00_core/13_contacts.sql), filled
+-- for the calls of 0.1.0 by after.sql, and an index to find a contact's calls.
+ALTER TABLE wib.calls ADD COLUMN counterparty_e164 text;
+CREATE INDEX calls_org_counterparty_idx ON wib.calls (organization_id, counterparty_e164, started_at)
+    WHERE counterparty_e164 IS NOT NULL;
+COMMENT ON COLUMN wib.calls.counterparty_e164 IS
+    'The other party''s number (to_number of an outbound call, from_number of an inbound one) in E.164, read in the organization''s default country; NULL when it cannot be read. Kept by the trigger calls_counterparty: whatever is written here is replaced.';
