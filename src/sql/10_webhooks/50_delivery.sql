@@ -379,7 +379,8 @@ BEGIN
             FOR sub IN
                 UPDATE wib.webhook_subscriptions s
                    SET is_active = false, disabled_at = ts,
-                       disabled_reason = format('%s failed deliveries in a row', s.consecutive_failures)
+                       -- (no format(): Citus refuses STABLE functions of columns in an UPDATE)
+                       disabled_reason = s.consecutive_failures::text || ' failed deliveries in a row'
                  WHERE s.organization_id = org AND s.id = sub_ids[k]
                    AND s.is_active AND s.consecutive_failures >= disable_after
                 RETURNING s.organization_id, s.id, s.name, s.consecutive_failures

@@ -31,6 +31,7 @@ BEGIN ATOMIC
             ('ivr_prohibited_phrases', 'reference', 'compliance catalogue, read by IVR validation'),
             ('push_event_templates', 'reference', 'push catalogue, read by the push event triggers on the shards'),
             ('vapid_keys', 'reference', 'the platform''s VAPID keys, referenced by push subscriptions'),
+            ('crm_providers', 'reference', 'CRM provider catalogue, referenced by CRM integrations'),
             ('inbound_number_routes', 'reference', 'number to organization lookup keyed by the number alone (one organization per number); its foreign key to inbound_numbers is dropped, the trigger on inbound_numbers keeps it'),
             ('vault_columns', 'local', 'catalogue of sealed columns, read only by wib.vault_rotate() on the coordinator'),
             ('retention_policies', 'local', 'commands the coordinator''s scheduler runs'),
