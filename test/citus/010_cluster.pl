@@ -198,7 +198,7 @@ check_run('kill9', 3000);
 
 # An organization's shard group moved to the other worker while its webhooks keep arriving.
 my ($shard, $from) = split /\|/, $node->safe_psql('postgres', qq{
-	SELECT s.shardid || '|' || p.nodeport FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+	SELECT s.shardid || '|' || n.nodeport FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
 	  JOIN pg_dist_node n ON n.groupid = p.groupid
 	 WHERE s.shardid = get_shard_id_for_distribution_column('wib.webhook_deliveries', '$a')});
 my $to = $from == $workers[0]->port ? $workers[1]->port : $workers[0]->port;
