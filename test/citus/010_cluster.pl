@@ -207,7 +207,7 @@ my $mover = fork();
 if ($mover == 0)
 {
 	my ($r, $o, $e) = $node->psql('postgres',
-		"SELECT citus_move_shard_placement($shard, '127.0.0.1', $from, '127.0.0.1', $to, shard_transfer_mode => 'force_logical')");
+		"SELECT citus_move_shard_placement($shard, '127.0.0.1', $from, '127.0.0.1', $to, shard_transfer_mode => 'block_writes')");
 	print STDERR "move: $e\n" if $r;
 	exit($r);
 }
