@@ -32,7 +32,7 @@ EXTRA_CLEAN = wib--*.sql tmp_install tmp_check log results regression.diffs regr
 override with_llvm = no
 
 # Before "make deps" has installed postgresql-server-dev-15 there is no PGXS:
-# only deps, test, demo and bench (which run deps first) work then.
+# only deps, test, demo, bench and fuzz (which run deps first) work then.
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
@@ -53,7 +53,10 @@ wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 wib--%--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 	@tools/sql_script.sh update $* $(EXTVERSION) > $@
 
-.PHONY: deps demo test bench test-citus bench-citus
+.PHONY: deps demo test bench bench-save fuzz test-citus
+
+# Seconds each fuzz target runs under make fuzz (make test runs each for 3).
+FUZZ_SECONDS ?= 60
 
 # Debian packages the build, tests and demo need (installed only when missing; needs root).
 deps:
@@ -63,13 +66,41 @@ demo: deps
 	@$(MAKE) --no-print-directory -s all
 	@tools/demo.sh
 
+# The pg_regress and pgTAP suites with every server process under valgrind's
+# memcheck; fails on any error or definite leak in wib's code
+# (docs/reliability.md, "Valgrind").  Slow (over an hour on 2 cores): not
+# part of make test.
+.PHONY: test-valgrind
+test-valgrind: deps
+	@tools/deps.sh valgrind
+	@$(MAKE) --no-print-directory -s all
+	@tools/test_valgrind.sh
+
+# The load test (test/t/099_load.pl): 50 tenants of mixed traffic by pgbench
+# for 5 minutes while the workers run (docs/reliability.md, "Load").  Takes
+# both cores for about 7 minutes: not part of make test.
+.PHONY: test-load
+test-load: deps
+	@$(MAKE) --no-print-directory -s all
+	@WIB_LOAD=1 WIB_SUITES=tap WIB_TAP=099_load tools/test.sh
+
 test: deps
 	@$(MAKE) --no-print-directory -s all
 	@tools/test.sh
 
+# Results go to tmp_check/bench/; bench-save also writes the table into docs/benchmarks.md.
 bench: deps
 	@$(MAKE) --no-print-directory -s all
 	@bench/run.sh
+
+bench-save: deps
+	@$(MAKE) --no-print-directory -s all
+	@bench/run.sh --save
+
+# Every libFuzzer target of test/fuzz/, built into tmp_check/fuzz/ and run for
+# FUZZ_SECONDS each; fails on any finding (docs/operations.md, "Fuzzing").
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
 
 # wib on a Citus cluster (coordinator + two workers on loopback); builds Citus
 # from its pinned source once (cached in tmp_citus/).  Not part of make test.

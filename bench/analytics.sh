@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Analytics: z-score anomalies over 200 orgs x 365 days (wib.zscore_series
-# against the same SQL window query on the same data, same run), the nightly
-# job on 1,000,000 calls and 240,000 sentiment rows across 200 orgs, and the
-# p99 latency of each dashboard function at that size (timed in the server).
+# against the same SQL window query on the same data, same run); the nightly
+# job on 1,000,000 calls and 240,000 sentiment rows across 200 orgs, after a
+# day of 3,000 new calls (with their summaries and outcomes, written one
+# statement at a time as applications write them), against the same night
+# with the totals recomputed in full (what the materialized views' refresh
+# did), and the totals checked equal to a full recomputation; the p99
+# latency of each dashboard function at that size (timed in the server); and
+# single-row call inserts/s from 8 pgbench clients with the totals' change
+# triggers against the same with them disabled.
 set -euo pipefail
 export PGOPTIONS="-c client_min_messages=warning"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
@@ -83,8 +89,68 @@ SELECT count(*) FROM wib.run_nightly_range((now() AT TIME ZONE 'UTC')::date - 36
 SQL
 echo "loaded $(q -c 'SELECT count(*) FROM wib.calls') calls, $(q -c 'SELECT count(*) FROM wib.sentiment_scores') sentiment rows, back-filled a year of nights in $(( $(date +%s) - start )) s"
 
-nightly=$(q -c "SELECT bench_median_ms('SELECT wib.run_nightly()', 3)")
-echo "ROW|wib.run_nightly, 1M calls + 240k sentiment rows, 200 orgs, median of 3|$nightly|-|ms|lower|< 5000 ms"
+# A day of 3,000 new calls: one INSERT per call, a summary for 24% of them and an
+# outcome for 10%, each its own statement (so the change triggers fire per call).
+q <<'SQL'
+CREATE TABLE IF NOT EXISTS bench_orgs_n AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM wib.organizations WHERE name LIKE 'Bench Org %';
+CREATE OR REPLACE FUNCTION bench_day_of_calls(calls integer) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    yesterday timestamptz := ((now() AT TIME ZONE 'UTC')::date - 1)::timestamp AT TIME ZONE 'UTC';
+    org uuid;
+    call uuid;
+BEGIN
+    FOR i IN 1..calls LOOP
+        SELECT id INTO org FROM bench_orgs_n WHERE n = 1 + i % 200;
+        INSERT INTO wib.calls (organization_id, agent_id, status, started_at, duration_seconds)
+        VALUES (org, 'agent-' || (1 + i % 10), CASE WHEN i % 10 = 0 THEN 'no_answer' ELSE 'completed' END,
+                yesterday + (i * 28.8) * interval '1 second', 30 + (i * 31) % 600)
+        RETURNING id INTO call;
+        IF i % 25 < 6 THEN
+            INSERT INTO wib.ai_summaries (organization_id, call_id, sentiment_score)
+            VALUES (org, call, round((random() * 2 - 1)::numeric, 3));
+        END IF;
+        IF i % 10 = 3 THEN
+            INSERT INTO wib.call_outcomes (organization_id, call_id, outcome)
+            VALUES (org, call, (ARRAY['sale', 'callback', 'not_interested', 'voicemail'])[1 + i % 4]);
+        END IF;
+    END LOOP;
+END
+$$;
+-- The same night with the totals recomputed in full, as the materialized views' refresh did.
+CREATE OR REPLACE FUNCTION bench_full_nightly() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM wib.analytics_totals_refresh(true);
+    PERFORM wib.run_nightly();
+END
+$$;
+SQL
+# nightly_after_day KIND: a fresh day of 3,000 calls, then the night timed (ms);
+# KIND "incremental" runs wib.run_nightly(), "full" recomputes the totals first.
+nightly_after_day() {
+	q -c "SELECT bench_day_of_calls(3000)" >/dev/null
+	if [ "$1" = full ]; then
+		q -c "SELECT bench_median_ms('SELECT bench_full_nightly()', 1)"
+	else
+		q -c "SELECT bench_median_ms('SELECT wib.run_nightly()', 1)"
+	fi
+}
+incremental=()
+full=()
+for _ in 1 2 3; do
+	incremental+=("$(nightly_after_day incremental)")
+	full+=("$(nightly_after_day full)")
+done
+median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+echo "wib.run_nightly after a day of 3,000 new calls: ${incremental[*]} ms; the same night recomputing the totals in full: ${full[*]} ms"
+idle=$(q -c "SELECT bench_median_ms('SELECT wib.run_nightly()', 3)")
+same=$(q -c "SELECT (SELECT count(*) FROM ((SELECT * FROM wib.analytics_daily_totals EXCEPT ALL SELECT * FROM wib.analytics_daily_recompute())
+                                    UNION ALL (SELECT * FROM wib.analytics_daily_recompute() EXCEPT ALL SELECT * FROM wib.analytics_daily_totals)) d)
+                   + (SELECT count(*) FROM ((SELECT * FROM wib.analytics_agent_weekly_totals EXCEPT ALL SELECT * FROM wib.analytics_weekly_recompute())
+                                    UNION ALL (SELECT * FROM wib.analytics_weekly_recompute() EXCEPT ALL SELECT * FROM wib.analytics_agent_weekly_totals)) w)")
+[ "$same" = 0 ] || { echo "the analytics totals differ from a full recomputation in $same rows" >&2; exit 1; }
+echo "analytics totals after the runs: identical to a full recomputation ($(q -c 'SELECT count(*) FROM wib.analytics_daily_totals') daily rows, $(q -c 'SELECT count(*) FROM wib.analytics_agent_weekly_totals') weekly rows)"
+echo "ROW|wib.run_nightly after a day of 3,000 new calls on 1M calls, 200 orgs, median of 3 (anchor: the same night recomputing the totals in full)|$(median3 "${incremental[@]}")|$(median3 "${full[@]}")|ms|lower|< 1000 ms"
+echo "ROW|wib.run_nightly with nothing changed, 1M calls, median of 3|$idle|-|ms|lower|-"
 
 # ---------------------------------------------------------------- dashboards
 # p99 of 300 calls per function, each for a random organization.
@@ -119,3 +185,29 @@ for f in \
 	p99=$(q -c "SELECT bench_p99_ms(\$q\$$stmt\$q\$, 300)")
 	echo "ROW|$name, p99 (200 orgs, 1M calls)|$p99|-|ms|lower|< 5 ms"
 done
+
+# ---------------------------------------------------------------- call inserts
+# 8 pgbench clients, one call per INSERT (autocommit), with the totals' change
+# triggers and with them disabled, alternating runs; medians of 3 each.
+cat >"$BENCH_OUT/analytics_insert.sql" <<'SQL'
+\set n random(1, 200)
+\set a random(1, 10)
+INSERT INTO wib.calls (organization_id, agent_id, status, started_at, duration_seconds)
+SELECT id, 'agent-' || :a, 'completed', now(), 60 FROM bench_orgs_n WHERE n = :n;
+SQL
+insert_tps() {
+	"$PG_BINDIR/pgbench" -n -c 8 -j 2 -T "${ANALYTICS_INSERT_SECONDS:-8}" -f "$BENCH_OUT/analytics_insert.sql" 2>&1 |
+		sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1 | xargs printf '%.0f'
+}
+triggers() { q -c "ALTER TABLE wib.calls $1 TRIGGER calls_analytics_insert" >/dev/null; }
+with=()
+without=()
+for _ in 1 2 3; do
+	triggers ENABLE
+	with+=("$(insert_tps)")
+	triggers DISABLE
+	without+=("$(insert_tps)")
+done
+triggers ENABLE
+echo "call inserts/s, 8 clients: with the change triggers ${with[*]}; without ${without[*]}"
+echo "ROW|call inserts/s, pgbench 8 clients, one call per INSERT, with the totals' change trigger (anchor: the trigger disabled), median of 3|$(median3 "${with[@]}")|$(median3 "${without[@]}")|inserts/s|higher|>= 0.9x"

@@ -3,6 +3,9 @@
 # into a file) and through wib.export_stream, beside COPY (same query) TO
 # STDOUT (FORMAT csv, HEADER) in the same run: rows per second, and each
 # backend's peak private memory sampled from /proc while the export runs.
+# At the large size the job path also writes into object storage (the S3 peer,
+# test/peers/s3.py, over HTTPS on loopback, every signature checked with
+# botocore), measured beside the local-file job path of the same run.
 #
 # Isolation: the script works in a database of its own (wib_bench_exports,
 # created here and dropped at exit) holding one organization and exactly its
@@ -40,7 +43,9 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 # ---------------------------------------------------------------- own database
 q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
-trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true' EXIT
+S3_PID=
+trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+      [ -n "$S3_PID" ] && kill "$S3_PID" 2>/dev/null; rm -rf "$OUT/s3data"' EXIT
 export PGDATABASE=$DB
 q -c 'CREATE EXTENSION pgcrypto' -c 'CREATE EXTENSION wib' >/dev/null
 org=$(q -c "SELECT wib.organization_create('Bench Exports', 'enterprise')")
@@ -123,6 +128,27 @@ SQL
 	awk '{ printf " %.1f %.1f %d\n", $1 / 1024, $2 / 1024, $3 }' "$result"
 }
 
+# ---------------------------------------------------------------- S3 peer
+# A CA and a certificate for 127.0.0.1, then the peer; the job path trusts the
+# CA through wib.http_ca_file in its session.
+s3_start() {
+	local ssl_ext=$OUT/s3.ext
+	printf 'subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n' >"$ssl_ext"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=bench-ca \
+		-keyout "$OUT/ca.key" -out "$OUT/ca.pem" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+		-keyout "$OUT/s3.key" -out "$OUT/s3.csr" 2>/dev/null
+	openssl x509 -req -in "$OUT/s3.csr" -CA "$OUT/ca.pem" -CAkey "$OUT/ca.key" -CAcreateserial -days 2 \
+		-extfile "$ssl_ext" -out "$OUT/s3.pem" 2>/dev/null
+	rm -rf "$OUT/s3data" "$OUT/s3.port"
+	/usr/bin/python3 "$WIB_ROOT/test/peers/s3.py" --port-file "$OUT/s3.port" --data-dir "$OUT/s3data" \
+		--access-key bench0access0key --secret-key bench-secret-key-0123456789 --region auto \
+		--tls "$OUT/s3.pem" "$OUT/s3.key" >"$OUT/s3.out" 2>&1 &
+	S3_PID=$!
+	for _ in $(seq 100); do [ -s "$OUT/s3.port" ] && break; sleep 0.1; done
+	[ -s "$OUT/s3.port" ] || { cat "$OUT/s3.out" >&2; return 1; }
+}
+
 query=$(q -c "SELECT wib.export_query('calls', '{}', '$org')")
 copy_stmt="COPY ($query) TO STDOUT (FORMAT csv, HEADER);"
 ctx="SELECT wib.set_context('$org', 'bench');"
@@ -141,6 +167,7 @@ run_size() {
 	printf -v "${prefix}_copy" '%s' "$(measure "$rows" "" "$copy_stmt")"
 	printf -v "${prefix}_stream" '%s' "$(measure "$rows" "$ctx" "$stream_stmt")"
 	job=$(q -c "$ctx" -c "SELECT wib.export_create('calls', 'csv')" | tail -1)
+	printf -v "${prefix}_job_id" '%s' "$job"
 	printf -v "${prefix}_job" '%s' "$(measure "$rows" "" "SELECT wib.run_export_jobs(1);")"
 	q -c "SELECT 'job at $rows rows: ' || status || ', ' || total_rows || ' rows, ' || pg_size_pretty(file_size_bytes) || coalesce(', ' || error_detail, '')
 	        FROM wib.export_jobs WHERE id = '$job'"
@@ -155,6 +182,26 @@ load $((SMALL + 1)) "$ROWS" >/dev/null
 large_plan=$(plan)
 large_jit=$(copy_jit)
 run_size "$ROWS" large
+# The same job into object storage, right after the local-file job: the first
+# run begins the multipart upload (and commits its id), the measured run streams
+# the rows into it in parts of wib.export_part_size, wib.export_upload_concurrency
+# at a time (the defaults, 8 MB and 4), and completes it.
+s3_start
+q -c "SELECT wib.export_storage_configure(jsonb_build_object('kind', 's3', 'endpoint', 'https://127.0.0.1:$(cat "$OUT/s3.port")',
+        'region', 'auto', 'bucket', 'wib-bench', 'prefix', 'exports/', 'access_key_id', 'bench0access0key',
+        'secret_access_key', 'bench-secret-key-0123456789'))" >/dev/null
+s3_ca="SET wib.http_ca_file = '$OUT/ca.pem';"
+job=$(q -c "$ctx" -c "SELECT wib.export_create('calls', 'csv')" | tail -1)
+large_s3=$(measure "$ROWS" "$s3_ca SELECT wib.run_export_jobs(1);" "SELECT wib.run_export_jobs(1);")
+q -c "SELECT 'job into object storage at $ROWS rows: ' || j.status || ', ' || j.total_rows || ' rows, ' || pg_size_pretty(j.file_size_bytes)
+             || CASE WHEN j.sha256 = l.sha256 THEN ', the same bytes as the local file' ELSE ', NOT the bytes of the local file' END
+             || coalesce(', ' || j.error_detail, '')
+        FROM wib.export_jobs j, wib.export_jobs l WHERE j.id = '$job' AND l.id = '$large_job_id'"
+q -c "SELECT wib.export_storage_configure('{\"kind\": \"local\"}')" >/dev/null
+kill "$S3_PID" 2>/dev/null
+wait "$S3_PID" 2>/dev/null
+S3_PID=
+rm -rf "$OUT/s3data"
 # The export query's plan past jit_above_cost, as a tenant's export of a large
 # multi-tenant table gets it (1000: above the cost of the statements around
 # it, below the query's own): COPY loads LLVM, the exports plan without JIT.
@@ -171,6 +218,7 @@ for m in copy stream job; do
 	s=small_$m l=large_$m
 	echo "$m: $SMALL rows $(show "${!s}"); $ROWS rows $(show "${!l}")"
 done
+echo "job path into object storage: $ROWS rows $(show "$large_s3")"
 echo "with jit_above_cost = 1000: copy $(show "$jit_copy"); stream $(show "$jit_stream"); job path $(show "$jit_job")"
 echo "plan at $SMALL rows: $small_plan; COPY's plan $small_jit"
 echo "plan at $ROWS rows: $large_plan; COPY's plan $large_jit"
@@ -189,8 +237,10 @@ else
 fi
 
 echo "ROW|CSV export of $ROWS calls, job path (rows/s)|$(f "$large_job" 1)|$(f "$large_copy" 1)|rows/s|higher|>= 0.8x COPY"
+echo "ROW|CSV export of $ROWS calls, job path into object storage (S3 peer, HTTPS) (rows/s)|$(f "$large_s3" 1)|$(f "$large_job" 1)|rows/s|higher|>= 0.8x local file"
 echo "ROW|CSV export of $ROWS calls, wib.export_stream (rows/s)|$(f "$large_stream" 1)|$(f "$large_copy" 1)|rows/s|higher|>= 0.8x COPY"
 echo "ROW|backend peak RssAnon, $ROWS rows, job path|$(f "$large_job" 2)|$(f "$large_copy" 2)|MB|lower|< 64 MB"
+echo "ROW|backend peak RssAnon, $ROWS rows, job path into object storage|$(f "$large_s3" 2)|$(f "$large_job" 2)|MB|lower|< 64 MB"
 echo "ROW|backend peak RssAnon, $ROWS rows, wib.export_stream|$(f "$large_stream" 2)|$(f "$large_copy" 2)|MB|lower|< 64 MB"
 echo "ROW|backend peak RssAnon + RssFile, $ROWS rows, plan past jit_above_cost (1000), job path|$(f "$jit_job" 3)|$(f "$jit_copy" 3)|MB|lower|< 64 MB"
 echo "ROW|backend peak RssAnon + RssFile, $ROWS rows, plan past jit_above_cost (1000), wib.export_stream|$(f "$jit_stream" 3)|$(f "$jit_copy" 3)|MB|lower|< 64 MB"

@@ -89,3 +89,29 @@ SELECT wib.form_value(convert_to('To=%ff', 'UTF8'), 'To');
 SELECT count(*) AS documents,
        bool_and(xml_is_well_formed_document(wib.texml_render_menu(m.id, a))) AS all_well_formed
   FROM wib.ivr_menus m, generate_series(0, 3) AS a;
+
+-- The platform's option fields: label (spoken in the Gather), action_target,
+-- tts_text (said before the action), sort_order (the order in the menu).
+SET wib.ivr_callback_url = 'https://app.example.com/api/telnyx/ivr';
+SELECT wib.ivr_menu_create(jsonb_build_object('name', 'Builder', 'greeting_text', 'Welcome.',
+    'options', jsonb_build_array(
+        jsonb_build_object('digit', '2', 'action_type', 'transfer', 'label', 'Support, press 2.', 'action_target', '+15551230002',
+                           'tts_text', 'Connecting you to support.', 'sort_order', 20),
+        jsonb_build_object('digit', '1', 'action_type', 'transfer', 'label', 'Sales, press 1.', 'action_target', '+15551230001',
+                           'sort_order', 10),
+        jsonb_build_object('digit', '0', 'action_type', 'hangup', 'prompt', 'To hang up, press 0.', 'tts_text', 'Goodbye.')))) AS builder \gset
+-- Read back: the platform's names, in menu order.
+SELECT jsonb_pretty(wib.ivr_menu_json(:'builder') -> 'options');
+-- The Gather says the labels in sort order (0 first: its sort order is its index, 2).
+SELECT wib.texml_render_menu(:'builder');
+-- What the caller hears after pressing 2, then 0: the option's tts_text first.
+SELECT wib.texml_announce(wib.texml_action('transfer', NULL, '+15551230002'), 'Connecting you to support.');
+SELECT wib.texml_announce(wib.texml_action('hangup', NULL, NULL), 'Goodbye.', 'Polly.Joanna-Neural', 'en-US');
+SELECT wib.texml_announce(wib.texml_action('empty', NULL, NULL), 'Nothing <else> & done.');
+SELECT wib.texml_announce(wib.texml_action('hangup', NULL, NULL), NULL) = wib.texml_action('hangup', NULL, NULL) AS no_announcement;
+SELECT wib.texml_announce('<Response/>', 'x');
+-- Both a name and its alias, or a bad sort order: refused, naming the field.
+SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "label": "a", "prompt": "b"}]}');
+SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "transfer", "target": "+15551230001", "action_target": "+15551230001"}]}');
+SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "sort_order": -1}]}');
+SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "tts_text": "Satisfaction guaranteed."}]}');

@@ -63,13 +63,22 @@ cluster_start() {
 		log_line_prefix = '%m [%p] %q%a '
 		$extra
 	CONF
-	as_runner "$PG_BINDIR/pg_ctl" -D "$datadir" -l "$datadir.log" -w -t 60 start >/dev/null ||
+	# Under valgrind (WIB_VALGRIND, see tools/test_valgrind.sh) everything starts 20-50 times slower.
+	# JIT is off there: compiling with LLVM under memcheck takes minutes per query,
+	# and the generated code is PostgreSQL's, not wib's.
+	local timeout=60 server=()
+	if [ -n "${WIB_VALGRIND:-}" ]; then
+		timeout=600
+		server=(-p "$WIB_ROOT/tools/valgrind_postgres.sh")
+		echo "jit = off" >>"$datadir/postgresql.conf"
+	fi
+	as_runner "$PG_BINDIR/pg_ctl" -D "$datadir" -l "$datadir.log" -w -t "$timeout" "${server[@]}" start >/dev/null ||
 		{ cat "$datadir.log" >&2; return 1; }
 }
 
 cluster_stop() {
 	local datadir=$1
-	[ -f "$datadir/postmaster.pid" ] && as_runner "$PG_BINDIR/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null 2>&1
+	[ -f "$datadir/postmaster.pid" ] && as_runner "$PG_BINDIR/pg_ctl" -D "$datadir" -m fast -w -t 600 stop >/dev/null 2>&1
 	return 0
 }
 
@@ -82,10 +91,15 @@ scratch_dir() {
 # start_throwaway_cluster DB [extra conf]: the private installation, a cluster
 # in tmp_check/DB_data stopped when the script exits, database DB created (the
 # launcher serves it once CREATE EXTENSION wib runs there), and PATH/PG*
-# exported for psql, pgbench and scripts.
+# exported for psql, pgbench and scripts.  A caller that defines
+# private_install_extras has it run once wib is installed, before the cluster
+# starts (bench/run.sh installs pg_net there).
 start_throwaway_cluster() {
 	local db=$1 conf=${2:-} port
 	install_private
+	if declare -F private_install_extras >/dev/null; then
+		private_install_extras || return 1
+	fi
 	export PATH=$PG_BINDIR:$PATH PG_BINDIR WIB_ROOT
 	port=$(free_port)
 	THROWAWAY_DATADIR=$TMP_CHECK/${db}_data

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages wib needs to build, test, bench and demo, when any is missing.
+# Installs the Debian 12 packages wib needs to build, test, bench and demo, when any is missing;
+# arguments name more packages a target needs (tools/deps.sh valgrind).
 set -euo pipefail
 
 packages=(
-	make gcc
+	make gcc clang libfuzzer-14-dev
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
 	libcurl4-openssl-dev libssl-dev openssl
 	postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl python3 ca-certificates
-	python3-cryptography python3-botocore curl
+	python3-cryptography python3-botocore python3-sklearn curl
 )
+# Packages only some targets need, named by them (make test-valgrind: valgrind).
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,9 @@
 #   2. pgTAP via pg_prove (test/pgtap/) contracts, tenant isolation, errors
 #   3. TAP via prove (test/t/)          workers, crashes, restarts, peers
 #   0. kernels (test/kernels/)          backend-free C (codecs, crypto, parsers) on their own
+#   0. fuzz (test/fuzz/)                each libFuzzer target for WIB_FUZZ_SECONDS (default 3)
+# WIB_SUITES picks suites; WIB_TAP and WIB_PGTAP are globs of test/t/ and
+# test/pgtap/ file names without their extension (WIB_TAP='07*').
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
@@ -20,7 +23,7 @@ if [ "$(id -u)" -eq 0 ] && ! runuser -u "$WIB_RUN_USER" -- test -r "$WIB_ROOT/to
 	exit "$status"
 fi
 
-suite_filter=${WIB_SUITES:-kernels regress pgtap tap}
+suite_filter=${WIB_SUITES:-kernels fuzz regress pgtap tap}
 passed=0
 failed=0
 
@@ -45,26 +48,51 @@ count_tap() {
 }
 
 # The backend-free kernels: the C files that include no PostgreSQL header,
-# linked into each test program of test/kernels/.
+# each compiled once (two at a time) into an archive that each test program
+# of test/kernels/ is linked against.
 if [[ " $suite_filter " == *" kernels "* ]]; then
 	echo "== kernels"
 	kdir=$TMP_CHECK/kernels
-	rm -rf "$kdir" && mkdir -p "$kdir"
+	rm -rf "$kdir" && mkdir -p "$kdir/obj"
+	kflags=(-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+		-Wno-sign-compare -I src)
 	mapfile -t kernel_srcs < <(cd "$WIB_ROOT" && grep -L '#include "postgres.h"' $(find src -name '*.c' | sort))
+	kobjs=()
+	for src in "${kernel_srcs[@]}"; do
+		obj=$kdir/obj/$(echo "${src#src/}" | tr / _).o
+		kobjs+=("$obj")
+		(cd "$WIB_ROOT" && cc "${kflags[@]}" -c "$src" -o "$obj") >"$obj.log" 2>&1 &
+		[ "$(jobs -rp | wc -l)" -ge 2 ] && wait -n
+	done
+	wait
+	cat "$kdir"/obj/*.log >"$kdir/kernels.build.log"
+	ar rcs "$kdir/libkernels.a" "${kobjs[@]}" >>"$kdir/kernels.build.log" 2>&1
 	for t in "$WIB_ROOT"/test/kernels/*_test.c; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .c)
-		if (cd "$WIB_ROOT" && cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -I src \
-			-o "$kdir/$name" "$t" "${kernel_srcs[@]}" -lcrypto -lm) >"$kdir/$name.build.log" 2>&1; then
+		if (cd "$WIB_ROOT" && cc "${kflags[@]}" -o "$kdir/$name" "$t" "$kdir/libkernels.a" \
+			-lcurl -lcrypto -lm) >"$kdir/$name.build.log" 2>&1; then
 			"$kdir/$name" >"$kdir/$name.log" 2>&1
 			status=$?
 		else
-			cp "$kdir/$name.build.log" "$kdir/$name.log"
+			cat "$kdir/kernels.build.log" "$kdir/$name.build.log" >"$kdir/$name.log"
 			status=1
 		fi
 		grep -vE '^(ok [0-9]+|1\.\.[0-9]+$)' "$kdir/$name.log" | sed "s/^/$name: /"
 		count_tap "$kdir/$name.log" "$status"
 	done
+fi
+
+# A smoke pass of every fuzz target (make fuzz runs them longer): one "ok"
+# per target that ran clean, a "not ok" naming the reproducer of a finding.
+if [[ " $suite_filter " == *" fuzz "* ]]; then
+	echo "== fuzz"
+	log=$TMP_CHECK/fuzz.log
+	mkdir -p "$TMP_CHECK"
+	FUZZ_SECONDS=${WIB_FUZZ_SECONDS:-3} FUZZ_DIR=$TMP_CHECK/fuzz "$WIB_ROOT/tools/fuzz.sh" >"$log" 2>&1
+	status=$?
+	grep -vE '^(ok [0-9]+|1\.\.[0-9]+$)' "$log"
+	count_tap "$log" "$status"
 fi
 
 start_throwaway_cluster wib_tap "cron.database_name = 'wib_tap'" || exit 1
@@ -92,7 +120,7 @@ if [[ " $suite_filter " == *" pgtap "* ]]; then
 	as_runner "$PG_BINDIR/psql" -X -q -d wib_tap -v ON_ERROR_STOP=1 \
 		-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION wib' -c 'CREATE EXTENSION pg_cron' >/dev/null
 	log=$TMP_CHECK/pgtap.log
-	as_runner pg_prove -v -h 127.0.0.1 -p "$port" -U postgres -d wib_tap "$WIB_ROOT"/test/pgtap/*.sql >"$log" 2>&1
+	as_runner pg_prove -v -h 127.0.0.1 -p "$port" -U postgres -d wib_tap "$WIB_ROOT"/test/pgtap/${WIB_PGTAP:-*}.sql >"$log" 2>&1
 	status=$?
 	show_tap "$log"
 	count_tap "$log" "$status"

@@ -1,8 +1,9 @@
 /*
  * analytics_settings.c
- *		Settings of the analytics feature: when the nightly job runs and how
- *		the anomaly detector judges a day.  The SQL reads them with
- *		current_setting(); defining them here gives them a type and a range.
+ *		Settings of the analytics feature: when the nightly job runs, how the
+ *		anomaly detector judges a day, and what the contact models need.  The
+ *		SQL reads them with current_setting(); defining them here gives them a
+ *		type and a range.
  */
 #include "postgres.h"
 
@@ -18,6 +19,9 @@ static int	anomaly_window = 30;
 static int	anomaly_min_history = 7;
 static int	prediction_ttl_days = 90;
 static int	snapshot_retention_days = 1095;
+static int	ml_min_examples = 30;
+static double ml_l2 = 1.0;
+static int	ml_predict_rate_limit = 600;
 
 /* Accepts HH:MM or HH:MM:SS (UTC, 24-hour clock), two digits each. */
 static bool
@@ -105,6 +109,30 @@ analytics_define_settings(void)
 							&snapshot_retention_days,
 							1095, 30, 36500,
 							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("wib.ml_min_examples",
+							"Fewest training examples of each class a contact model needs.",
+							"The holdout needs a third as many of each class (at least 5); with fewer, no model is trained and wib.ml_status() says why.",
+							&ml_min_examples,
+							30, 5, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("wib.ml_l2",
+							 "L2 penalty of the contact models, on standardized features.",
+							 "The fit minimizes the summed log-loss plus ml_l2 / 2 times the squared coefficients (scikit-learn's C = 1 / ml_l2).",
+							 &ml_l2,
+							 1.0, 0.0001, 1000000.0,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("wib.ml_predict_rate_limit",
+							"Predictions an organization may request per minute with wib.ml_predict().",
+							NULL,
+							&ml_predict_rate_limit,
+							600, 1, 1000000,
+							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
 }

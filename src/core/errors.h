@@ -33,6 +33,11 @@
 #define ERRCODE_WIB_EXPORT_EXPIRED			MAKE_SQLSTATE('W','B','2','0','4')
 #define ERRCODE_WIB_EXPORT_TOO_LARGE		MAKE_SQLSTATE('W','B','2','0','5')
 #define ERRCODE_WIB_EXPORT_FILE				MAKE_SQLSTATE('W','B','2','0','6')
+/* Object storage (s3_client.c): messages name the operation, status and S3 code, never a secret. */
+#define ERRCODE_WIB_EXPORT_STORAGE			MAKE_SQLSTATE('W','B','2','0','7')
+#define ERRCODE_WIB_EXPORT_STORAGE_CREDENTIALS	MAKE_SQLSTATE('W','B','2','0','8')
+#define ERRCODE_WIB_EXPORT_STORAGE_FULL		MAKE_SQLSTATE('W','B','2','0','9')
+#define ERRCODE_WIB_EXPORT_IN_STORAGE		MAKE_SQLSTATE('W','B','2','1','0')
 /* Inbound IVR (docs/ivr.md); an invalid Telnyx signature is WB007 above. */
 #define ERRCODE_WIB_IVR_KEY_NOT_CONFIGURED	MAKE_SQLSTATE('W','B','3','0','1')
 #define ERRCODE_WIB_IVR_PROHIBITED_PHRASE	MAKE_SQLSTATE('W','B','3','0','2')
@@ -40,6 +45,9 @@
 #define ERRCODE_WIB_IVR_MENU_IN_USE			MAKE_SQLSTATE('W','B','3','0','4')
 #define ERRCODE_WIB_IVR_NUMBER_UNKNOWN		MAKE_SQLSTATE('W','B','3','0','5')
 #define ERRCODE_WIB_IVR_CALLBACK_REPLAYED	MAKE_SQLSTATE('W','B','3','0','6')
+#define ERRCODE_WIB_TELNYX_NOT_CONFIGURED	MAKE_SQLSTATE('W','B','3','0','7')
+#define ERRCODE_WIB_TELNYX_API_FAILED		MAKE_SQLSTATE('W','B','3','0','8')
+#define ERRCODE_WIB_IVR_NUMBER_NOT_OFFERED	MAKE_SQLSTATE('W','B','3','0','9')
 
 /* Analytics (WB4xx). */
 #define ERRCODE_WIB_ANALYTICS_BUSY			MAKE_SQLSTATE('W','B','4','0','1')

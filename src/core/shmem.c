@@ -16,6 +16,7 @@
 #include "core/shmem.h"
 #include "crm/limiter.h"
 #include "ivr/menu_cache.h"
+#include "ivr/spike.h"
 #include "workers/slots.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -30,6 +31,7 @@ wib_shmem_request(void)
 		prev_shmem_request_hook();
 	rate_limit_shmem_request();
 	menu_cache_shmem_request();
+	ivr_spike_shmem_request();
 	slots_shmem_request();
 	crm_limiter_shmem_request();
 }
@@ -42,6 +44,7 @@ wib_shmem_startup(void)
 		prev_shmem_startup_hook();
 	rate_limit_shmem_startup();
 	menu_cache_shmem_startup();
+	ivr_spike_shmem_startup();
 	slots_shmem_startup();
 	crm_limiter_shmem_startup();
 	shmem_ready = true;

@@ -15,7 +15,7 @@
 #include "utils/uuid.h"
 
 #include "core/errors.h"
-#include "core/hex.h"
+#include "crypto/codec.h"
 #include "core/tenancy.h"
 
 #define USER_ID_MAX_LEN 255
@@ -49,8 +49,8 @@ tenancy_parse_uuid(const char *text, pg_uuid_t *out)
 			pos++;
 			continue;
 		}
-		hi = hex_digit_value(text[pos]);
-		lo = hex_digit_value(text[pos + 1]);
+		hi = codec_hex_digit(text[pos]);
+		lo = codec_hex_digit(text[pos + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out->data[i++] = (unsigned char) (hi << 4 | lo);

@@ -8,6 +8,7 @@
 
 static const CrmAdapter *const adapters[] = {
 	&crm_hubspot_adapter,
+	&crm_salesforce_adapter,
 };
 
 const CrmAdapter *

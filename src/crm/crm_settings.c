@@ -102,4 +102,5 @@ crm_define_settings(void)
 							"Most HubSpot search requests wib sends per portal in any second, across all sessions (HubSpot allows 5).",
 							NULL,
 							&crm_hubspot_searches_per_second, 4, 1, 128, PGC_SUSET, 0, NULL, NULL, NULL);
+	crm_salesforce_define_settings();
 }

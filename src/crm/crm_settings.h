@@ -16,5 +16,6 @@ extern int	crm_hubspot_requests_per_10s;
 extern int	crm_hubspot_searches_per_second;
 
 extern void crm_define_settings(void);
+extern void crm_salesforce_define_settings(void);
 
 #endif							/* WIB_CRM_SETTINGS_H */

@@ -15,6 +15,11 @@
  * cannot have taken effect twice (the SQL side marks a call "pushing" before
  * it is created, and looks for it in the CRM instead of creating it again).
  *
+ * A request to a URL the CRM account chose (Salesforce's instance_url) says
+ * so in ctx.guarded and goes through the SSRF guard; requests to the
+ * operator's provider URLs do not.  An answer header the adapter names
+ * (usage_header: the account's API usage) goes back to SQL as ctx.limit_info.
+ *
  * Requests and answers may carry tokens and client secrets: they are passed
  * to SQL only as parameters (never in statement text), never logged, and
  * wiped from this process's memory once used.
@@ -71,6 +76,7 @@ typedef struct CrmStep
 	char	   *account;
 	bool		search;
 	bool		retry_safe;
+	bool		guarded;		/* the URL is the CRM account's, not the operator's */
 	char	   *ctx;
 	TimestampTz not_after;		/* the bearer token expires then (0: no token) */
 
@@ -78,6 +84,7 @@ typedef struct CrmStep
 	int32		status;
 	char	   *answer;			/* valid text in the database encoding */
 	char	   *error;
+	char	   *usage;			/* the adapter's usage header, when answered */
 	int32		attempts;
 	int32		limited;
 } CrmStep;
@@ -213,6 +220,8 @@ step_from_row(CrmStep *st, HeapTuple tup, TupleDesc desc)
 	st->not_after = isnull ? 0 : (TimestampTz) ((DatumGetFloat8(d) -
 												 (double) ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY))
 												* USECS_PER_SEC);
+	d = SPI_getbinval(tup, desc, 13, &isnull);
+	st->guarded = !isnull && DatumGetBool(d);
 
 	/* The query string, each name and value percent-encoded. */
 	if (st->url && nquery >= 2)
@@ -265,10 +274,10 @@ step_from_row(CrmStep *st, HeapTuple tup, TupleDesc desc)
 static void
 slice_advance(CrmSlice *sl, bool own_xact, bool want_next, CrmStep *prev, CrmStep *next)
 {
-	Oid			types[11] = {UUIDOID, UUIDOID, UUIDOID, BOOLOID, TEXTOID, TEXTOID, INT4OID, TEXTOID,
-	TEXTOID, INT4OID, INT4OID};
-	Datum		values[11];
-	char		nulls[11];
+	Oid			types[12] = {UUIDOID, UUIDOID, UUIDOID, BOOLOID, TEXTOID, TEXTOID, INT4OID, TEXTOID,
+	TEXTOID, INT4OID, INT4OID, TEXTOID};
+	Datum		values[12];
+	char		nulls[12];
 	WorkerUnit	unit;
 	text	   *answer = NULL;
 
@@ -288,10 +297,12 @@ slice_advance(CrmSlice *sl, bool own_xact, bool want_next, CrmStep *prev, CrmSte
 		nulls[8] = prev->error ? ' ' : 'n';
 		values[9] = Int32GetDatum(prev->attempts);
 		values[10] = Int32GetDatum(prev->limited);
+		values[11] = prev->usage ? CStringGetTextDatum(prev->usage) : (Datum) 0;
+		nulls[11] = prev->usage ? ' ' : 'n';
 	}
 	else
 	{
-		for (int i = 4; i < 11; i++)
+		for (int i = 4; i < 12; i++)
 		{
 			values[i] = (Datum) 0;
 			nulls[i] = 'n';
@@ -300,9 +311,11 @@ slice_advance(CrmSlice *sl, bool own_xact, bool want_next, CrmStep *prev, CrmSte
 
 	worker_unit_begin(&unit, own_xact, "wib crm_sync: recording and planning");
 	if (SPI_execute_with_args("SELECT kind, method, url, query, form, json_body, bearer, account, search,"
-							  "       retry_safe, ctx::text, (ctx ->> 'not_after')::float8"
-							  "  FROM wib.crm_advance($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)",
-							  11, types, values, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+							  "       retry_safe, ctx::text, (ctx ->> 'not_after')::float8, (ctx ->> 'guarded')::boolean"
+							  "  FROM wib.crm_advance($1, $2, $3, $4, $5,"
+							  "                       $6::jsonb || jsonb_strip_nulls(jsonb_build_object('limit_info', $12)),"
+							  "                       $7, $8, $9, $10, $11)",
+							  12, types, values, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("wib crm_sync could not record an answer")));
@@ -337,7 +350,7 @@ slice_send(CrmSlice *sl, CrmStep *st)
 	const char *headers[4];
 	int			nheaders = 0;
 	CrmLimits	limits;
-	bool		limited = st->account != NULL && sl->adapter != NULL;
+	bool		limited = st->account != NULL && sl->adapter != NULL && sl->adapter->limits != NULL;
 	int			refusals = 0;
 	int			transient = 0;
 	int64		waited = 0;
@@ -369,7 +382,8 @@ slice_send(CrmSlice *sl, CrmStep *st)
 			break;
 		}
 		http_request_init(&req, st->method ? st->method : "POST", st->url);
-		req.guarded = false;	/* operator-configured provider URL; TLS is verified all the same */
+		/* Operator-configured provider URLs are not guarded (TLS is verified all the same). */
+		req.guarded = st->guarded;
 		req.headers = headers;
 		req.nheaders = nheaders;
 		req.body = st->body;
@@ -423,6 +437,13 @@ slice_send(CrmSlice *sl, CrmStep *st)
 				crm_limiter_hold(st->account, CRM_HOLD_WHEN_SPENT_US);
 		}
 
+		if (sl->adapter != NULL && sl->adapter->usage_header != NULL)
+		{
+			const char *usage = http_response_header(&req, sl->adapter->usage_header);
+
+			if (usage != NULL)
+				st->usage = pnstrdup(usage, Min(strlen(usage), 200));
+		}
 		st->status = (int32) status;
 		st->answer = answer_text(&req);
 		st->error = req.result.error[0] ? pstrdup(req.result.error) : NULL;

@@ -1,149 +1,145 @@
 /*
  * ed25519.c
- *		wib.telnyx_verify(): Telnyx signs each webhook with Ed25519 over
- *		timestamp || '|' || raw body (PROTOCOLS.md section 3).
+ *		Ed25519 verification with the key parsed once (see ed25519.h).
  *
- * The check runs on the raw bytes before anything is parsed.  The decision
- * depends only on public data (body, timestamp, signature, public key), and
- * OpenSSL compares the final point in constant time (CRYPTO_memcmp); this
- * code never compares signature bytes itself.  A timestamp outside the
- * window is refused before the (costlier) signature check.
+ * OpenSSL's own cost of a verification is the curve arithmetic; what a
+ * naive caller adds is parsing the key, creating a verification context and
+ * allocating the message, every call.  A verifier does each once: the
+ * EVP_PKEY and the EVP_MD_CTX live as long as the key does, the context is
+ * re-initialised in place (OpenSSL reuses its state when no new key is
+ * given), and messages built from parts go into a buffer that only grows.
+ * The decision depends only on public data, and OpenSSL compares the final
+ * point in constant time; this code never compares signature bytes itself.
  */
-#include "postgres.h"
-
-#include <openssl/evp.h>
-
-#include "common/base64.h"
-#include "fmgr.h"
-#include "utils/builtins.h"
-#include "utils/timestamp.h"
-
 #include "crypto/ed25519.h"
 
-PG_FUNCTION_INFO_V1(wib_telnyx_verify);
+#include <stdlib.h>
+#include <string.h>
 
-#define ED25519_KEY_LEN 32
-#define ED25519_SIG_LEN 64
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
-/* The last public key used and its OpenSSL object, kept for the next call. */
-static unsigned char cached_key[ED25519_KEY_LEN];
-static EVP_PKEY *cached_pkey = NULL;
+#include "crypto/codec.h"
 
-/* True when signature is a valid Ed25519 signature of message under public_key. */
+/* Decodes a base64 public key (strict, crypto/codec.h) into out; false if it is not one. */
 bool
-ed25519_verify(const unsigned char *public_key, const unsigned char *signature,
-			   const unsigned char *message, size_t len)
+ed25519_decode_key(const char *b64, size_t len, uint8_t *out)
 {
-	EVP_MD_CTX *ctx;
-	int			rc;
+	uint8_t		raw[ED25519_KEY_LEN + 3];
 
-	if (cached_pkey == NULL || memcmp(cached_key, public_key, ED25519_KEY_LEN) != 0)
-	{
-		EVP_PKEY   *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-													   public_key, ED25519_KEY_LEN);
-
-		if (pkey == NULL)
-			return false;
-		if (cached_pkey != NULL)
-			EVP_PKEY_free(cached_pkey);
-		cached_pkey = pkey;
-		memcpy(cached_key, public_key, ED25519_KEY_LEN);
-	}
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	rc = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, cached_pkey);
-	if (rc == 1)
-		rc = EVP_DigestVerify(ctx, signature, ED25519_SIG_LEN, message, len);
-	EVP_MD_CTX_free(ctx);
-	return rc == 1;
-}
-
-/* Decodes a base64 Ed25519 public key into out (32 bytes); false if it is not one. */
-bool
-ed25519_decode_key(const char *b64, unsigned char *out)
-{
-	char		raw[64];
-	int			len = b64 ? strlen(b64) : 0;
-
-	if (len != 44 || pg_b64_dec_len(len) > (int) sizeof(raw) ||
-		pg_b64_decode(b64, len, raw, sizeof(raw)) != ED25519_KEY_LEN)
+	if (b64 == NULL || len != 44 ||
+		codec_base64_decode(b64, len, raw, sizeof(raw)) != ED25519_KEY_LEN)
 		return false;
 	memcpy(out, raw, ED25519_KEY_LEN);
 	return true;
 }
 
-/*
- * Telnyx's check: ts is Unix seconds within tolerance_seconds of now, and
- * signature is base64 of an Ed25519 signature of ts "|" body.
- */
+/* Sets the verifier's key, keeping the parsed one when it is the same. */
 bool
-telnyx_signature_ok(const char *body, size_t body_len, const char *signature,
-					const char *ts, const unsigned char *public_key, int tolerance_seconds)
+ed25519_verifier_set_key(Ed25519Verifier *v, const uint8_t *key)
 {
-	char		sig[ED25519_SIG_LEN + 8];
-	int			sig_len = signature ? strlen(signature) : 0;
-	int			ts_len = ts ? strlen(ts) : 0;
-	int64		when = 0;
-	int64		now;
-	unsigned char *message;
-	bool		ok;
+	EVP_PKEY   *pkey;
 
-	if (ts_len < 1 || ts_len > 12 || sig_len != 88)
+	if (v->pkey != NULL && memcmp(v->key, key, ED25519_KEY_LEN) == 0)
+		return true;
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key, ED25519_KEY_LEN);
+	if (pkey == NULL)
 		return false;
-	for (int i = 0; i < ts_len; i++)
+	if (v->ctx == NULL && (v->ctx = EVP_MD_CTX_new()) == NULL)
 	{
-		if (ts[i] < '0' || ts[i] > '9')
-			return false;
-		when = when * 10 + (ts[i] - '0');
-	}
-	now = (GetCurrentTimestamp() / USECS_PER_SEC) +
-		((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
-	if (when > now + tolerance_seconds || when < now - tolerance_seconds)
+		EVP_PKEY_free(pkey);
 		return false;
-	if (pg_b64_dec_len(sig_len) > (int) sizeof(sig) ||
-		pg_b64_decode(signature, sig_len, sig, sizeof(sig)) != ED25519_SIG_LEN)
+	}
+	/* A context initialised with a new key starts over with it. */
+	EVP_MD_CTX_reset(v->ctx);
+	if (EVP_DigestVerifyInit(v->ctx, NULL, NULL, NULL, pkey) != 1)
+	{
+		EVP_PKEY_free(pkey);
+		EVP_MD_CTX_free(v->ctx);
+		v->ctx = NULL;
+		EVP_PKEY_free(v->pkey);
+		v->pkey = NULL;
+		return false;
+	}
+	EVP_PKEY_free(v->pkey);
+	v->pkey = pkey;
+	v->used = false;
+	memcpy(v->key, key, ED25519_KEY_LEN);
+	return true;
+}
+
+/* Verifies signature over message with the verifier's key. */
+bool
+ed25519_verifier_check(Ed25519Verifier *v, const uint8_t *signature,
+					   const unsigned char *message, size_t len)
+{
+	if (v->pkey == NULL)
 		return false;
 
-	message = palloc(ts_len + 1 + body_len);
-	memcpy(message, ts, ts_len);
-	message[ts_len] = '|';
-	memcpy(message + ts_len + 1, body, body_len);
-	ok = ed25519_verify(public_key, (unsigned char *) sig, message, ts_len + 1 + body_len);
-	pfree(message);
-	return ok;
+	/*
+	 * A one-shot verification finalises the context; initialising it again
+	 * without a key keeps the key and OpenSSL's state for it.
+	 */
+	if (v->used && EVP_DigestVerifyInit(v->ctx, NULL, NULL, NULL, NULL) != 1)
+	{
+		/* Start over from the key on the next call. */
+		EVP_PKEY_free(v->pkey);
+		v->pkey = NULL;
+		return false;
+	}
+	v->used = true;
+	return EVP_DigestVerify(v->ctx, signature, ED25519_SIG_LEN, message, len) == 1;
 }
 
 /*
- * wib.telnyx_verify(raw_body bytea, signature text, ts text, public_key text,
- * tolerance_seconds integer DEFAULT 300) RETURNS boolean.  False for a
- * missing, malformed, wrong or stale signature; an error only for a public
- * key that is not base64 of 32 bytes or a tolerance out of range (the
- * caller's configuration, not the request).
+ * Verifies signature over a || sep || b, built in the verifier's buffer.  A
+ * message past ED25519_KEEP_MAX gets a buffer of its own, freed at once, so
+ * one huge call does not leave a huge buffer behind for the process's life.
  */
-Datum
-wib_telnyx_verify(PG_FUNCTION_ARGS)
+bool
+ed25519_verifier_check_parts(Ed25519Verifier *v, const uint8_t *signature,
+							 const char *a, size_t a_len, char sep,
+							 const char *b, size_t b_len)
 {
-	unsigned char key[ED25519_KEY_LEN];
-	int			tolerance = PG_ARGISNULL(4) ? 300 : PG_GETARG_INT32(4);
-	char	   *public_key = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	bytea	   *body;
+	unsigned char *buf;
+	size_t		len;
+	bool		ok;
 
-	if (!ed25519_decode_key(public_key, key))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid public_key"),
-				 errdetail("public_key must be the base64 of a 32-byte Ed25519 public key.")));
-	if (tolerance < 1 || tolerance > 86400)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid tolerance_seconds"),
-				 errdetail("tolerance_seconds must be between 1 and 86400.")));
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_BOOL(false);
-	body = PG_GETARG_BYTEA_PP(0);
-	PG_RETURN_BOOL(telnyx_signature_ok(VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body),
-									   text_to_cstring(PG_GETARG_TEXT_PP(1)),
-									   text_to_cstring(PG_GETARG_TEXT_PP(2)),
-									   key, tolerance));
+	if (a_len > SIZE_MAX / 2 || b_len > SIZE_MAX / 2 - a_len - 1)
+		return false;
+	len = a_len + 1 + b_len;
+	if (len <= v->buf_cap)
+		buf = v->buf;
+	else if (len > ED25519_KEEP_MAX)
+		buf = malloc(len);
+	else
+	{
+		buf = realloc(v->buf, ED25519_KEEP_MAX);
+		if (buf != NULL)
+		{
+			v->buf = buf;
+			v->buf_cap = ED25519_KEEP_MAX;
+		}
+	}
+	if (buf == NULL)
+		return false;
+	if (a_len > 0)
+		memcpy(buf, a, a_len);
+	buf[a_len] = (unsigned char) sep;
+	if (b_len > 0)
+		memcpy(buf + a_len + 1, b, b_len);
+	ok = ed25519_verifier_check(v, signature, buf, len);
+	if (buf != v->buf)
+		free(buf);
+	return ok;
+}
+
+/* Releases the verifier's key, context and buffer. */
+void
+ed25519_verifier_free(Ed25519Verifier *v)
+{
+	EVP_PKEY_free(v->pkey);
+	EVP_MD_CTX_free(v->ctx);
+	free(v->buf);
+	memset(v, 0, sizeof(*v));
 }

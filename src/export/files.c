@@ -20,8 +20,11 @@
 
 #include "core/errors.h"
 #include "export/files.h"
+#include "export/s3_client.h"
+#include "export/storage_channel.h"
 
 char	   *export_directory = NULL;
+static char *export_download_base_url = NULL;
 static int	export_ttl_seconds = 86400;
 static int	export_rate_limit = 20;
 static int	export_max_chunk = 8 * 1024 * 1024;
@@ -62,6 +65,16 @@ exports_define_settings(void)
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+	DefineCustomStringVariable("wib.export_download_base_url",
+							   "Start of the download links wib.export_download_url returns for exports kept in local files.",
+							   "The signed token is appended to it (for example https://app.example.com/exports/download?token=). Empty: the token alone.",
+							   &export_download_base_url,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+	s3_define_settings();
+	storage_channel_define_settings();
 }
 
 /* The export directory, created (mode 0700) when missing. */

@@ -33,6 +33,7 @@
 
 #include "core/errors.h"
 #include "export/files.h"
+#include "export/run.h"
 #include "export/sink.h"
 #include "export/writer.h"
 
@@ -92,7 +93,7 @@ receiver_destroy(DestReceiver *self)
 }
 
 /* Runs query, writing every row through the sink; returns the row count. */
-static int64
+int64
 export_run_query(const char *query, ExportFormat format, bool formula_guard,
 				 int64 max_rows, ExportSink *sink)
 {
@@ -133,7 +134,7 @@ export_run_query(const char *query, ExportFormat format, bool formula_guard,
 }
 
 /* Reads and checks the format argument. */
-static ExportFormat
+ExportFormat
 export_format_arg(text *arg)
 {
 	char	   *name = text_to_cstring(arg);
@@ -187,7 +188,7 @@ wib_export_render(PG_FUNCTION_ARGS)
 	sink_init(&sink, emit_to_tuplestore, rsinfo);
 	export_run_query(query, format, PG_GETARG_BOOL(2),
 					 PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3), &sink);
-	pfree(sink.buf.data);
+	sink_free(&sink);
 	MemoryContextSwitchTo(old);
 	return (Datum) 0;
 }
@@ -207,6 +208,12 @@ emit_to_file(ExportSink *sink, const char *data, int len)
 		{
 			if (errno == EINTR)
 				continue;
+			if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+				ereport(ERROR,
+						(errcode(ERRCODE_WIB_EXPORT_FILE),
+						 errmsg("out of disk space writing export file \"%s\": %m", f->path),
+						 errdetail("The disk of wib.export_directory is full, or the file reached a size limit of the server (a quota, RLIMIT_FSIZE)."),
+						 errhint("Free space there, or point wib.export_directory at a larger disk, then request the export again.")));
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not write export file \"%s\": %m", f->path)));
@@ -217,9 +224,44 @@ emit_to_file(ExportSink *sink, const char *data, int len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute the export file checksum")));
+	export_progress_update(sink, len, f->header_lines);
+}
+
+/*
+ * Live progress for wib.export_status: this backend's activity names the
+ * export's storage key and pg_stat_progress_copy counts rows and bytes as
+ * chunks land (a COPY TO a file, as far as the view is concerned).
+ */
+void
+export_progress_start(const char *storage_key)
+{
+	pgstat_report_activity(STATE_RUNNING, psprintf("wib export %s", storage_key));
+	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, InvalidOid);
+	pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_TO);
+	pgstat_progress_update_param(PROGRESS_COPY_TYPE, 1);	/* file */
+}
+
+/* Counts a chunk of len bytes about to be added to the sink's totals. */
+void
+export_progress_update(const ExportSink *sink, int len, int header_lines)
+{
 	pgstat_progress_update_param(PROGRESS_COPY_BYTES_PROCESSED, sink->bytes + len);
 	pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED,
-								 Max(sink->lines - f->header_lines, 0));
+								 Max(sink->lines - header_lines, 0));
+}
+
+/* Writes the lower-case hex of a finished SHA-256 into hex (65 bytes). */
+void
+export_sha256_hex(pg_cryptohash_ctx *sha, char *hex)
+{
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+
+	if (pg_cryptohash_final(sha, digest, sizeof(digest)) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not finish the export checksum")));
+	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+		sprintf(hex + 2 * i, "%02x", digest[i]);
 }
 
 /*
@@ -241,13 +283,11 @@ wib_export_write_file(PG_FUNCTION_ARGS)
 	char	   *part = psprintf("%s.part", path);
 	ExportFileTarget target;
 	ExportSink	sink;
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
 	int64		rows;
 	TupleDesc	desc;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
-	int			i;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		ereport(ERROR,
@@ -268,14 +308,7 @@ wib_export_write_file(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not start the export file checksum")));
 
-	/*
-	 * Live progress for wib.export_status: this backend's activity names the
-	 * file and pg_stat_progress_copy counts rows and bytes as chunks land.
-	 */
-	pgstat_report_activity(STATE_RUNNING, psprintf("wib export %s", text_to_cstring(PG_GETARG_TEXT_PP(4))));
-	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, InvalidOid);
-	pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_TO);
-	pgstat_progress_update_param(PROGRESS_COPY_TYPE, 1);	/* file */
+	export_progress_start(text_to_cstring(PG_GETARG_TEXT_PP(4)));
 
 	sink_init(&sink, emit_to_file, &target);
 	PG_TRY();
@@ -300,13 +333,8 @@ wib_export_write_file(PG_FUNCTION_ARGS)
 	durable_rename(part, path, ERROR);
 	pgstat_progress_end_command();
 
-	if (pg_cryptohash_final(target.sha, digest, sizeof(digest)) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not finish the export file checksum")));
+	export_sha256_hex(target.sha, hex);
 	pg_cryptohash_free(target.sha);
-	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		sprintf(hex + 2 * i, "%02x", digest[i]);
 
 	values[0] = Int64GetDatum(rows);
 	values[1] = Int64GetDatum(sink.bytes);
@@ -375,7 +403,7 @@ wib_export_stream(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	sink_init(&sink, emit_to_tuplestore, rsinfo);
 	export_run_query(query, format, formula_guard, max_rows, &sink);
-	pfree(sink.buf.data);
+	sink_free(&sink);
 	MemoryContextSwitchTo(old);
 	return (Datum) 0;
 }

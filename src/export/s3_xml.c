@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "export/s3_utf8.h"
+#include "core/utf8.h"
 #include "export/s3_xml_scan.h"
 
 bool
@@ -132,7 +132,7 @@ s3_complete_xml(const char *const *etags, int nparts, char *out, size_t cap)
 		const char *e = etags[i];
 		size_t		n;
 
-		if (e == NULL || (n = strlen(e)) == 0 || n > 1024 || !s3_utf8_valid(e, n))
+		if (e == NULL || (n = strlen(e)) == 0 || n > 1024 || !utf8_valid(e, n))
 			return 0;
 		for (size_t j = 0; j < n; j++)
 			if ((unsigned char) e[j] < 0x20 || e[j] == 0x7f)

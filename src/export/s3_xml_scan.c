@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "export/s3_utf8.h"
+#include "core/utf8.h"
 #include "export/s3_xml.h"
 
 void
@@ -150,7 +150,7 @@ decode_text(const char *s, size_t n, char *out, size_t cap, size_t *len)
 			return false;
 		else
 		{
-			int			k = s3_utf8_seq((const unsigned char *) s + i, n - i, &cp);
+			int			k = utf8_seq((const unsigned char *) s + i, n - i, &cp);
 
 			if (k == 0 || !is_xml_char(cp))
 				return false;

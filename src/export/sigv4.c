@@ -21,7 +21,7 @@
 
 #include "crypto/codec.h"
 #include "crypto/hmac.h"
-#include "export/s3_utf8.h"
+#include "core/utf8.h"
 #include "export/sigv4_check.h"
 
 #define SIGV4_ALGORITHM		"AWS4-HMAC-SHA256"
@@ -181,7 +181,7 @@ add_query(SigWork *w, const char *name, const char *value, char *reason)
 
 	if (name == NULL || name[0] == '\0' || value == NULL)
 		return sigv4_fail(reason, "query parameter without a name or value");
-	if (!s3_utf8_valid(name, strlen(name)) || !s3_utf8_valid(value, strlen(value)))
+	if (!utf8_valid(name, strlen(name)) || !utf8_valid(value, strlen(value)))
 		return sigv4_fail(reason, "query parameter is not valid UTF-8");
 	if ((e->name = arena_encoded(w, name)) == NULL || (e->value = arena_encoded(w, value)) == NULL)
 		return sigv4_fail(reason, "query is too long");

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "export/s3_utf8.h"
+#include "core/utf8.h"
 
 /* Writes msg into reason (when given) and returns false, so a check reads "return sigv4_fail(...)". */
 bool
@@ -91,7 +91,7 @@ valid_path(const char *path, char *reason)
 
 	if (path[0] != '/')
 		return sigv4_fail(reason, "path must start with '/'");
-	if (!s3_utf8_valid(path, len))
+	if (!utf8_valid(path, len))
 		return sigv4_fail(reason, "path is not valid UTF-8");
 	for (size_t i = 0; i < len; i++)
 	{

@@ -3,23 +3,23 @@
  *		One buffered sink for both export writers, so the formatting code exists
  *		once whatever the destination.
  *
- * Writers append bytes and mark the end of each line; the sink hands its
- * buffer to the target only at a line end and only once it holds at least
- * EXPORT_SINK_CHUNK bytes, so every chunk a set-returning function returns is
- * made of whole lines and memory stays at one chunk (plus the longest row).
+ * Writers append bytes to the sink's ByteBuf and mark the end of each line;
+ * the sink hands its buffer to the target only at a line end and only once
+ * it holds at least EXPORT_SINK_CHUNK bytes, so every chunk a set-returning
+ * function returns is made of whole lines and memory stays at one chunk
+ * (plus the longest row).
  */
 #include "postgres.h"
 
-#include "utils/memutils.h"
-
+#include "core/bytebuf_pg.h"
 #include "export/sink.h"
 
-/* Prepares a sink that hands chunks to emit(target). */
+/* Prepares a sink that hands chunks to emit(target), in CurrentMemoryContext. */
 void
 sink_init(ExportSink *sink, ExportSinkEmit emit, void *target)
 {
-	initStringInfo(&sink->buf);
-	enlargeStringInfo(&sink->buf, EXPORT_SINK_CHUNK + 1024);
+	bytebuf_init_pg(&sink->buf);
+	bytebuf_reserve(&sink->buf, EXPORT_SINK_CHUNK + 1024);
 	sink->emit = emit;
 	sink->target = target;
 	sink->bytes = 0;
@@ -31,6 +31,7 @@ sink_init(ExportSink *sink, ExportSinkEmit emit, void *target)
 void
 sink_end_line(ExportSink *sink)
 {
+	bytebuf_check_pg(&sink->buf);
 	sink->lines++;
 	if (sink->buf.len >= EXPORT_SINK_CHUNK)
 		sink_flush(sink);
@@ -40,21 +41,25 @@ sink_end_line(ExportSink *sink)
 void
 sink_flush(ExportSink *sink)
 {
+	bytebuf_check_pg(&sink->buf);
 	if (sink->buf.len == 0)
 		return;
-	sink->emit(sink, sink->buf.data, sink->buf.len);
+	sink->emit(sink, sink->buf.data, (int) sink->buf.len);
 	sink->bytes += sink->buf.len;
 	sink->chunks++;
-	resetStringInfo(&sink->buf);
+	bytebuf_reset(&sink->buf);
 
 	/* A huge row may have grown the buffer: give the memory back. */
-	if (sink->buf.maxlen > 4 * EXPORT_SINK_CHUNK)
+	if (sink->buf.cap > 4 * EXPORT_SINK_CHUNK)
 	{
-		MemoryContext cxt = GetMemoryChunkContext(sink->buf.data);
-
-		pfree(sink->buf.data);
-		sink->buf.data = MemoryContextAlloc(cxt, EXPORT_SINK_CHUNK + 1024);
-		sink->buf.maxlen = EXPORT_SINK_CHUNK + 1024;
-		resetStringInfo(&sink->buf);
+		bytebuf_free(&sink->buf);
+		bytebuf_reserve(&sink->buf, EXPORT_SINK_CHUNK + 1024);
 	}
+}
+
+/* Frees the sink's buffer. */
+void
+sink_free(ExportSink *sink)
+{
+	bytebuf_free(&sink->buf);
 }

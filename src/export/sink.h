@@ -6,7 +6,7 @@
 #ifndef WIB_EXPORT_SINK_H
 #define WIB_EXPORT_SINK_H
 
-#include "lib/stringinfo.h"
+#include "core/bytebuf.h"
 
 /* Bytes gathered before a chunk is flushed (at the end of a line). */
 #define EXPORT_SINK_CHUNK	(64 * 1024)
@@ -18,7 +18,7 @@ typedef void (*ExportSinkEmit) (struct ExportSink *sink, const char *data, int l
 
 typedef struct ExportSink
 {
-	StringInfoData buf;			/* bytes not yet flushed */
+	ByteBuf		buf;			/* bytes not yet flushed (in the sink's memory context) */
 	ExportSinkEmit emit;		/* where a chunk goes */
 	void	   *target;			/* emit's state (file state, tuplestore) */
 	int64		bytes;			/* bytes flushed so far */
@@ -29,22 +29,6 @@ typedef struct ExportSink
 extern void sink_init(ExportSink *sink, ExportSinkEmit emit, void *target);
 extern void sink_end_line(ExportSink *sink);
 extern void sink_flush(ExportSink *sink);
-
-/* Appends bytes; inline because the writers call it for every field. */
-static inline void
-sink_append(ExportSink *sink, const char *data, int len)
-{
-	appendBinaryStringInfoNT(&sink->buf, data, len);
-}
-
-static inline void
-sink_append_char(ExportSink *sink, char c)
-{
-	StringInfo	buf = &sink->buf;
-
-	if (buf->len + 1 >= buf->maxlen)
-		enlargeStringInfo(buf, 1);
-	buf->data[buf->len++] = c;
-}
+extern void sink_free(ExportSink *sink);
 
 #endif							/* WIB_EXPORT_SINK_H */

@@ -1,6 +1,8 @@
 /*
  * writer.c
- *		Formats rows as CSV (RFC 4180) or JSON Lines into an ExportSink.
+ *		Formats rows as CSV (RFC 4180) or JSON Lines into an ExportSink: the
+ *		server's side, which turns each column's type into the text that the
+ *		backend-free kernels (csv.c, jsonl.c, format.c) write.
  *
  * CSV: a header row, CRLF line ends, a field quoted when it holds a comma, a
  * double quote, CR or LF (quotes doubled inside), NULL as an empty unquoted
@@ -25,10 +27,12 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "core/bytebuf_pg.h"
 #include "core/errors.h"
+#include "export/csv.h"
+#include "export/format.h"
+#include "export/jsonl.h"
 #include "export/writer.h"
-
-static const char hexdigits[] = "0123456789abcdef";
 
 /* Maps 'csv' / 'json' to a format; false for anything else. */
 bool
@@ -43,140 +47,17 @@ writer_parse_format(const char *name, ExportFormat *format)
 	return true;
 }
 
-/* True when a CSV field must be quoted: it holds a comma, a quote, CR or LF. */
-static inline bool
-csv_needs_quotes(const char *s, int len)
-{
-	const char *end = s + len;
-
-	for (; s < end; s++)
-	{
-		char		c = *s;
-
-		if (c == ',' || c == '"' || c == '\n' || c == '\r')
-			return true;
-	}
-	return false;
-}
-
-/* Writes one CSV text field: "" for empty, quoted with doubled quotes when needed. */
-static void
-csv_put_text(ExportSink *sink, const char *s, int len, bool guard)
-{
-	bool		prefix = guard && len > 0 &&
-		(s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
-		 s[0] == '\t' || s[0] == '\r');
-	const char *end = s + len;
-	const char *run;
-
-	if (len == 0)
-	{
-		sink_append(sink, "\"\"", 2);
-		return;
-	}
-	if (!csv_needs_quotes(s, len))
-	{
-		if (prefix)
-			sink_append_char(sink, '\'');
-		sink_append(sink, s, len);
-		return;
-	}
-	sink_append_char(sink, '"');
-	if (prefix)
-		sink_append_char(sink, '\'');
-	for (run = s; s < end; s++)
-	{
-		if (*s == '"')
-		{
-			sink_append(sink, run, s - run + 1);
-			sink_append_char(sink, '"');
-			run = s + 1;
-		}
-	}
-	sink_append(sink, run, end - run);
-	sink_append_char(sink, '"');
-}
-
-/* Writes a JSON string literal: quotes, backslashes and every control character escaped. */
-static void
-json_put_string(ExportSink *sink, const char *s, int len)
-{
-	const char *end = s + len;
-	const char *run = s;
-
-	sink_append_char(sink, '"');
-	for (; s < end; s++)
-	{
-		unsigned char c = (unsigned char) *s;
-		char		esc[6];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		sink_append(sink, run, s - run);
-		run = s + 1;
-		switch (c)
-		{
-			case '"':
-				sink_append(sink, "\\\"", 2);
-				break;
-			case '\\':
-				sink_append(sink, "\\\\", 2);
-				break;
-			case '\n':
-				sink_append(sink, "\\n", 2);
-				break;
-			case '\r':
-				sink_append(sink, "\\r", 2);
-				break;
-			case '\t':
-				sink_append(sink, "\\t", 2);
-				break;
-			case '\b':
-				sink_append(sink, "\\b", 2);
-				break;
-			case '\f':
-				sink_append(sink, "\\f", 2);
-				break;
-			default:
-				esc[0] = '\\';
-				esc[1] = 'u';
-				esc[2] = '0';
-				esc[3] = '0';
-				esc[4] = hexdigits[c >> 4];
-				esc[5] = hexdigits[c & 0xf];
-				sink_append(sink, esc, 6);
-				break;
-		}
-	}
-	sink_append(sink, run, end - run);
-	sink_append_char(sink, '"');
-}
-
-/* Writes n as exactly width digits (zero-padded) into p; returns the end. */
-static inline char *
-put_digits(char *p, int n, int width)
-{
-	char	   *q = p + width;
-
-	while (q > p)
-	{
-		*--q = '0' + n % 10;
-		n /= 10;
-	}
-	return p + width;
-}
-
 /*
- * Formats a timestamp as ISO 8601 (2026-11-24T04:17:37.5Z when utc) and
- * returns the length.  Years outside 0000-9999 get a sign and as many digits
- * as they need (ISO 8601's expanded years; 1 BC is year 0000).
+ * Formats a timestamp as ISO 8601 (2026-11-24T04:17:37.5Z when utc) into out
+ * (EXPORT_TIME_LEN bytes) and returns the length; the infinities as
+ * PostgreSQL spells them.
  */
 static int
 format_iso_timestamp(Timestamp ts, bool utc, char *out)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
-	char	   *p = out;
+	ExportTime	t;
 
 	if (TIMESTAMP_NOT_FINITE(ts))
 	{
@@ -187,53 +68,14 @@ format_iso_timestamp(Timestamp ts, bool utc, char *out)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range")));
-	if (tm.tm_year < 0 || tm.tm_year > 9999)
-	{
-		int			year = Abs(tm.tm_year);
-
-		*p++ = tm.tm_year < 0 ? '-' : '+';
-		p = put_digits(p, year, year > 99999 ? 6 : (year > 9999 ? 5 : 4));
-	}
-	else
-		p = put_digits(p, tm.tm_year, 4);
-	*p++ = '-';
-	p = put_digits(p, tm.tm_mon, 2);
-	*p++ = '-';
-	p = put_digits(p, tm.tm_mday, 2);
-	*p++ = 'T';
-	p = put_digits(p, tm.tm_hour, 2);
-	*p++ = ':';
-	p = put_digits(p, tm.tm_min, 2);
-	*p++ = ':';
-	p = put_digits(p, tm.tm_sec, 2);
-	if (fsec != 0)
-	{
-		*p++ = '.';
-		p = put_digits(p, fsec, 6);
-		while (p[-1] == '0')
-			p--;
-	}
-	if (utc)
-		*p++ = 'Z';
-	*p = '\0';
-	return p - out;
-}
-
-/* Formats a UUID in its canonical 8-4-4-4-12 form; returns 36. */
-static int
-format_uuid(const pg_uuid_t *u, char *out)
-{
-	char	   *p = out;
-	int			i;
-
-	for (i = 0; i < UUID_LEN; i++)
-	{
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hexdigits[u->data[i] >> 4];
-		*p++ = hexdigits[u->data[i] & 0xf];
-	}
-	return 36;
+	t.year = tm.tm_year;
+	t.mon = tm.tm_mon;
+	t.mday = tm.tm_mday;
+	t.hour = tm.tm_hour;
+	t.min = tm.tm_min;
+	t.sec = tm.tm_sec;
+	t.usec = fsec;
+	return export_format_time(&t, utc, out);
 }
 
 /* Chooses how a column of type typid is written. */
@@ -276,6 +118,7 @@ void
 writer_init(ExportWriter *w, ExportFormat format, bool formula_guard,
 			TupleDesc desc, ExportSink *sink, int64 max_rows)
 {
+	ByteBuf    *out = &sink->buf;
 	int			i;
 
 	w->format = format;
@@ -293,7 +136,7 @@ writer_init(ExportWriter *w, ExportFormat format, bool formula_guard,
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		ExportColumn *col = &w->cols[i];
 		const char *name = NameStr(att->attname);
-		ExportSink	tmp;
+		ByteBuf		head;
 
 		col->typid = getBaseType(att->atttypid);
 		col->kind = column_kind(col->typid);
@@ -308,17 +151,14 @@ writer_init(ExportWriter *w, ExportFormat format, bool formula_guard,
 		}
 
 		/* Pre-render each column's head: the CSV header field or the JSON key. */
-		initStringInfo(&tmp.buf);
+		bytebuf_init_pg(&head);
 		if (format == EXPORT_FORMAT_CSV)
-			csv_put_text(&tmp, name, strlen(name), false);
+			csv_text(&head, name, strlen(name), false);
 		else
-		{
-			sink_append_char(&tmp, i == 0 ? '{' : ',');
-			json_put_string(&tmp, name, strlen(name));
-			sink_append_char(&tmp, ':');
-		}
-		col->head = tmp.buf.data;
-		col->head_len = tmp.buf.len;
+			jsonl_key(&head, name, strlen(name), i == 0);
+		bytebuf_check_pg(&head);
+		col->head = head.data;
+		col->head_len = (int) head.len;
 	}
 
 	if (format == EXPORT_FORMAT_CSV)
@@ -326,10 +166,10 @@ writer_init(ExportWriter *w, ExportFormat format, bool formula_guard,
 		for (i = 0; i < w->natts; i++)
 		{
 			if (i > 0)
-				sink_append_char(sink, ',');
-			sink_append(sink, w->cols[i].head, w->cols[i].head_len);
+				bytebuf_putc(out, CSV_SEPARATOR);
+			bytebuf_append(out, w->cols[i].head, w->cols[i].head_len);
 		}
-		sink_append(sink, "\r\n", 2);
+		bytebuf_puts(out, CSV_ROW_END);
 		sink_end_line(sink);
 	}
 }
@@ -338,9 +178,9 @@ writer_init(ExportWriter *w, ExportFormat format, bool formula_guard,
 static void
 writer_value(ExportWriter *w, ExportColumn *col, Datum value)
 {
-	ExportSink *sink = w->sink;
+	ByteBuf    *out = &w->sink->buf;
 	bool		csv = (w->format == EXPORT_FORMAT_CSV);
-	char		num[MAXDATELEN + 1];
+	char		num[Max(MAXDATELEN, EXPORT_TIME_LEN) + 1];
 	int			len;
 	char	   *s;
 
@@ -362,9 +202,9 @@ writer_value(ExportWriter *w, ExportColumn *col, Datum value)
 					len = VARSIZE_ANY_EXHDR(t);
 				}
 				if (csv)
-					csv_put_text(sink, s, len, w->formula_guard);
+					csv_text(out, s, len, w->formula_guard);
 				else
-					json_put_string(sink, s, len);
+					jsonl_string(out, s, len);
 				return;
 			}
 		case EXPORT_COL_INT:
@@ -374,54 +214,53 @@ writer_value(ExportWriter *w, ExportColumn *col, Datum value)
 				len = pg_ltoa(DatumGetInt32(value), num);
 			else
 				len = pg_itoa(DatumGetInt16(value), num);
-			sink_append(sink, num, len);
+			bytebuf_append(out, num, len);
 			return;
 		case EXPORT_COL_BOOL:
 			if (DatumGetBool(value))
-				sink_append(sink, "true", 4);
+				bytebuf_append(out, "true", 4);
 			else
-				sink_append(sink, "false", 5);
+				bytebuf_append(out, "false", 5);
 			return;
 		case EXPORT_COL_TIMESTAMPTZ:
 		case EXPORT_COL_TIMESTAMP:
 			len = format_iso_timestamp(DatumGetTimestamp(value),
 									   col->kind == EXPORT_COL_TIMESTAMPTZ, num);
 			if (csv)
-				sink_append(sink, num, len);
+				bytebuf_append(out, num, len);
 			else
-				json_put_string(sink, num, len);
+				jsonl_string(out, num, len);
 			return;
 		case EXPORT_COL_UUID:
-			len = format_uuid(DatumGetUUIDP(value), num);
+			len = export_format_uuid(DatumGetUUIDP(value)->data, num);
 			if (csv)
-				sink_append(sink, num, len);
+				bytebuf_append(out, num, len);
 			else
-				json_put_string(sink, num, len);
+				jsonl_string(out, num, len);
 			return;
 		case EXPORT_COL_NUMBER:
 			s = OutputFunctionCall(&col->out, value);
 			len = strlen(s);
-			/* JSON has no NaN or infinities: write those as strings. */
-			if (!csv && (isalpha((unsigned char) s[len - 1])))
-				json_put_string(sink, s, len);
+			if (csv)
+				bytebuf_append(out, s, len);
 			else
-				sink_append(sink, s, len);
+				jsonl_number(out, s, len);
 			return;
 		case EXPORT_COL_JSON:
 			s = OutputFunctionCall(&col->out, value);
 			len = strlen(s);
 			if (csv)
-				csv_put_text(sink, s, len, false);
+				csv_text(out, s, len, false);
 			else
-				sink_append(sink, s, len);
+				bytebuf_append(out, s, len);
 			return;
 		case EXPORT_COL_OTHER:
 			s = OutputFunctionCall(&col->out, value);
 			len = strlen(s);
 			if (csv)
-				csv_put_text(sink, s, len, w->formula_guard);
+				csv_text(out, s, len, w->formula_guard);
 			else
-				json_put_string(sink, s, len);
+				jsonl_string(out, s, len);
 			return;
 	}
 }
@@ -432,6 +271,7 @@ writer_row(ExportWriter *w, Datum *values, bool *isnull)
 {
 	MemoryContext old;
 	ExportSink *sink = w->sink;
+	ByteBuf    *out = &sink->buf;
 	int			i;
 
 	CHECK_FOR_INTERRUPTS();
@@ -450,25 +290,23 @@ writer_row(ExportWriter *w, Datum *values, bool *isnull)
 		if (w->format == EXPORT_FORMAT_CSV)
 		{
 			if (i > 0)
-				sink_append_char(sink, ',');
+				bytebuf_putc(out, CSV_SEPARATOR);
 			if (!isnull[i])
 				writer_value(w, col, values[i]);
 		}
 		else
 		{
-			sink_append(sink, col->head, col->head_len);
+			bytebuf_append(out, col->head, col->head_len);
 			if (isnull[i])
-				sink_append(sink, "null", 4);
+				bytebuf_append(out, "null", 4);
 			else
 				writer_value(w, col, values[i]);
 		}
 	}
 	if (w->format == EXPORT_FORMAT_CSV)
-		sink_append(sink, "\r\n", 2);
-	else if (w->natts == 0)
-		sink_append(sink, "{}\n", 3);
+		bytebuf_puts(out, CSV_ROW_END);
 	else
-		sink_append(sink, "}\n", 2);
+		jsonl_row_end(out, w->natts);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(w->row_cxt);
 	w->rows++;

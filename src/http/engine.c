@@ -20,6 +20,7 @@
 #include <signal.h>
 
 #include "miscadmin.h"
+#include "utils/timestamp.h"
 
 #include "http/engine_internal.h"
 #include "http/http_settings.h"
@@ -42,6 +43,11 @@ static CURLM *multi = NULL;
 static bool use_http2 = false;
 static int	configured_concurrency = 0;
 static EngineSlot pool[ENGINE_POOL_MAX];
+
+/* A session of http_engine_start/wait: requests in flight, and finished ones not yet handed back. */
+static int	session_running = 0;
+static HttpRequest *session_done[ENGINE_POOL_MAX];
+static int	session_ndone = 0;
 
 /* Clears a request and sets its defaults (see engine.h). */
 void
@@ -255,10 +261,12 @@ http_engine_run(HttpRequest *requests, int n)
 		return;
 	}
 
-	/* A run interrupted by an error left its transfers attached: drop them. */
+	/* A run interrupted by an error (or a session not waited for) left transfers attached: drop them. */
 	for (int i = 0; i < ENGINE_POOL_MAX; i++)
 		if (pool[i].attached || pool[i].headers || pool[i].req)
 			engine_release(&pool[i]);
+	session_running = 0;
+	session_ndone = 0;
 
 	while (next < n || running > 0)
 	{
@@ -317,4 +325,129 @@ http_engine_run(HttpRequest *requests, int n)
 			curl_multi_poll(multi, NULL, 0, 100, NULL);
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/* Begins a session of started requests: drops what an interrupted run or session left attached. */
+void
+http_engine_begin(void)
+{
+	for (int i = 0; i < ENGINE_POOL_MAX; i++)
+		if (pool[i].attached || pool[i].headers || pool[i].req)
+			engine_release(&pool[i]);
+	session_running = 0;
+	session_ndone = 0;
+}
+
+/* Starts one request of the session in a free slot (see engine.h). */
+bool
+http_engine_start(HttpRequest *req)
+{
+	int			concurrency = Min(http_max_concurrency, ENGINE_POOL_MAX);
+	char		error[HTTP_ERROR_LEN];
+	CURLMcode	mrc;
+
+	memset(&req->result, 0, sizeof(HttpResult));
+	req->result.retry_after_seconds = -1;
+	if (!engine_init(error) || !engine_configure(concurrency, error))
+	{
+		strlcpy(req->result.error, error, HTTP_ERROR_LEN);
+		return false;
+	}
+	for (int i = 0; i < concurrency; i++)
+	{
+		if (pool[i].attached || pool[i].req != NULL)
+			continue;
+		if (!engine_prepare(&pool[i], req, CurrentMemoryContext, use_http2))
+		{
+			engine_release(&pool[i]);
+			return false;
+		}
+		mrc = curl_multi_add_handle(multi, pool[i].easy);
+		if (mrc != CURLM_OK)
+		{
+			snprintf(req->result.error, HTTP_ERROR_LEN, "could not start the request: %s",
+					 curl_multi_strerror(mrc));
+			engine_release(&pool[i]);
+			return false;
+		}
+		pool[i].attached = true;
+		session_running++;
+		return true;
+	}
+	snprintf(req->result.error, HTTP_ERROR_LEN, "every one of the %d connections of the engine is busy", concurrency);
+	return false;
+}
+
+/* Moves the session's transfers along and hands back one finished request (see engine.h). */
+HttpRequest *
+http_engine_wait(int timeout_ms)
+{
+	TimestampTz until = GetCurrentTimestamp() + (TimestampTz) Max(timeout_ms, 0) * 1000;
+
+	for (;;)
+	{
+		CURLMsg    *msg;
+		CURLMcode	mrc;
+		int			queued;
+		int			still;
+		long		left;
+
+		if (session_ndone > 0)
+		{
+			HttpRequest *req = session_done[0];
+
+			memmove(session_done, session_done + 1, sizeof(HttpRequest *) * --session_ndone);
+			return req;
+		}
+		if (session_running == 0)
+			return NULL;
+
+		mrc = engine_perform(&still);
+		if (mrc != CURLM_OK)
+		{
+			char		error[HTTP_ERROR_LEN];
+
+			snprintf(error, HTTP_ERROR_LEN, "libcurl failed: %s", curl_multi_strerror(mrc));
+			for (int i = 0; i < ENGINE_POOL_MAX; i++)
+			{
+				if (!pool[i].attached || pool[i].req == NULL)
+					continue;
+				snprintf(pool[i].req->result.error, HTTP_ERROR_LEN, "%s", error);
+				pool[i].req->result.status = 0;
+				session_done[session_ndone++] = pool[i].req;
+				engine_release(&pool[i]);
+			}
+			session_running = 0;
+			continue;
+		}
+		while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
+		{
+			EngineSlot *slot = NULL;
+			HttpRequest *req;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &slot);
+			if (slot == NULL || slot->req == NULL)
+				continue;
+			req = slot->req;
+			engine_finish(slot, msg->data.result);
+			session_done[session_ndone++] = req;
+			session_running--;
+		}
+		if (session_ndone > 0)
+			continue;
+		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until);
+		if (left <= 0)
+			return NULL;
+		curl_multi_poll(multi, NULL, 0, (int) Min(left, 100), NULL);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Started requests not yet handed back. */
+int
+http_engine_running(void)
+{
+	return session_running + session_ndone;
 }

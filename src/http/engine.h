@@ -91,6 +91,32 @@ extern void http_request_init(HttpRequest *req, const char *method, const char *
  */
 extern void http_engine_run(HttpRequest *requests, int n);
 
+/*
+ * Requests started one at a time while the caller keeps working, for a
+ * caller that produces the bodies as it goes (an upload in parts): begin a
+ * session, start each request when its body is ready (up to
+ * wib.http_max_concurrency at once), and call http_engine_wait() between
+ * pieces of the caller's own work, so transfers progress meanwhile; each
+ * request is handed back once, when it has finished and its result is
+ * written.  Results are allocated in the memory context current when the
+ * request was started.  http_engine_run() must not be called while started
+ * requests are unfinished (it drops them, as a new session does).
+ */
+extern void http_engine_begin(void);
+
+/* Starts req now; false (req finished at once, result.error says why) when it cannot start or every slot is busy. */
+extern bool http_engine_start(HttpRequest *req);
+
+/*
+ * Moves the started requests along, waiting up to timeout_ms (0: not at
+ * all) for one to finish; returns a finished request, or NULL when none
+ * finished in time (or none is running).
+ */
+extern HttpRequest *http_engine_wait(int timeout_ms);
+
+/* Started requests not yet handed back by http_engine_wait(). */
+extern int	http_engine_running(void);
+
 /* The first response header called name (any case), or NULL. */
 extern const char *http_response_header(const HttpRequest *req, const char *name);
 

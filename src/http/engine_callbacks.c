@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "http/engine_internal.h"
+#include "http/http_settings.h"
 
 #define HEADER_ROOM_FIRST	16
 #define BODY_ROOM_FIRST		16384
@@ -270,7 +271,7 @@ engine_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *ad
 		strlcpy(slot->refusal, "libcurl asked for a socket of an unexpected kind", sizeof(slot->refusal));
 		return CURL_SOCKET_BAD;
 	}
-	if (url_guard_check_address(&address->addr, reason) != NULL)
+	if (url_guard_check_address(http_guard_policy(), &address->addr, reason) != NULL)
 	{
 		strlcpy(slot->refusal, reason, sizeof(slot->refusal));
 		return CURL_SOCKET_BAD;
@@ -305,7 +306,7 @@ engine_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
 				 conn_primary_ip ? conn_primary_ip : "");
 		return CURL_PREREQFUNC_ABORT;
 	}
-	if (url_guard_check_address((struct sockaddr *) &ss, reason) != NULL)
+	if (url_guard_check_address(http_guard_policy(), (struct sockaddr *) &ss, reason) != NULL)
 	{
 		strlcpy(slot->refusal, reason, sizeof(slot->refusal));
 		return CURL_PREREQFUNC_ABORT;

@@ -205,8 +205,8 @@ engine_prepare(EngineSlot *slot, HttpRequest *req, MemoryContext mcxt, bool http
 		snprintf(req->result.error, HTTP_ERROR_LEN, "URL is missing");
 		return false;
 	}
-	if (!(req->guarded ? url_guard_check(req->url, &target, reason) :
-		  url_guard_check_form(req->url, &target, reason)))
+	if (!(req->guarded ? url_guard_check(http_guard_policy(), req->url, &target, reason) :
+		  url_guard_check_form(http_guard_policy(), req->url, &target, reason)))
 	{
 		req->result.refused = true;
 		snprintf(req->result.error, HTTP_ERROR_LEN, "refused: %s", reason);

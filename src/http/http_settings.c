@@ -10,9 +10,6 @@
  */
 #include "postgres.h"
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
-
 #include "utils/guc.h"
 
 #include "http/http_settings.h"
@@ -26,46 +23,6 @@ int			http_max_concurrency = 64;
 static char *allow_cidrs_setting = NULL;
 static const HttpCidrList empty_list = {0};
 static const HttpCidrList *allow_cidrs = &empty_list;
-
-/* Parses "address[/prefix]" (IPv4 or IPv6) into raw bytes; false when malformed. */
-bool
-http_parse_cidr(const char *text, HttpCidr *out)
-{
-	char		buf[128];
-	char	   *slash;
-	int			max_prefix;
-
-	if (strlen(text) >= sizeof(buf))
-		return false;
-	strcpy(buf, text);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, buf, out->addr) == 1)
-	{
-		out->family = AF_INET;
-		max_prefix = 32;
-	}
-	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
-	{
-		out->family = AF_INET6;
-		max_prefix = 128;
-	}
-	else
-		return false;
-	out->prefix = max_prefix;
-	if (slash)
-	{
-		char	   *end;
-		long		n = strtol(slash + 1, &end, 10);
-
-		if (slash[1] == '\0' || *end != '\0' || n < 0 || n > max_prefix)
-			return false;
-		out->prefix = (int) n;
-	}
-	return true;
-}
 
 /* Check hook: parses the comma-separated list into a malloc'd HttpCidrList. */
 static bool
@@ -88,7 +45,7 @@ check_allow_cidrs(char **newval, void **extra, GucSource source)
 			free(list);
 			return false;
 		}
-		if (!http_parse_cidr(tok, &list->cidrs[list->count]))
+		if (!addr_guard_parse_cidr(tok, &list->cidrs[list->count]))
 		{
 			GUC_check_errdetail("\"%s\" is not an IPv4 or IPv6 CIDR such as 127.0.0.0/8.", tok);
 			free(list);
@@ -113,6 +70,17 @@ const HttpCidrList *
 http_allow_cidrs(void)
 {
 	return allow_cidrs;
+}
+
+/* The guard's policy from wib.http_allow_http and wib.http_allow_cidrs as they are now. */
+const UrlGuardPolicy *
+http_guard_policy(void)
+{
+	static UrlGuardPolicy policy;
+
+	policy.allow_http = http_allow_http;
+	policy.allow = allow_cidrs;
+	return &policy;
 }
 
 /* Defines the wib.http_* settings; called from _PG_init. */

@@ -8,21 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HTTP_ALLOW_CIDRS_MAX 32
+#include "http/addr_guard.h"
+#include "http/url_guard.h"
 
-/* One CIDR of wib.http_allow_cidrs, as raw network-order bytes. */
-typedef struct HttpCidr
-{
-	int			family;			/* AF_INET or AF_INET6 */
-	uint8_t		addr[16];
-	int			prefix;
-} HttpCidr;
-
-typedef struct HttpCidrList
-{
-	int			count;
-	HttpCidr	cidrs[HTTP_ALLOW_CIDRS_MAX];
-} HttpCidrList;
+#define HTTP_ALLOW_CIDRS_MAX ADDR_GUARD_CIDRS_MAX
 
 extern bool http_allow_http;
 extern char *http_ca_file;
@@ -35,7 +24,7 @@ extern void http_define_settings(void);
 /* The parsed wib.http_allow_cidrs (never NULL). */
 extern const HttpCidrList *http_allow_cidrs(void);
 
-/* Parses "a/n" (IPv4 or IPv6, /n optional); false when malformed. */
-extern bool http_parse_cidr(const char *text, HttpCidr *out);
+/* What the SSRF guard allows under the current settings. */
+extern const UrlGuardPolicy *http_guard_policy(void);
 
 #endif							/* WIB_HTTP_SETTINGS_H */

@@ -1,6 +1,12 @@
 /*
  * url_guard.h
- *		The SSRF guard (PROTOCOLS.md §2) for every URL a tenant can set.
+ *		The SSRF guard for every URL a tenant can set.
+ *
+ * Backend-free: libc and libcurl's URL parser (no network), never raises,
+ * never allocates beyond what it frees, so it is safe outside a
+ * transaction and can be fuzzed outside the server.  The URL is split by
+ * the same parser that later connects, so the guard and the connection
+ * never disagree about which host a URL names.
  */
 #ifndef WIB_URL_GUARD_H
 #define WIB_URL_GUARD_H
@@ -9,9 +15,18 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "http/addr_guard.h"
+
 #define URL_GUARD_MAX_URL		2048
 #define URL_GUARD_HOST_LEN		256
-#define URL_GUARD_REASON_LEN	256
+#define URL_GUARD_REASON_LEN	ADDR_GUARD_REASON_LEN
+
+/* What the operator allows beyond the rules (wib.http_allow_http, wib.http_allow_cidrs). */
+typedef struct UrlGuardPolicy
+{
+	bool		allow_http;
+	const HttpCidrList *allow;	/* may be NULL */
+} UrlGuardPolicy;
 
 /* What the guard learnt about a URL it accepted. */
 typedef struct UrlTarget
@@ -25,23 +40,22 @@ typedef struct UrlTarget
 /*
  * Checks a URL without touching the network: scheme, credentials, host
  * spelling, and the address when the host is a literal (or localhost).
- * Returns true when allowed; otherwise false with the reason in reason.
- * Never raises and never pallocs, so it is safe outside a transaction.
+ * Returns true when allowed; otherwise false with the reason in reason
+ * (URL_GUARD_REASON_LEN bytes).
  */
-extern bool url_guard_check(const char *url, UrlTarget *target, char *reason);
+extern bool url_guard_check(const UrlGuardPolicy *policy, const char *url,
+							UrlTarget *target, char *reason);
 
 /*
  * The same checks without the address rules (literal addresses and localhost
  * pass), for operator-configured provider URLs: https only (unless
- * wib.http_allow_http), no credentials, a host spelt plainly.
+ * allow_http), no credentials, a host spelt plainly.
  */
-extern bool url_guard_check_form(const char *url, UrlTarget *target, char *reason);
+extern bool url_guard_check_form(const UrlGuardPolicy *policy, const char *url,
+								 UrlTarget *target, char *reason);
 
-/*
- * NULL when the address may be reached, else a reason written to reason.
- * Never raises and never pallocs: the HTTP engine calls it from libcurl's
- * open-socket callback for every address it connects to.
- */
-extern const char *url_guard_check_address(const struct sockaddr *sa, char *reason);
+/* NULL when the address may be reached, else a reason written to reason (see addr_guard.h). */
+extern const char *url_guard_check_address(const UrlGuardPolicy *policy,
+										   const struct sockaddr *sa, char *reason);
 
 #endif							/* WIB_URL_GUARD_H */

@@ -5,32 +5,62 @@
  */
 #include "postgres.h"
 
-#include "common/base64.h"
 #include "utils/guc.h"
 
+#include "crypto/ed25519.h"
 #include "ivr/ivr_settings.h"
+#include "ivr/spike.h"
+#include "ivr/telnyx.h"
 
 char	   *ivr_telnyx_public_key = NULL;
 int			ivr_telnyx_tolerance = 300;
 char	   *ivr_callback_url = NULL;
 int			ivr_calls_per_minute = 60;
 
-/* Accepts an empty key (not configured) or base64 of exactly 32 bytes. */
+/* wib.telnyx_public_key decoded, by its check hook, once per change of the setting. */
+typedef struct IvrTelnyxKey
+{
+	bool		set;
+	uint8_t		key[ED25519_KEY_LEN];
+} IvrTelnyxKey;
+
+static IvrTelnyxKey telnyx_key;
+
+/* Accepts an empty key (not configured) or base64 of exactly 32 bytes, decoded into extra. */
 static bool
 ivr_check_public_key(char **newval, void **extra, GucSource source)
 {
 	const char *v = *newval;
-	int			len;
-	char		raw[64];
+	IvrTelnyxKey *decoded = malloc(sizeof(IvrTelnyxKey));
 
-	if (v == NULL || v[0] == '\0')
+	if (decoded == NULL)
+		return false;
+	memset(decoded, 0, sizeof(*decoded));
+	if (v == NULL || v[0] == '\0' || (decoded->set = ed25519_decode_key(v, strlen(v), decoded->key)))
+	{
+		*extra = decoded;
 		return true;
-	len = strlen(v);
-	if (len == 44 && pg_b64_dec_len(len) <= (int) sizeof(raw) &&
-		pg_b64_decode(v, len, raw, sizeof(raw)) == 32)
-		return true;
+	}
+	free(decoded);
 	GUC_check_errdetail("wib.telnyx_public_key must be the base64 of a 32-byte Ed25519 public key.");
 	return false;
+}
+
+/* Assign hook: makes the key decoded by the check hook current. */
+static void
+ivr_assign_public_key(const char *newval, void *extra)
+{
+	if (extra != NULL)
+		telnyx_key = *(const IvrTelnyxKey *) extra;
+	else
+		memset(&telnyx_key, 0, sizeof(telnyx_key));
+}
+
+/* The 32 bytes of wib.telnyx_public_key, or NULL when it is not set. */
+const uint8_t *
+ivr_telnyx_key(void)
+{
+	return telnyx_key.set ? telnyx_key.key : NULL;
 }
 
 /* Accepts an empty base (relative callbacks) or an http(s) URL without spaces. */
@@ -79,7 +109,7 @@ ivr_define_settings(void)
 							   &ivr_telnyx_public_key,
 							   "",
 							   PGC_SUSET, 0,
-							   ivr_check_public_key, NULL, NULL);
+							   ivr_check_public_key, ivr_assign_public_key, NULL);
 	DefineCustomIntVariable("wib.telnyx_timestamp_tolerance",
 							"How far a Telnyx webhook timestamp may be from now.",
 							NULL,
@@ -101,4 +131,6 @@ ivr_define_settings(void)
 							60, 0, 1000000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+	ivr_spike_define_settings();
+	telnyx_define_settings();
 }

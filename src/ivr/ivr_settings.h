@@ -11,6 +11,7 @@ extern char *ivr_callback_url;
 extern int	ivr_calls_per_minute;
 
 extern void ivr_define_settings(void);
+extern const uint8_t *ivr_telnyx_key(void);
 extern char *ivr_callback(const char *kind);
 
 #endif							/* WIB_IVR_SETTINGS_H */

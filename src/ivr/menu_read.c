@@ -8,7 +8,7 @@
  * executor would enforce: SELECT privilege on both tables is checked for the
  * current role, and rows are restricted to the organization in context, which
  * is exactly the tenant policy of every IVR table (organization_id =
- * wib.current_org_id()).  Options are ordered by (position, digit), digits
+ * wib.current_org_id()).  Options are ordered by (sort_order, digit), digits
  * compared bytewise.
  */
 #include "postgres.h"
@@ -45,8 +45,8 @@ typedef struct MenuRelations
 				disclosure_text,
 				invalid_prompt;
 	AttrNumber	digit,
-				prompt,
-				position;
+				label,
+				sort_order;
 } MenuRelations;
 
 static MenuRelations rels;
@@ -94,8 +94,8 @@ menu_relations(void)
 	rels.disclosure_text = menu_attnum(menus, "disclosure_text");
 	rels.invalid_prompt = menu_attnum(menus, "invalid_prompt");
 	rels.digit = menu_attnum(rels.options, "digit");
-	rels.prompt = menu_attnum(rels.options, "prompt");
-	rels.position = menu_attnum(rels.options, "position");
+	rels.label = menu_attnum(rels.options, "label");
+	rels.sort_order = menu_attnum(rels.options, "sort_order");
 }
 
 /* Raises the usual permission error unless the current role may read relid. */
@@ -118,7 +118,7 @@ menu_text(TupleTableSlot *slot, AttrNumber attno)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
-/* Orders option indexes by position, then digit (bytewise). */
+/* Orders option indexes by sort order, then digit (bytewise). */
 static int
 menu_option_cmp(const void *a, const void *b, void *arg)
 {
@@ -126,8 +126,8 @@ menu_option_cmp(const void *a, const void *b, void *arg)
 	int			x = *(const int *) a;
 	int			y = *(const int *) b;
 
-	if (m->positions[x] != m->positions[y])
-		return m->positions[x] < m->positions[y] ? -1 : 1;
+	if (m->sort_orders[x] != m->sort_orders[y])
+		return m->sort_orders[x] < m->sort_orders[y] ? -1 : 1;
 	return strcmp(m->digits[x] ? m->digits[x] : "", m->digits[y] ? m->digits[y] : "");
 }
 
@@ -201,8 +201,8 @@ menu_read(const pg_uuid_t *org, const pg_uuid_t *menu, bool fresh_snapshot, Menu
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg_internal("IVR menu has more than %d options", MENU_READ_MAX_OPTIONS)));
 			out->digits[n] = menu_text(slot, rels.digit);
-			out->prompts[n] = menu_text(slot, rels.prompt);
-			out->positions[n] = DatumGetInt32(slot_getattr(slot, rels.position, &isnull));
+			out->labels[n] = menu_text(slot, rels.label);
+			out->sort_orders[n] = DatumGetInt32(slot_getattr(slot, rels.sort_order, &isnull));
 			out->noptions++;
 		}
 		index_endscan(scan);
@@ -219,8 +219,8 @@ menu_read(const pg_uuid_t *org, const pg_uuid_t *menu, bool fresh_snapshot, Menu
 	for (int i = 0; i < out->noptions; i++)
 	{
 		out->digits[i] = tmp.digits[order[i]];
-		out->prompts[i] = tmp.prompts[order[i]];
-		out->positions[i] = tmp.positions[order[i]];
+		out->labels[i] = tmp.labels[order[i]];
+		out->sort_orders[i] = tmp.sort_orders[order[i]];
 	}
 	return found;
 }

@@ -21,8 +21,8 @@ typedef struct MenuData
 	int32		timeout_seconds;
 	int			noptions;
 	char	   *digits[MENU_READ_MAX_OPTIONS];
-	char	   *prompts[MENU_READ_MAX_OPTIONS];
-	int32		positions[MENU_READ_MAX_OPTIONS];
+	char	   *labels[MENU_READ_MAX_OPTIONS];	/* spoken inside the Gather */
+	int32		sort_orders[MENU_READ_MAX_OPTIONS];
 } MenuData;
 
 extern bool menu_read(const pg_uuid_t *org, const pg_uuid_t *menu, bool fresh_snapshot, MenuData *out);

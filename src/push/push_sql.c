@@ -402,7 +402,7 @@ wib_push_endpoint_check(PG_FUNCTION_ARGS)
 	char		reason[URL_GUARD_REASON_LEN];
 	char		aud[VAPID_AUD_MAX];
 
-	if (!url_guard_check(url, &target, reason))
+	if (!url_guard_check(http_guard_policy(), url, &target, reason))
 		PG_RETURN_TEXT_P(cstring_to_text(reason));
 	if (!vapid_audience(url, aud, sizeof(aud), http_allow_http))
 		PG_RETURN_TEXT_P(cstring_to_text("it has no origin a VAPID token can name"));

@@ -13,7 +13,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "export/storage_channel.h"
 #include "http/http_settings.h"
+#include "ivr/telnyx.h"
 #include "push/push_deliver.h"
 #include "webhooks/deliver.h"
 #include "workers/channel.h"
@@ -21,6 +23,8 @@
 
 static const DeliveryChannel *const channels[] = {
 	&webhook_channel,
+	&storage_channel,
+	&telnyx_channel,
 	&push_channel,
 };
 

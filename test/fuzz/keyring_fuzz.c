@@ -10,7 +10,7 @@
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -o /tmp/keyring_fuzz \
  *			test/fuzz/keyring_fuzz.c src/crypto/keyring.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
- * Run:   /tmp/keyring_fuzz -max_total_time=60 test/fuzz/corpus/keyring_fuzz
+ * Run:   /tmp/keyring_fuzz -max_total_time=60 test/fuzz/corpus/keyring
  */
 #define _GNU_SOURCE				/* memmem */
 #include <stdlib.h>

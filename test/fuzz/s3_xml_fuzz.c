@@ -8,7 +8,7 @@
  *		back exactly, or are refused for a reason the writer states.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -o s3_xml_fuzz \
- *   test/fuzz/s3_xml_fuzz.c src/export/s3_xml.c src/export/s3_xml_scan.c src/export/s3_utf8.c
+ *   test/fuzz/s3_xml_fuzz.c src/export/s3_xml.c src/export/s3_xml_scan.c src/core/utf8.c
  * Run:   ./s3_xml_fuzz -max_total_time=60 test/fuzz/corpus/s3_xml
  */
 #include <stdint.h>
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export/s3_utf8.h"
+#include "core/utf8.h"
 #include "export/s3_xml.h"
 
 #define MAX_ETAGS 64
@@ -35,7 +35,7 @@ read_all(const char *xml, size_t len, size_t cap)
 	for (size_t i = 0; i < sizeof(elements) / sizeof(elements[0]); i++)
 		for (int idx = 0; idx < 2; idx++)
 			if (s3_xml_text_at(xml, len, elements[i], idx, out, cap) &&
-				(strlen(out) >= cap || !s3_utf8_valid(out, strlen(out))))
+				(strlen(out) >= cap || !utf8_valid(out, strlen(out))))
 				abort();
 	if (s3_xml_root(xml, len, out, cap) && strlen(out) >= cap)
 		abort();
@@ -46,7 +46,7 @@ read_all(const char *xml, size_t len, size_t cap)
 
 		while ((r = s3_uploads_next(&l, u, reason)) == 1 && n++ < 10000)
 			if (u->key[0] == '\0' || u->upload_id[0] == '\0' ||
-				!s3_utf8_valid(u->key, strlen(u->key)))
+				!utf8_valid(u->key, strlen(u->key)))
 				abort();
 	}
 	free(u);
@@ -59,7 +59,7 @@ bad_etag(const char *e)
 {
 	size_t		n = strlen(e);
 
-	if (n == 0 || n > 1024 || !s3_utf8_valid(e, n))
+	if (n == 0 || n > 1024 || !utf8_valid(e, n))
 		return 1;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char) e[i] < 0x20 || e[i] == 0x7f)

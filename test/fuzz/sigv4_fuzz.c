@@ -10,7 +10,7 @@
  * header name, header value, host, region, secret, separated by NUL bytes.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -o sigv4_fuzz \
- *   test/fuzz/sigv4_fuzz.c src/export/sigv4.c src/export/sigv4_check.c src/export/s3_utf8.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
+ *   test/fuzz/sigv4_fuzz.c src/export/sigv4.c src/export/sigv4_check.c src/core/utf8.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
  * Run:   ./sigv4_fuzz -max_total_time=60 test/fuzz/corpus/sigv4
  */
 #include <stdint.h>

@@ -12,7 +12,7 @@
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -o /tmp/token_fuzz \
  *			test/fuzz/token_fuzz.c src/crypto/token.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
- * Run:   /tmp/token_fuzz -max_total_time=60 test/fuzz/corpus/token_fuzz
+ * Run:   /tmp/token_fuzz -max_total_time=60 test/fuzz/corpus/token
  */
 #include <stdlib.h>
 #include <string.h>

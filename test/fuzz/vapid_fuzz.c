@@ -11,7 +11,7 @@
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -o vapid_fuzz \
  *		test/fuzz/vapid_fuzz.c src/push/vapid.c src/push/vapid_json.c \
  *		src/push/webpush_key.c src/crypto/codec.c -lcrypto
- * Run:   ./vapid_fuzz -max_total_time=60 test/fuzz/corpus/vapid_fuzz
+ * Run:   ./vapid_fuzz -max_total_time=60 test/fuzz/corpus/vapid
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	VapidClaims claims;
 	size_t		used;
 	size_t		pos;
+	uint64_t	bits;
 	int64_t		exp;
 
 	if (!ready)
@@ -102,9 +103,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	used = take_string(data, size, aud, 81);
 	memcpy(sub, "mailto:", 7);
 	used += take_string(data + used, size - used, sub + 7, 81);
-	exp = 1;
+	/* Unsigned: shifting the bits of a signed exp out of range would be undefined. */
+	bits = 1;
 	for (size_t i = used; i < size && i < used + 8; i++)
-		exp = (exp << 8 | data[i]) & INT64_MAX;
+		bits = (bits << 8 | data[i]) & INT64_MAX;
+	exp = (int64_t) bits;
 	if (exp == 0)
 		exp = 1;
 	if (aud[0] == '\0')
@@ -116,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!vapid_jwt_claims(jwt, strlen(jwt), &claims, reason) ||
 		strcmp(claims.aud, aud) != 0 || strcmp(claims.sub, sub) != 0 || claims.exp != exp)
 		fail("a token signed here gives its claims back", reason);
-	pos = (size + 31 * exp) % strlen(jwt);
+	pos = (size + 31 * (uint64_t) exp) % strlen(jwt);
 	jwt[pos] = jwt[pos] == 'A' ? 'B' : jwt[pos] == '.' ? '-' : 'A';
 	if (vapid_jwt_verify(test_pub, jwt, strlen(jwt), reason))
 		fail("an altered token does not verify", jwt);

@@ -9,7 +9,7 @@
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -o /tmp/vault_fuzz \
  *			test/fuzz/vault_fuzz.c src/crypto/vault.c -lcrypto
- * Run:   /tmp/vault_fuzz -max_total_time=60 test/fuzz/corpus/vault_fuzz
+ * Run:   /tmp/vault_fuzz -max_total_time=60 test/fuzz/corpus/vault
  */
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -o webpush_fuzz \
  *		test/fuzz/webpush_fuzz.c src/push/webpush.c src/push/webpush_key.c \
  *		src/crypto/hmac.c src/crypto/codec.c -lcrypto
- * Run:   ./webpush_fuzz -max_total_time=60 test/fuzz/corpus/webpush_fuzz
+ * Run:   ./webpush_fuzz -max_total_time=60 test/fuzz/corpus/webpush
  */
 #include <stdio.h>
 #include <stdlib.h>

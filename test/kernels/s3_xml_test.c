@@ -5,7 +5,7 @@
  *		entities, the CompleteMultipartUpload document read back, and the
  *		refusal of truncated and malformed bodies.
  *
- * Build: cc -I src -o s3_xml_test test/kernels/s3_xml_test.c src/export/s3_xml.c src/export/s3_xml_scan.c src/export/s3_utf8.c
+ * Build: cc -I src -o s3_xml_test test/kernels/s3_xml_test.c src/export/s3_xml.c src/export/s3_xml_scan.c src/core/utf8.c
  */
 #include <stdio.h>
 #include <stdlib.h>

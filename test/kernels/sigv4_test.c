@@ -5,7 +5,7 @@
  *		URL), R2-style requests cross-checked with botocore, the encoding of
  *		awkward keys, the bounds of X-Amz-Expires and every refusal.
  *
- * Build: cc -I src -o sigv4_test test/kernels/sigv4_test.c src/export/sigv4.c src/export/sigv4_check.c src/export/s3_utf8.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
+ * Build: cc -I src -o sigv4_test test/kernels/sigv4_test.c src/export/sigv4.c src/export/sigv4_check.c src/core/utf8.c src/crypto/hmac.c src/crypto/codec.c -lcrypto
  */
 #include <stdio.h>
 #include <stdlib.h>

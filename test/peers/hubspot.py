@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""HubSpot stand-in for wib's CRM tests and benchmarks (PROTOCOLS.md section 4).
+"""HubSpot stand-in for wib's CRM tests and benchmarks (HubSpot CRM API v3 and OAuth).
 
 One process plays app.hubspot.com (OAuth authorize) and api.hubapi.com:
   GET  /oauth/authorize                     302 to redirect_uri?code=...&state=...
@@ -37,8 +37,9 @@ Admin API (loopback, no auth), JSON in and out:
   POST /__admin/expire_tokens                 every access token expires now
   POST /__admin/token {"scopes", "ttl"}       mints a token pair without the browser step
   POST /__admin/storm {"count", "retry_after"} the next count API requests get 429
-  POST /__admin/config {"search_lag_ms", "limit_10s", "limit_search_1s", "retry_after", "call_delay_ms"}
-                                            call_delay_ms: a created call is answered that much later
+  POST /__admin/config {"search_lag_ms", "limit_10s", "limit_search_1s", "retry_after", "call_delay_ms",
+                        "page_delay_ms"}    call_delay_ms: a created call is answered that much later;
+                                            page_delay_ms: each page of contacts (list or search) too
   GET  /__admin/stats[?arrivals=1]            counts per endpoint/status, limit evidence
   POST /__admin/reset_stats
   POST /__admin/sign_webhook {"method", "uri", "body", "timestamp_ms"} -> {"signature", "timestamp_ms"}
@@ -117,6 +118,7 @@ class HubSpot(peer_http.PeerApp):
         self.storm_answered = 0
         self.arrivals = []
         self.call_delay = 0.0
+        self.page_delay = 0.0
         r = self.route
         r("GET", r"/oauth/authorize", "/oauth/authorize", self.authorize)
         r("POST", r"/oauth/v3/token", "/oauth/v3/token", self.token)
@@ -326,6 +328,9 @@ class HubSpot(peer_http.PeerApp):
 
         with self.lock:
             status, body = self.store.list(req.q("limit"), req.q("after"), wanted, archived, link)
+            delay = self.page_delay
+        if delay > 0:
+            time.sleep(delay)  # a slow page: the client waits with no answer yet
         return json_response(status, body, headers)
 
     def wanted(self, req):
@@ -349,6 +354,9 @@ class HubSpot(peer_http.PeerApp):
             return err
         with self.lock:
             status, body = self.store.search(req.body, time.time())
+            delay = self.page_delay
+        if delay > 0:
+            time.sleep(delay)
         return json_response(status, body, headers)
 
     def create_call(self, req):
@@ -451,6 +459,8 @@ class HubSpot(peer_http.PeerApp):
             self.store.lag = float(b["search_lag_ms"]) / 1000.0
         if "call_delay_ms" in b:
             self.call_delay = float(b["call_delay_ms"]) / 1000.0
+        if "page_delay_ms" in b:
+            self.page_delay = float(b["page_delay_ms"]) / 1000.0
         return {"ok": True}
 
     def a_stats(self, req, b):

@@ -1,4 +1,4 @@
-"""HubSpot CRM objects for the HubSpot peer (PROTOCOLS.md section 4): the
+"""HubSpot CRM objects for the HubSpot peer (HubSpot CRM API v3, objects and search): the
 contact store with list paging, the search endpoint's body rules, filters,
 sorts, 10,000-result cap and indexing lag, and the calls object with its
 property and association validation, custom call properties (created through

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A Web Push service on loopback (PROTOCOLS.md section 6): subscriptions with
+"""A Web Push service on loopback (RFC 8030, RFC 8291, RFC 8292): subscriptions with
 their own P-256 keys, and a push endpoint that checks what a real push service
 checks (RFC 8030 headers, RFC 8292 VAPID, RFC 8291 / RFC 8188 aes128gcm) and
 decrypts every message with the subscription's private key, as the browser

@@ -23,10 +23,12 @@ Test controls (no signature needed):
   GET    /__admin/stats    counts per operation and status, uploads in progress, objects
   DELETE /__admin/stats    resets the counts
   GET    /__admin/object?bucket=B&key=K   the object's bytes
+  POST   /__admin/limits   {"min_part_size": n, "quota_bytes": n or null} changes the store's
+                           limits (s3_store.py); GET /__admin/limits shows them
 
 Usage: s3.py --port-file F --data-dir D --access-key AK --secret-key SK
              [--tls CERT KEY] [--region auto] [--log F] [--min-part-size BYTES]
-             [--vhost-suffix S]
+             [--vhost-suffix S] [--quota-bytes BYTES]
 """
 import argparse
 import datetime
@@ -86,7 +88,7 @@ class Peer:
     def __init__(self, args):
         self.args = args
         self.keys = Keys(args.access_key, args.secret_key, args.region)
-        self.store = Store(args.data_dir, args.min_part_size)
+        self.store = Store(args.data_dir, args.min_part_size, args.quota_bytes)
         self.lock = threading.Lock()
         self.faults = []
         self.counts = {}
@@ -243,7 +245,8 @@ class Handler(BaseHTTPRequestHandler):
         raw_path, _, raw_query = self.path.partition("?")
         if raw_path.startswith("/__admin/"):
             return self.admin(raw_path, raw_query)
-        body = peer.store.new_body()
+        # A body signed UNSIGNED-PAYLOAD is not hashed (S3 does not either); any other is.
+        body = peer.store.new_body(sha256=self.headers.get("x-amz-content-sha256") != "UNSIGNED-PAYLOAD")
         op = "Unknown"
         try:
             try:
@@ -490,6 +493,20 @@ class Handler(BaseHTTPRequestHandler):
                 with peer.lock:
                     counts = json.loads(json.dumps(peer.counts))
                 return self.reply_json(200, {"operations": counts, "uploads": uploads, "objects": objects})
+            if raw_path == "/__admin/limits" and self.command in ("GET", "POST"):
+                store = peer.store
+                if self.command == "POST":
+                    limits = json.loads(data or b"{}")
+                    if not isinstance(limits, dict) or set(limits) - {"min_part_size", "quota_bytes"}:
+                        raise ValueError("limits are min_part_size and quota_bytes")
+                    with store.lock:
+                        if "min_part_size" in limits:
+                            store.min_part_size = int(limits["min_part_size"])
+                        if "quota_bytes" in limits:
+                            q_bytes = limits["quota_bytes"]
+                            store.quota_bytes = None if q_bytes is None else int(q_bytes)
+                return self.reply_json(200, {"min_part_size": store.min_part_size,
+                                             "quota_bytes": store.quota_bytes})
             if raw_path == "/__admin/object" and self.command in ("GET", "HEAD"):
                 meta = peer.store.head_object(q.get("bucket", ""), q.get("key", ""))
                 if meta is None:
@@ -526,6 +543,7 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--min-part-size", type=int, default=5 * 1024 * 1024)
     ap.add_argument("--vhost-suffix")
+    ap.add_argument("--quota-bytes", type=int)
     args = ap.parse_args()
 
     Handler.peer = Peer(args)

@@ -26,9 +26,9 @@ is() {	# is GOT WANT DESCRIPTION
 
 cc_flags=(-std=gnu11 -O1 -Wall -Wextra -Werror -Wno-unused-parameter -I "$ROOT/src")
 cc "${cc_flags[@]}" -o "$W/s3_sign" "$ROOT/test/peers/s3_sign.c" "$ROOT/src/export/sigv4.c" "$ROOT/src/export/sigv4_check.c" \
-	"$ROOT/src/export/s3_utf8.c" "$ROOT/src/crypto/hmac.c" "$ROOT/src/crypto/codec.c" -lcrypto || exit 1
+	"$ROOT/src/core/utf8.c" "$ROOT/src/crypto/hmac.c" "$ROOT/src/crypto/codec.c" -lcrypto || exit 1
 cc "${cc_flags[@]}" -o "$W/s3_xml_tool" "$ROOT/test/peers/s3_xml_tool.c" "$ROOT/src/export/s3_xml.c" "$ROOT/src/export/s3_xml_scan.c" \
-	"$ROOT/src/export/s3_utf8.c" || exit 1
+	"$ROOT/src/core/utf8.c" || exit 1
 SIGN=$W/s3_sign
 XML=$W/s3_xml_tool
 
@@ -226,6 +226,26 @@ ok $? "injected delay (700 ms, took $elapsed ms), then the request is served"
 "${CURL[@]}" -o "$W/stats" "https://$HOST/__admin/stats"
 is "$(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); o=s["operations"]; print(o["UploadPart"]["503"], o["CompleteMultipartUpload"]["400"], len(s["uploads"]))' "$W/stats")" \
 	"1 3 0" "stats count per operation and status, and uploads in progress"
+
+# Limits changed while the peer runs: a full bucket answers 507 QuotaExceeded to
+# a PutObject and to an UploadPart, and takes bytes again once there is room; a
+# smaller minimum part size lets a small part but the last through.
+is "$(admin POST limits '{"quota_bytes": 1}')" 200 "bucket quota set"
+send PUT "/wib-exports/quota.csv" --body "$W/small.csv" -- -T "$W/small.csv"
+is "$STATUS $(code)" "507 QuotaExceeded" "PutObject past the bucket quota: 507 QuotaExceeded"
+send POST "$MKEY" --query uploads --unsigned
+UPLOAD=$("$XML" text UploadId <"$W/out")
+send PUT "$MKEY" --query partNumber=1 --query "uploadId=$UPLOAD" --body "$W/p2" -- -T "$W/p2"
+is "$STATUS $(code)" "507 QuotaExceeded" "UploadPart past the bucket quota: 507 QuotaExceeded"
+admin POST limits '{"quota_bytes": null, "min_part_size": 1024}' >/dev/null
+send PUT "$MKEY" --query partNumber=1 --query "uploadId=$UPLOAD" --body "$W/p2" -- -T "$W/p2"
+E1=$(etag_header)
+send PUT "$MKEY" --query partNumber=2 --query "uploadId=$UPLOAD" --body "$W/small.csv" -- -T "$W/small.csv"
+"$XML" complete "$E1" "$(etag_header)" >"$W/complete.xml"
+send POST "$MKEY" --query "uploadId=$UPLOAD" --body "$W/complete.xml" -- --data-binary "@$W/complete.xml"
+is "$STATUS $("$XML" root <"$W/out")" "200 CompleteMultipartUploadResult" \
+	"quota lifted and minimum part size lowered: the parts are taken and completed"
+is "$(admin POST limits "{\"min_part_size\": $MIN_PART}")" 200 "minimum part size back to 5 MiB"
 
 # HEAD and DELETE.
 send HEAD "$KEY" -- -I

@@ -11,7 +11,7 @@
  * header to send, or "url <presigned URL>"; exits 1 with the reason when
  * the kernel refuses.
  *
- * Build: cc -I src -o s3_sign test/peers/s3_sign.c src/export/sigv4.c src/export/sigv4_check.c src/export/s3_utf8.c \
+ * Build: cc -I src -o s3_sign test/peers/s3_sign.c src/export/sigv4.c src/export/sigv4_check.c src/core/utf8.c \
  *   src/crypto/hmac.c src/crypto/codec.c -lcrypto
  */
 #include <stdio.h>

@@ -10,6 +10,13 @@ Layout under the data directory (names are hashes, so any UTF-8 key is safe):
 Bodies are streamed to disk and parts concatenated file to file, so a
 200 MB object never sits in memory.  One lock guards the metadata; a store
 survives a restart of the peer.
+
+Limits, as the stores enforce them: every part of a completed upload but the
+last at least min_part_size (S3 and R2: 5 MiB; 400 EntityTooSmall at
+CompleteMultipartUpload), and, when quota_bytes is set, a bucket quota
+counting its objects and the parts of its uploads in progress (a PutObject or
+UploadPart that would pass it: 507 QuotaExceeded, as a full MinIO or Ceph
+bucket answers).  Both can be changed while the peer runs.
 """
 import base64
 import hashlib
@@ -44,13 +51,45 @@ def _write_json(path, value):
     os.replace(tmp, path)
 
 
-class Body:
-    """A request body spooled to a file while its SHA-256 and MD5 are computed."""
+def _append(src, dst, size):
+    """Appends the size bytes of src to dst: in the kernel where it can (a 200 MB object is many parts)."""
+    dst.flush()
+    start = os.lseek(dst.fileno(), 0, os.SEEK_CUR)
+    try:
+        left = size
+        while left > 0:
+            n = os.copy_file_range(src.fileno(), dst.fileno(), left)
+            if n == 0:
+                break
+            left -= n
+        if left == 0:
+            return
+    except (AttributeError, OSError):
+        pass
+    # Not supported here (or cut short): start this part over the plain way.
+    os.ftruncate(dst.fileno(), start)
+    os.lseek(dst.fileno(), start, os.SEEK_SET)
+    src.seek(0)
+    shutil.copyfileobj(src, dst, 1 << 20)
 
-    def __init__(self, tmp_dir):
+
+class _NoHash:
+    """Stands in for the SHA-256 of a body signed UNSIGNED-PAYLOAD, which nothing compares."""
+
+    def update(self, chunk):
+        pass
+
+    def hexdigest(self):
+        return "UNSIGNED-PAYLOAD"
+
+
+class Body:
+    """A request body spooled to a file while its SHA-256 (unless unsigned) and MD5 are computed."""
+
+    def __init__(self, tmp_dir, sha256=True):
         self.path = os.path.join(tmp_dir, secrets.token_hex(12))
         self.file = open(self.path, "wb")
-        self.sha256 = hashlib.sha256()
+        self.sha256 = hashlib.sha256() if sha256 else _NoHash()
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
 
@@ -80,9 +119,10 @@ class Body:
 
 
 class Store:
-    def __init__(self, data_dir, min_part_size):
+    def __init__(self, data_dir, min_part_size, quota_bytes=None):
         self.dir = data_dir
         self.min_part_size = min_part_size
+        self.quota_bytes = quota_bytes
         self.lock = threading.RLock()
         self.uploads = {}       # upload id -> meta
         self.seq = 0
@@ -99,8 +139,8 @@ class Store:
             except (OSError, ValueError, KeyError):
                 pass
 
-    def new_body(self):
-        return Body(os.path.join(self.dir, "tmp"))
+    def new_body(self, sha256=True):
+        return Body(os.path.join(self.dir, "tmp"), sha256)
 
     # Objects.
 
@@ -110,8 +150,26 @@ class Store:
     def put_object(self, bucket, key, body, content_type):
         body.close()
         etag = '"%s"' % body.md5.hexdigest()
-        self._install(bucket, key, body.path, body.size, etag, content_type)
+        with self.lock:
+            old = self.head_object(bucket, key)
+            self._check_quota(bucket, body.size - (old["size"] if old else 0))
+            self._install(bucket, key, body.path, body.size, etag, content_type)
         return etag
+
+    def used_bytes(self, bucket):
+        """Bytes a bucket holds: its objects and the parts of its uploads in progress."""
+        with self.lock:
+            used = sum(m["size"] for m in self.list_objects(bucket))
+            for u in self.uploads.values():
+                if u["bucket"] == bucket:
+                    used += sum(p["size"] for p in self.parts(u["upload_id"]).values())
+        return used
+
+    def _check_quota(self, bucket, more):
+        """Refuses more bytes in a bucket that would pass its quota (the caller holds the lock)."""
+        if self.quota_bytes is not None and more > 0 and self.used_bytes(bucket) + more > self.quota_bytes:
+            raise StoreError(507, "QuotaExceeded", "Bucket quota exceeded.", BucketName=bucket,
+                             QuotaBytes=str(self.quota_bytes))
 
     def _install(self, bucket, key, data_path, size, etag, content_type):
         base = self._object_base(bucket, key)
@@ -194,6 +252,8 @@ class Store:
         etag = '"%s"' % body.md5.hexdigest()
         with self.lock:
             d = self._upload_dir(self._upload(bucket, key, upload_id)["upload_id"])
+            old = self.parts(upload_id).get(number)
+            self._check_quota(bucket, body.size - (old["size"] if old else 0))
             os.replace(body.path, os.path.join(d, "%d.part" % number))
             _write_json(os.path.join(d, "%d.json" % number), {"size": body.size, "md5": body.md5.hexdigest()})
         return etag
@@ -237,7 +297,7 @@ class Store:
             with open(tmp, "wb") as out:
                 for n in numbers:
                     with open(os.path.join(d, "%d.part" % n), "rb") as part:
-                        shutil.copyfileobj(part, out, 1 << 20)
+                        _append(part, out, have[n]["size"])
                     digest.update(bytes.fromhex(have[n]["md5"]))
                     size += have[n]["size"]
             etag = '"%s-%d"' % (digest.hexdigest(), len(numbers))

@@ -9,7 +9,7 @@
  *        s3_xml_tool complete ETAG...               the CompleteMultipartUpload document
  * Exits 1 when the kernel refuses the document.
  *
- * Build: cc -I src -o s3_xml_tool test/peers/s3_xml_tool.c src/export/s3_xml.c src/export/s3_xml_scan.c src/export/s3_utf8.c
+ * Build: cc -I src -o s3_xml_tool test/peers/s3_xml_tool.c src/export/s3_xml.c src/export/s3_xml_scan.c src/core/utf8.c
  */
 #include <stdio.h>
 #include <stdlib.h>

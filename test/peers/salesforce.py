@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Salesforce stand-in for wib's CRM tests and benchmarks (PROTOCOLS.md section 5).
+"""Salesforce stand-in for wib's CRM tests and benchmarks (Salesforce REST API and OAuth 2.0 web server flow).
 
 One process plays the login host and the instance (point wib's login_url at it):
   GET  /services/oauth2/authorize   response_type=code, PKCE S256 required -> 302 with code
@@ -32,6 +32,9 @@ Admin API (loopback, no auth), JSON in and out:
   GET  /__admin/tasks -> {"tasks"}
   POST /__admin/usage {"used"}          sets today's API usage
   POST /__admin/expire_sessions         every access token expires now
+  POST /__admin/config {"task_delay_ms", "token_delay_ms", "refresh_grace"}  a Task's (a refresh's)
+                                        answer is held back that long after the Task is created (the
+                                        refresh token rotated); the grace of rotated refresh tokens
   POST /__admin/token {}                mints a session and refresh token without the browser step
   POST /__admin/outbound_message {"target_url", "records", "object", "ca_file"} -> delivery report
   POST /__admin/outbound_envelope {"records", "object"} -> the SOAP XML (text/xml), not sent
@@ -76,6 +79,8 @@ class Salesforce(peer_http.PeerApp):
         self.cursors = {}  # locator -> query snapshot (see query()); insertion order = age
         self.cursors_dropped = 0
         self.cursor_n = 0
+        self.task_delay_ms = 0
+        self.token_delay_ms = 0
         r = self.route
         r("GET", r"/services/oauth2/authorize", "/services/oauth2/authorize", self.authorize)
         r("POST", r"/services/oauth2/token", "/services/oauth2/token", self.token)
@@ -97,6 +102,7 @@ class Salesforce(peer_http.PeerApp):
                 ("POST", "delete", self.a_delete), ("GET", "records", self.a_records),
                 ("GET", "tasks", self.a_tasks), ("POST", "usage", self.a_usage),
                 ("POST", "expire_sessions", self.a_expire), ("POST", "token", self.a_token),
+                ("POST", "config", self.a_config),
                 ("POST", "outbound_envelope", self.a_envelope), ("GET", "stats", self.a_stats),
                 ("POST", "reset_stats", self.a_reset)):
             r(method, r"/__admin/" + name, "/__admin/" + name, self.admin(fn))
@@ -208,6 +214,8 @@ class Salesforce(peer_http.PeerApp):
                     if rt["valid_until"] is None:
                         rt["valid_until"] = now + self.args.refresh_grace
                 body = self.session_body(req, rt["family"], new_rt)
+        if grant == "refresh_token" and self.token_delay_ms:
+            time.sleep(self.token_delay_ms / 1000.0)  # rotated, but the client hears of it late (or never)
         return json_response(200, body, [("Cache-Control", "no-cache,must-revalidate,max-age=0,no-store,private")],
                              log=log)
 
@@ -335,6 +343,9 @@ class Salesforce(peer_http.PeerApp):
             return err
         with self.lock:
             status, body = self.store.create_task(req.body)
+            delay = self.task_delay_ms
+        if delay:
+            time.sleep(delay / 1000.0)  # created, but the client hears of it late (or never)
         return json_response(status, body, headers)
 
     def record(self, req, version, obj, rid):
@@ -414,6 +425,16 @@ class Salesforce(peer_http.PeerApp):
         for s in self.sessions.values():
             s["expires"] = min(s["expires"], now - 0.001)
         return {"expired": len(self.sessions)}
+
+    def a_config(self, req, b):
+        if "task_delay_ms" in b:
+            self.task_delay_ms = max(0, int(b["task_delay_ms"]))
+        if "token_delay_ms" in b:
+            self.token_delay_ms = max(0, int(b["token_delay_ms"]))
+        if "refresh_grace" in b:
+            self.args.refresh_grace = max(0.0, float(b["refresh_grace"]))
+        return {"task_delay_ms": self.task_delay_ms, "token_delay_ms": self.token_delay_ms,
+                "refresh_grace": self.args.refresh_grace}
 
     def a_token(self, req, b):
         family = secrets.token_hex(8)

@@ -1,4 +1,4 @@
-"""Salesforce records for the Salesforce peer (PROTOCOLS.md section 5): ids with
+"""Salesforce records for the Salesforce peer (Salesforce REST API): ids with
 their case-safe suffix, Contacts, Leads and Accounts, the recycle bin behind
 sobjects/<Object>/deleted, Task validation, and the outbound-message SOAP
 envelope with the check of the listener's acknowledgement.  No HTTP server
@@ -184,7 +184,9 @@ class Store:
         return rec.get(field)
 
     def visible(self, obj, include_deleted, now):
-        """Live records, plus those in the recycle bin (15 days) for queryAll."""
+        """Live records, plus those in the recycle bin (15 days) for queryAll; Tasks are never deleted here."""
+        if obj == "Task":
+            return list(self.tasks)
         cutoff = now - RECYCLE_DAYS * 86400
         return [r for r in self.records[obj].values()
                 if not r["IsDeleted"] or include_deleted and r["DeletedDate"] >= cutoff]

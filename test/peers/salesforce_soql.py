@@ -1,4 +1,4 @@
-"""The SOQL subset the Salesforce peer answers (PROTOCOLS.md section 5), parsed
+"""The SOQL subset the Salesforce peer answers (SOQL, Salesforce REST API), parsed
 properly and with Salesforce's error codes:
 
   SELECT f1, f2, Account.Name FROM Contact|Lead
@@ -32,6 +32,9 @@ SCHEMA = {
              "Phone": "string", "MobilePhone": "string", "Title": "string", "Company": "string",
              "Status": "string", "CreatedDate": "datetime", "LastModifiedDate": "datetime",
              "SystemModstamp": "datetime", "IsDeleted": "boolean", "IsConverted": "boolean"},
+    # Tasks keep CreatedDate as the API renders it (ISO text, which sorts as time).
+    "Task": {"Id": "id", "WhoId": "id", "Subject": "string", "TaskSubtype": "string", "CallType": "string",
+             "CallObject": "string", "Status": "string", "CreatedDate": "string"},
 }
 KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "ORDER", "BY", "ASC", "DESC", "NULLS", "FIRST",
             "LAST", "LIMIT", "IN", "TRUE", "FALSE", "NULL", "OFFSET", "GROUP", "HAVING", "LIKE", "INCLUDES",

@@ -257,6 +257,16 @@ def tasks(sf, api, ids, gone_ids):
         got.append((name, s, e[0]["errorCode"] if isinstance(e, list) else e))
     check("salesforce: Task validation errors are 400 arrays with Salesforce's codes",
           all(g[1] == 400 and g[2] == w for g, (_, _, w) in zip(got, variants)), got)
+    s, _, b2 = sf.call("POST", "/services/data/v59.0/sobjects/Task", dict(task, CallObject="call-7f3a"), token=api)
+    s, _, found = soql(sf, api, "SELECT Id, WhoId FROM Task WHERE CallObject = 'call-7f3a' ORDER BY CreatedDate, Id LIMIT 1")
+    check("salesforce: a Task is found by its CallObject with SOQL",
+          s == 200 and [r["Id"] for r in found["records"]] == [b2["id"]] and found["records"][0]["WhoId"] == who, found)
+    sf.admin("config", {"task_delay_ms": 300})
+    t0 = time.time()
+    sf.call("POST", "/services/data/v59.0/sobjects/Task", task, token=api)
+    held = time.time() - t0
+    sf.admin("config", {"task_delay_ms": 0})
+    check("salesforce: a Task's answer is held back on request (admin config task_delay_ms)", held >= 0.3, held)
 
 
 def limits(sf, sf2, api):

@@ -5,8 +5,9 @@ Telnyx calls the platform's IVR route with an application/x-www-form-urlencoded
 body, signed with the account's Ed25519 key: header telnyx-signature-ed25519 is
 base64(Ed25519(timestamp + "|" + raw_body)), header telnyx-timestamp is Unix
 seconds.  This peer builds exactly those callbacks, signing with a real key
-made by `openssl genpkey -algorithm ed25519` (the openssl command does the
-signing: Python's standard library has no Ed25519), and reads the TeXML
+made by `openssl genpkey -algorithm ed25519` (signed with python3-cryptography,
+or the openssl command when it is missing: the standard library has no
+Ed25519), and reads the TeXML
 answers the way Telnyx would, with an XML parser of its own (xml.etree).
 
 Commands (JSON on stdout):
@@ -15,15 +16,25 @@ Commands (JSON on stdout):
   callback KEY.pem KIND [name=value ...] [--ts-offset=S] [--tamper]
       {"body_hex", "signature", "timestamp", "kind", "headers"}; --tamper
       changes the body after signing, --ts-offset moves the timestamp.
+  callbacks KEY.pem
+      reads JSON [{"kind", "fields": {name: value}}, ...] on stdin and prints
+      the list of signed callbacks, as callback does for each.
   parse
       reads JSON {"documents": [...]} on stdin, parses each TeXML document and
       prints {"ok": bool, "errors": [...], "documents": [[verb, attrs, text, children], ...]}.
+  serve --port-file F --api-key KEY [--tls CERT KEY] [--log L] [--connection-id ID]
+        [--pending-polls N]
+      plays Telnyx's API v2 (api.telnyx.com) over HTTP(S) on 127.0.0.1, as
+      described in telnyx_api.py.
 """
+import sys
+
+sys.dont_write_bytecode = True
+
 import base64
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -43,7 +54,23 @@ def public_key(key_path):
     return base64.b64encode(der[-32:]).decode()
 
 
+_keys = {}
+
+
 def sign(key_path, message):
+    """base64(Ed25519(message)): with python3-cryptography when installed (many
+    callbacks at once), else with the openssl command."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        return sign_openssl(key_path, message)
+    if key_path not in _keys:
+        with open(key_path, "rb") as f:
+            _keys[key_path] = serialization.load_pem_private_key(f.read(), password=None)
+    return base64.b64encode(_keys[key_path].sign(message)).decode()
+
+
+def sign_openssl(key_path, message):
     with tempfile.NamedTemporaryFile(delete=False) as f:
         f.write(message)
         path = f.name
@@ -97,6 +124,10 @@ def parse(documents):
 
 def main(argv):
     cmd = argv[1]
+    if cmd == "serve":
+        import telnyx_api
+        telnyx_api.serve(argv[2:])
+        return
     if cmd == "pubkey":
         out = {"public_key": public_key(argv[2])}
     elif cmd == "callback":
@@ -110,6 +141,8 @@ def main(argv):
                 k, v = a.split("=", 1)
                 pairs.append((k, v))
         out = callback(argv[2], argv[3], pairs, ts_offset, tamper)
+    elif cmd == "callbacks":
+        out = [callback(argv[2], c["kind"], sorted(c["fields"].items())) for c in json.load(sys.stdin)]
     elif cmd == "parse":
         out = parse(json.load(sys.stdin)["documents"])
     else:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A webhook receiver peer: an HTTP/1.1 (optionally TLS) server on loopback
-that verifies Standard Webhooks signatures (PROTOCOLS.md section 1), answers
+that verifies Standard Webhooks signatures (as the specification defines them), answers
 as the request path says, and logs every request as one JSON line before
 answering.  asyncio with keep-alive, so it keeps up with the deliverer.
 

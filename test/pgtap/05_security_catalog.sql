@@ -4,7 +4,7 @@
 -- act for a tenant restore the caller's context, and applications write no
 -- table that the API keeps (the attacks themselves are in test/t/100_security.pl).
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 CREATE TEMP VIEW wib_functions AS
 SELECT p.oid, p.oid::regprocedure::text AS sig, p.prosecdef, p.proconfig, p.proowner, p.prosrc
@@ -28,6 +28,7 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
           ARRAY['wib.agent_leaderboard(date,date,text,integer)',
                 'wib.audit(text,text,text,jsonb,jsonb)',
                 'wib.crm_callback(text,text,text,text)',
+                'wib.crm_config_set(text,jsonb)',
                 'wib.crm_connect(text,text,text)',
                 'wib.crm_contact_lookup(text)',
                 'wib.crm_disconnect(text)',
@@ -35,12 +36,16 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.crm_mappings_set(text,jsonb)',
                 'wib.crm_sync_now(text,text)',
                 'wib.crm_webhook(text,text,text,bytea,jsonb)',
+                'wib.crm_webhook_response(text,text,text,bytea,jsonb)',
+                'wib.crm_webhook_secret(text)',
+                'wib.crm_webhook_secret_rotate(text,interval)',
                 'wib.current_plan()',
                 'wib.device_register(text,text,text)',
                 'wib.device_revoke(uuid)',
                 'wib.emit_event(text,jsonb)',
                 'wib.export_create(text,text,jsonb,text)',
                 'wib.export_download_token(uuid,interval)',
+                'wib.export_download_url(uuid,interval)',
                 'wib.export_open(text)',
                 'wib.export_prepare(text,text,jsonb)',
                 'wib.export_read(uuid,bigint,integer)',
@@ -52,8 +57,12 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.ivr_menu_update(uuid,jsonb)',
                 'wib.ivr_number_add(text,text,text,uuid)',
                 'wib.ivr_number_assign(uuid,uuid)',
+                'wib.ivr_number_order(text,text,uuid,text)',
                 'wib.ivr_number_release(uuid)',
+                'wib.ivr_number_search(text,text,integer)',
                 'wib.ivr_webhook(text,bytea,text,text)',
+                'wib.ml_predict(text,text,text,text)',
+                'wib.ml_train(text)',
                 'wib.push_send(text,jsonb)',
                 'wib.push_subscribe(uuid,jsonb,text[])',
                 'wib.push_test(uuid)',
@@ -79,6 +88,9 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.deliver_due(integer)',
                 'wib.distribute()',
                 'wib.export_expire()',
+                'wib.export_storage_configure(jsonb)',
+                'wib.export_uploads_sweep()',
+                'wib.ml_train_org(uuid,text)',
                 'wib.organization_create(text,text)',
                 'wib.organization_update(uuid,jsonb)',
                 'wib.purge_expired()',
@@ -86,6 +98,7 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.run_nightly(date)',
                 'wib.run_nightly_range(date,date)',
                 'wib.sentiment_backfill()',
+                'wib.telnyx_configure(jsonb)',
                 'wib.vapid_configure(text,boolean)',
                 'wib.vault_rotate()'],
           'wib_admin may call exactly these SECURITY DEFINER functions besides the application''s');
@@ -128,12 +141,20 @@ SELECT ok(NOT has_column_privilege('wib_app', 'wib.push_subscriptions', 'auth_ke
           AND NOT has_table_privilege('wib_app', 'wib.qr_auth_nonces', 'SELECT')
           AND NOT has_column_privilege('wib_app', 'wib.qr_auth_sessions', 'nonce_hash', 'SELECT'),
           'nobody but the owner reads push auth secrets, VAPID keys or QR nonce hashes');
+SELECT ok(NOT has_column_privilege('wib_admin', 'wib.telnyx_config', 'api_key', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.telnyx_config', 'api_key', 'SELECT')
+          AND has_column_privilege('wib_admin', 'wib.telnyx_config', 'api_url', 'SELECT'),
+          'nobody but the owner reads the Telnyx API key');
 
 SELECT ok(NOT has_table_privilege('wib_app', 'wib.crm_tokens', 'SELECT')
           AND NOT has_table_privilege('wib_admin', 'wib.crm_tokens', 'SELECT')
           AND NOT has_table_privilege('wib_app', 'wib.crm_oauth_states', 'SELECT')
           AND NOT has_column_privilege('wib_admin', 'wib.crm_providers', 'client_secret', 'SELECT'),
           'nobody but the owner reads CRM tokens, OAuth codes or client secrets');
+SELECT ok(NOT has_column_privilege('wib_admin', 'wib.export_storage', 'secret_access_key', 'SELECT')
+          AND NOT has_column_privilege('wib_app', 'wib.export_storage', 'secret_access_key', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.export_storage', 'SELECT'),
+          'nobody but the owner reads the object storage secret');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,7 +1,7 @@
 -- Webhooks: subscriptions API, fanout, triggers, plan gating, tenancy, the
 -- deliverer's claim/record logic (no network here; TAP tests send for real).
 BEGIN;
-SELECT plan(114);
+SELECT plan(118);
 
 SET LOCAL wib.webhook_retry_schedule = '10 s, 20 s, 40 s';
 SET LOCAL wib.webhook_disable_after = 3;
@@ -203,6 +203,22 @@ SELECT id AS d_ok FROM wib.webhook_deliveries WHERE organization_id = :'org_a' A
 SELECT is((SELECT count(*)::int FROM wib.webhook_claim(1000, interval '60 s')),
           (SELECT count(*)::int FROM wib.webhook_deliveries WHERE status = 'pending'), 'claim_takes_every_due_delivery');
 SELECT is((SELECT count(*)::int FROM wib.webhook_claim(1000, interval '60 s')), 0, 'claimed_deliveries_are_leased');
+-- A lease that ran out (its deliverer died and nothing released it) is claimed
+-- again with the next attempt number; the claim writes leased_until only, so
+-- next_retry_at (indexed) keeps its value; a late record of the earlier
+-- attempt changes nothing.
+SELECT next_retry_at AS d_ok_due FROM wib.webhook_deliveries WHERE id = :'d_ok' \gset
+UPDATE wib.webhook_deliveries SET leased_until = now() - interval '1 s' WHERE id = :'d_ok';
+SELECT is((SELECT string_agg(id || ':' || attempt_number, ',') FROM wib.webhook_claim(1000, interval '60 s')),
+          :'d_ok' || ':2', 'an_expired_lease_is_claimed_again');
+SELECT is((SELECT next_retry_at FROM wib.webhook_deliveries WHERE id = :'d_ok'), :'d_ok_due'::timestamptz,
+          'the_claim_leaves_the_due_time_alone');
+SELECT is(wib.webhook_record(ARRAY[:'org_a']::uuid[], ARRAY[:'d_ok']::uuid[], ARRAY[1], ARRAY[200], ARRAY[NULL]::text[],
+                             ARRAY[5], ARRAY['ok'], ARRAY[NULL]::int[]),
+          0, 'a_late_record_of_an_earlier_attempt_changes_nothing');
+SELECT is((SELECT status || ':' || attempt_number FROM wib.webhook_deliveries WHERE id = :'d_ok'), 'pending:2',
+          'the_new_attempt_stays_leased');
+UPDATE wib.webhook_deliveries SET attempt_number = 1 WHERE id = :'d_ok';
 SELECT organization_id AS o1, id AS d500 FROM wib.webhook_deliveries
  WHERE subscription_id = :'sub_all' AND event_type = 'call.started' \gset
 SELECT id AS d410 FROM wib.webhook_deliveries WHERE subscription_id = :'sub_all' AND event_type = 'recording.ready' \gset

@@ -2,7 +2,7 @@
 -- cross-tenant ids, audit, and that a refused call leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(84);
+SELECT plan(143);
 
 INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
                       ('pro', wib.organization_create('Pro Co', 'pro')),
@@ -161,6 +161,36 @@ SELECT is((SELECT array_agg(action ORDER BY created_at, action) FROM wib.audit_l
 SELECT is((SELECT count(*) FROM wib.audit_log WHERE action = 'ivr:number_provisioned'), 7::bigint, 'numbers_provisioned_audited');
 SELECT is((SELECT count(*) FROM wib.audit_log WHERE action = 'ivr:number_released'), 2::bigint, 'numbers_released_audited');
 
+-- The platform's option fields round-trip: created under their names (or the
+-- aliases prompt and target), stored in their columns, read back under their names.
+SELECT wib.ivr_menu_create(jsonb_build_object('name', 'Builder', 'greeting_text', 'Welcome.',
+    'options', jsonb_build_array(
+        jsonb_build_object('digit', '1', 'action_type', 'transfer', 'label', 'Sales', 'action_target', '+15551230001',
+                           'tts_text', 'Connecting you to sales.', 'sort_order', 5),
+        jsonb_build_object('digit', '2', 'action_type', 'hangup', 'prompt', 'Goodbye', 'sort_order', 1)))) AS builder \gset
+SELECT is((SELECT array_agg(format('%s|%s|%s|%s|%s', digit, label, action_target, tts_text, sort_order) ORDER BY digit)
+             FROM wib.ivr_menu_options WHERE menu_id = :'builder'),
+          ARRAY['1|Sales|+15551230001|Connecting you to sales.|5', '2|Goodbye|||1'],
+          'option_fields_stored_in_their_columns');
+SELECT is(wib.ivr_menu_json(:'builder') -> 'options',
+          '[{"digit": "2", "label": "Goodbye", "sort_order": 1, "action_type": "hangup"},
+            {"digit": "1", "label": "Sales", "tts_text": "Connecting you to sales.", "sort_order": 5,
+             "action_type": "transfer", "action_target": "+15551230001"}]'::jsonb,
+          'option_fields_read_back_under_the_platforms_names_in_menu_order');
+SELECT lives_ok(format('SELECT wib.ivr_menu_update(%L, wib.ivr_menu_json(%L))', :'builder', :'builder'),
+                'a_menu_read_back_is_accepted_as_written');
+SELECT is(wib.ivr_menu_json(:'builder') -> 'options' -> 1 ->> 'tts_text', 'Connecting you to sales.',
+          'rewriting_a_menu_read_back_keeps_its_option_fields');
+SELECT throws_ok($$SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "label": "a", "prompt": "b"}]}')$$,
+                 '22023', 'invalid options[0].prompt', 'a_name_and_its_alias_together_refused');
+SELECT throws_ok($$SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "tts_text": "We can negotiate."}]}')$$,
+                 'WB302', 'prohibited phrase "we can negotiate" in options[0].tts_text', 'prohibited_phrase_in_tts_text_refused');
+SELECT throws_ok(format('SELECT wib.ivr_menu_create(%L)', jsonb_build_object('name', 'M', 'greeting_text', 'Hi.',
+                        'options', jsonb_build_array(jsonb_build_object('digit', '1', 'action_type', 'hangup', 'tts_text', repeat('x', 1001))))),
+                 '22023', 'invalid tts_text', 'oversized_tts_text_refused');
+SELECT throws_ok($$SELECT wib.ivr_menu_create('{"name": "M", "greeting_text": "Hi.", "options": [{"digit": "1", "action_type": "hangup", "sort_order": 1001}]}')$$,
+                 '22023', 'invalid sort_order', 'sort_order_out_of_range_refused');
+
 -- Another organization's ids look like missing ones.
 SELECT wib.set_context(pg_temp.org('b'), 'u');
 SELECT id AS b_number FROM wib.inbound_numbers LIMIT 1 \gset
@@ -176,6 +206,181 @@ SELECT is((SELECT count(*) FROM wib.inbound_call_log), 0::bigint, 'call_logs_of_
 RESET ROLE;
 SELECT is((SELECT name FROM wib.ivr_menus WHERE id = :'b_menu'), 'Fixture', 'tenant_b_menu_untouched');
 SELECT is((SELECT status FROM wib.inbound_numbers WHERE id = :'b_number'), 'active', 'tenant_b_number_untouched');
+
+-- Numbers through Telnyx: inputs, plans, offers, the account, quota, idempotency,
+-- releases and an organization's deletion (the requests themselves: test/t/031).
+SET ROLE wib_test_app;
+SELECT wib.set_context(pg_temp.org('starter'), 'u');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'')', 'WB001', NULL, 'number_search_requires_inbound_ivr');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880001'', ''x'')', 'WB001', NULL, 'number_order_requires_inbound_ivr');
+SELECT wib.set_context(pg_temp.org('pro'), 'u');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''toll_free'')', 'WB001', NULL, 'toll_free_search_requires_toll_free_plan');
+SELECT wib.set_context(pg_temp.org('biz'), 'u');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''mobile'')', '22023', 'invalid number_type', 'number_search_unknown_type_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(NULL)', '22023', 'invalid number_type', 'number_search_null_type_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', ''15'')', '22023', 'invalid area_code', 'number_search_short_area_code_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', ''115'')', '22023', 'invalid area_code', 'number_search_area_code_starting_with_1_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', NULL, 0)', '22023', 'invalid max_rows', 'number_search_zero_rows_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', NULL, NULL)', '22023', 'invalid max_rows', 'number_search_null_rows_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_number_search(''local'', ''415'')', 'WB307', 'the Telnyx API is not configured',
+                 'number_search_refused_while_telnyx_is_not_configured');
+SELECT throws_ok('SELECT wib.ivr_number_order(''5558880001'', ''x'')', '22023', 'invalid phone_number', 'number_order_not_e164_refused');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880009'', repeat(''x'', 101))', '22023', 'invalid display_name', 'number_order_oversized_name_refused');
+SELECT throws_ok(format('SELECT wib.ivr_number_order(''+15558880009'', ''x'', %L)', :'b_menu'), '22023', 'invalid menu_id',
+                 'number_order_with_another_orgs_menu_refused');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880009'', ''x'')', 'WB309',
+                 'phone number +15558880009 was not offered to this organization', 'number_order_refuses_a_number_not_offered');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880002'', ''x'')', 'WB309', NULL, 'number_order_refuses_another_orgs_offer');
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"api_key": "k-12345678"}'')', '42501', NULL, 'applications_cannot_configure_telnyx');
+RESET ROLE;
+INSERT INTO fx VALUES ('ord', wib.organization_create('Order Co', 'business'));
+INSERT INTO wib.ivr_number_offers (organization_id, phone_number, number_type, monthly_cost_cents, currency, offered_at)
+VALUES (pg_temp.org('ord'), '+15558880010', 'local', 100, 'USD', now()),
+       (pg_temp.org('ord'), '+15558880011', 'local', 100, 'USD', now() - interval '2 hours');
+SET ROLE wib_test_app;
+SELECT wib.set_context(pg_temp.org('ord'), 'u');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880010'', ''x'')', 'WB307', NULL, 'number_order_refused_while_telnyx_is_not_configured');
+RESET ROLE;
+SET ROLE wib_test_admin;
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"api_key": "k-12345678", "region": "eu"}'')', '22023',
+                 'unknown field "region" in settings', 'telnyx_configure_refuses_an_unknown_key_naming_it');
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"api_key": "short"}'')', '22023', 'invalid api_key', 'telnyx_configure_refuses_a_short_key');
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"api_url": "https://user:pw@api.example.com"}'')', '22023', 'invalid api_url',
+                 'telnyx_configure_refuses_credentials_in_the_url');
+SELECT throws_ok('SELECT wib.telnyx_configure(''{"connection_id": "a b"}'')', '22023', 'invalid connection_id',
+                 'telnyx_configure_refuses_a_bad_connection_id');
+SELECT is(wib.telnyx_configure('{"api_key": "KEY-for-pgtap", "connection_id": "conn-1"}') - 'updated_at',
+          '{"api_url": "https://api.telnyx.com", "api_key_set": true, "connection_id": "conn-1"}'::jsonb,
+          'operators_configure_telnyx_and_get_no_key_back');
+SELECT throws_ok('SELECT api_key FROM wib.telnyx_config', '42501', NULL, 'operators_cannot_read_the_sealed_key');
+RESET ROLE;
+SELECT is(wib.vault_open(api_key, NULL, 'telnyx_config.api_key', 'telnyx'), 'KEY-for-pgtap', 'the_key_is_sealed_as_a_platform_secret')
+  FROM wib.telnyx_config;
+SELECT is((SELECT organization_column IS NULL AND row_id_column = 'id' FROM wib.vault_columns WHERE context = 'telnyx_config.api_key'),
+          true, 'the_sealed_key_is_in_the_vaults_catalogue');
+SELECT lives_ok('SELECT wib.vault_rotate()', 'vault_rotate_passes_over_the_telnyx_key');
+SELECT is(wib.vault_open(api_key, NULL, 'telnyx_config.api_key', id), 'KEY-for-pgtap', 'the_key_opens_after_a_rotation')
+  FROM wib.telnyx_config;
+SET ROLE wib_test_app;
+SELECT wib.set_context(pg_temp.org('ord'), 'u');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880011'', ''x'')', 'WB309', NULL, 'an_offer_older_than_an_hour_is_refused');
+SELECT wib.ivr_number_order('+15558880010', 'Ordered', NULL, 'ord-1') AS ordered \gset
+SELECT is(wib.ivr_number_order('+15558880010', 'Ordered', NULL, 'ord-1'), :'ordered'::uuid, 'a_retried_order_answers_the_same_number');
+SELECT throws_ok('SELECT wib.ivr_number_order(''+15558880010'', ''Other name'', NULL, ''ord-1'')', 'WB004', NULL,
+                 'an_idempotency_key_reused_for_another_order_is_refused');
+SELECT is((SELECT status || ' ' || monthly_cost_cents || ' ' || number_type FROM wib.inbound_numbers WHERE id = :'ordered'),
+          'ordering 100 local', 'an_order_is_recorded_as_ordering_with_the_offers_cost_and_type');
+SELECT throws_ok('SELECT wib.telnyx_claim(1, ''1 minute'')', '42501', NULL, 'applications_cannot_claim_telnyx_work');
+RESET ROLE;
+SELECT is(wib.quota_usage_inbound_numbers(pg_temp.org('ord')), 1::bigint, 'a_number_being_ordered_counts_against_the_plan');
+SET ROLE wib_test_app;
+SELECT lives_ok(format('SELECT wib.ivr_number_release(%L)', :'ordered'), 'an_order_not_sent_yet_is_released_at_once');
+RESET ROLE;
+SELECT is((SELECT status FROM wib.inbound_numbers WHERE id = :'ordered') || ' ' || (SELECT count(*) FROM wib.telnyx_jobs WHERE number_id = :'ordered'),
+          'released 0', 'releasing_an_order_not_sent_leaves_nothing_to_do_at_telnyx');
+-- A number Telnyx holds (as an order that succeeded leaves it): its release
+-- goes to Telnyx, and deleting the organization releases the others.
+INSERT INTO fx VALUES ('gone', wib.organization_create('Gone Co', 'enterprise'));
+SELECT wib.set_context(pg_temp.org('gone'), 'u');
+SELECT wib.ivr_number_add('+1555999000' || n, 'local', 'Line ' || n) FROM generate_series(1, 3) n;
+UPDATE wib.inbound_numbers SET telnyx_number_id = '129338426107573' || right(phone_number, 1), telnyx_order_id = 'ord-' || right(phone_number, 1)
+ WHERE organization_id = pg_temp.org('gone') AND phone_number IN ('+15559990001', '+15559990002');
+SELECT wib.ivr_number_release(id) FROM wib.inbound_numbers WHERE phone_number = '+15559990001';
+SELECT is((SELECT status FROM wib.inbound_numbers WHERE phone_number = '+15559990001') || ' ' ||
+          (SELECT kind || ' ' || step || ' ' || telnyx_number_id FROM wib.telnyx_jobs WHERE phone_number = '+15559990001'),
+          'releasing release release 1293384261075731', 'releasing_a_telnyx_number_queues_its_release');
+SELECT is(wib.quota_usage_inbound_numbers(pg_temp.org('gone')), 2::bigint, 'a_releasing_number_frees_its_quota_at_once');
+DELETE FROM wib.organizations WHERE id = pg_temp.org('gone');
+SELECT is((SELECT array_agg(phone_number || ' ' || kind || ' ' || step ORDER BY phone_number) FROM wib.telnyx_jobs
+            WHERE organization_ref = pg_temp.org('gone')),
+          ARRAY['+15559990001 release release', '+15559990002 release release'],
+          'deleting_an_organization_leaves_the_releases_of_its_telnyx_numbers');
+
+-- The call log API: newest first, a page at a time, calls with the same start
+-- time neither skipped nor repeated.
+INSERT INTO fx VALUES ('log', wib.organization_create('Log Co', 'business'));
+SELECT wib.set_context(pg_temp.org('log'), 'u');
+SELECT wib.ivr_number_add('+15556660001', 'local', 'Logged') AS log_number \gset
+INSERT INTO wib.inbound_call_log (organization_id, number_id, call_sid, to_number, started_at, status)
+SELECT pg_temp.org('log'), :'log_number', 'v3:log-' || n, '+15556660001',
+       timestamptz '2026-11-01 12:00:00+00' + (n / 3) * interval '1 minute', 'completed'
+  FROM generate_series(1, 11) n;
+SELECT id AS other_call FROM wib.inbound_call_log WHERE organization_id = pg_temp.org('b') LIMIT 1 \gset
+CREATE TEMP TABLE pages (page integer, call_sid text, started_at timestamptz, id uuid);
+GRANT SELECT, INSERT ON pages TO PUBLIC;
+SET ROLE wib_test_app;
+DO $$
+DECLARE
+    last uuid;
+    p    integer := 0;
+BEGIN
+    LOOP
+        p := p + 1;
+        INSERT INTO pages SELECT p, c.call_sid, c.started_at, c.id FROM wib.ivr_calls(NULL, NULL, 4, last) c;
+        SELECT id INTO last FROM pages WHERE page = p ORDER BY started_at, id LIMIT 1;
+        EXIT WHEN last IS NULL OR p > 10;
+    END LOOP;
+END
+$$;
+SELECT is((SELECT count(*) || ' calls, ' || count(DISTINCT call_sid) || ' distinct, ' || max(page) || ' pages' FROM pages),
+          '11 calls, 11 distinct, 3 pages', 'pages_of_the_call_log_cover_every_call_once');
+SELECT ok((SELECT bool_and(ordered) FROM (SELECT (started_at, id) < lag((started_at, id)) OVER (ORDER BY page, started_at DESC, id DESC)
+                                                 OR lag(id) OVER (ORDER BY page, started_at DESC, id DESC) IS NULL AS ordered
+                                            FROM pages) x),
+          'the_call_log_comes_newest_first_across_pages');
+SELECT is((SELECT array_agg(call_sid ORDER BY started_at DESC, id DESC)
+             FROM wib.ivr_calls('2026-11-01 12:01:00+00', '2026-11-01 12:02:00+00')),
+          (SELECT array_agg(call_sid ORDER BY started_at DESC, id DESC) FROM pages
+            WHERE started_at >= '2026-11-01 12:01:00+00' AND started_at < '2026-11-01 12:02:00+00'),
+          'the_call_log_takes_a_time_range');
+SELECT is((SELECT count(*) FROM wib.ivr_calls('2026-11-01 12:01:00+00', '2026-11-01 12:02:00+00')), 3::bigint,
+          'the_time_range_includes_its_start_and_excludes_its_end');
+SELECT throws_ok('SELECT * FROM wib.ivr_calls(NULL, NULL, 0)', '22023', 'invalid max_rows', 'call_log_zero_rows_refused');
+SELECT throws_ok('SELECT * FROM wib.ivr_calls(now(), now() - interval ''1 day'')', '22023', 'invalid to_ts',
+                 'call_log_range_ending_before_it_starts_refused');
+SELECT throws_ok(format('SELECT * FROM wib.ivr_calls(NULL, NULL, 5, %L)', :'other_call'), '22023', 'invalid after_id',
+                 'call_log_after_a_call_of_another_organization_refused');
+SELECT wib.set_context(pg_temp.org('b'), 'u');
+SELECT is((SELECT array_agg(call_sid) FROM wib.ivr_calls(NULL, NULL, 1000)), ARRAY['v3:fixture-+15557770002'],
+          'the_call_log_shows_only_the_organizations_calls');
+RESET ROLE;
+
+-- The nightly run judges each number's calls against its own past: a planted
+-- spike on one number is found, a busy number and a quiet one at their usual
+-- rates are not.
+INSERT INTO fx VALUES ('spiky', wib.organization_create('Spiky Co', 'business'));
+SELECT wib.set_context(pg_temp.org('spiky'), 'u');
+SELECT id FROM wib.webhook_subscribe('anomalies', 'https://hooks.example.test/a', ARRAY['anomaly.detected']);
+SELECT wib.ivr_number_add('+1555333000' || n, 'local', 'Line ' || n) FROM generate_series(1, 3) n;
+UPDATE wib.inbound_numbers SET created_at = now() - interval '40 days' WHERE organization_id = pg_temp.org('spiky');
+SELECT ((now() AT TIME ZONE 'UTC')::date - 1) AS spike_day \gset
+-- Per day d (0 = the day judged): busy 91-109 calls, then 108; quiet 0 or 1, then 2; target 4-6, then 200.
+INSERT INTO wib.inbound_call_log (organization_id, number_id, call_sid, to_number, started_at, status)
+SELECT n.organization_id, n.id, format('v3:hist-%s-%s-%s', n.phone_number, d, i), n.phone_number,
+       (:'spike_day'::date - d)::timestamp AT TIME ZONE 'UTC' + make_interval(mins => i), 'completed'
+  FROM wib.inbound_numbers n
+ CROSS JOIN generate_series(0, 30) d
+ CROSS JOIN LATERAL generate_series(1, CASE n.phone_number
+                                        WHEN '+15553330001' THEN CASE WHEN d = 0 THEN 108 ELSE 91 + (d % 7) * 3 END
+                                        WHEN '+15553330002' THEN CASE WHEN d = 0 THEN 2 ELSE (d % 5 = 0)::int END
+                                        ELSE CASE WHEN d = 0 THEN 200 ELSE 4 + d % 3 END END) i
+ WHERE n.organization_id = pg_temp.org('spiky');
+SELECT lives_ok(format('SELECT wib.run_nightly(%L)', :'spike_day'), 'nightly_run_with_ivr_spikes');
+SELECT is((SELECT array_agg(subject ORDER BY subject) FROM wib.ml_predictions
+            WHERE organization_id = pg_temp.org('spiky') AND model_version = 'wib-zscore-ivr-1'),
+          ARRAY['inbound_calls:+15553330003'], 'nightly_finds_the_planted_spike_and_only_it');
+SELECT ok((SELECT score > 10 AND prediction_type = 'volume_anomaly' AND target_date = :'spike_day'
+                  AND features ->> 'value' = '200' AND explanation ~ '^Calls to \+15553330003 rose to 200 '
+             FROM wib.ml_predictions WHERE organization_id = pg_temp.org('spiky') AND model_version = 'wib-zscore-ivr-1'),
+          'the_spike_prediction_says_what_and_how_much');
+SELECT is((SELECT count(*) FROM wib.webhook_deliveries
+            WHERE organization_id = pg_temp.org('spiky') AND event_type = 'anomaly.detected'
+              AND payload ->> 'metric' = 'inbound_calls' AND payload ->> 'phone_number' = '+15553330003'),
+          1::bigint, 'the_spike_is_announced_as_anomaly_detected');
+SELECT wib.run_nightly(:'spike_day') IS NOT NULL AS again;
+SELECT is((SELECT count(*) FROM wib.webhook_deliveries
+            WHERE organization_id = pg_temp.org('spiky') AND event_type = 'anomaly.detected'),
+          1::bigint, 'running_the_night_again_announces_nothing_new');
 
 SELECT * FROM finish();
 ROLLBACK;

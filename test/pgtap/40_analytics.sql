@@ -1,8 +1,8 @@
--- Analytics: sentiment trigger and backfill, private materialized views,
+-- Analytics: sentiment trigger and backfill, private totals and their views,
 -- plan gating, tenant isolation of every API result, the nightly job
 -- (planted anomaly, gap filling, idempotence) and its schedule.
 BEGIN;
-SELECT plan(72);
+SELECT plan(75);
 
 -- ------------------------------------------------------------ fixtures
 CREATE ROLE analytics_app LOGIN;
@@ -64,13 +64,13 @@ UPDATE wib.ai_summaries a SET sentiment_score = ((extract(minute FROM c.started_
  WHERE a.organization_id = :'org_a' AND a.call_id = :'some_call' AND c.organization_id = a.organization_id AND c.id = a.call_id;
 
 -- Backfill: summaries written while the trigger was off.
-ALTER TABLE wib.ai_summaries DISABLE TRIGGER ai_summaries_sentiment;
+ALTER TABLE wib.ai_summaries DISABLE TRIGGER ai_summaries_sentiment, DISABLE TRIGGER ai_summaries_sentiment_update;
 UPDATE wib.ai_summaries SET sentiment_score = 0.1
  WHERE organization_id = :'org_b' AND call_id IN (SELECT id FROM wib.calls WHERE organization_id = :'org_b'
                                                      AND started_at < '2026-10-01 09:03+00');
 DELETE FROM wib.sentiment_scores WHERE organization_id = :'org_a'
    AND call_id IN (SELECT id FROM wib.calls WHERE organization_id = :'org_a' AND started_at < '2026-10-01 08:05+00');
-ALTER TABLE wib.ai_summaries ENABLE TRIGGER ai_summaries_sentiment;
+ALTER TABLE wib.ai_summaries ENABLE TRIGGER ai_summaries_sentiment, ENABLE TRIGGER ai_summaries_sentiment_update;
 SELECT is(wib.sentiment_backfill(), 6::bigint, 'sentiment_backfill_writes_missing_and_stale_rows');
 SELECT is(wib.sentiment_backfill(), 0::bigint, 'sentiment_backfill_twice_changes_nothing');
 UPDATE wib.ai_summaries SET sentiment_score = ((extract(minute FROM c.started_at)::int % 5) - 2) / 4.0
@@ -79,15 +79,16 @@ UPDATE wib.ai_summaries SET sentiment_score = ((extract(minute FROM c.started_at
    AND c.started_at < '2026-10-01 09:03+00';
 
 -- ------------------------------------------------------------ privileges and definitions
-SELECT has_materialized_view('wib', 'mv_call_sentiment_daily', 'daily view exists');
-SELECT has_materialized_view('wib', 'mv_agent_performance_weekly', 'weekly view exists');
-SELECT is((SELECT indisunique FROM pg_index WHERE indexrelid = 'wib.mv_call_sentiment_daily_key'::regclass), true,
-          'daily_view_has_unique_index');
-SELECT is((SELECT indisunique FROM pg_index WHERE indexrelid = 'wib.mv_agent_performance_weekly_key'::regclass), true,
-          'weekly_view_has_unique_index');
+SELECT has_view('wib', 'mv_call_sentiment_daily', 'daily view exists');
+SELECT has_view('wib', 'mv_agent_performance_weekly', 'weekly view exists');
+SELECT has_pk('wib', 'analytics_daily_totals', 'daily_totals_have_a_primary_key');
+SELECT has_pk('wib', 'analytics_agent_weekly_totals', 'weekly_totals_have_a_primary_key');
 SELECT ok(NOT has_table_privilege('wib_app', 'wib.mv_call_sentiment_daily', 'SELECT')
-          AND NOT has_table_privilege('wib_app', 'wib.mv_agent_performance_weekly', 'SELECT'),
-          'wib_app_has_no_select_on_views');
+          AND NOT has_table_privilege('wib_app', 'wib.mv_agent_performance_weekly', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.analytics_daily_totals', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.analytics_agent_weekly_totals', 'SELECT')
+          AND NOT has_table_privilege('wib_app', 'wib.analytics_changes', 'SELECT,INSERT,UPDATE,DELETE'),
+          'wib_app_has_no_privilege_on_totals_views_or_log');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'wib'::regnamespace
               AND p.proname IN ('sentiment_trends', 'agent_leaderboard', 'analytics_snapshots_range', 'anomalies', 'data_as_of')
@@ -103,6 +104,9 @@ SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'wib'::regnames
 SET ROLE analytics_app;
 SELECT throws_ok('SELECT * FROM wib.mv_call_sentiment_daily', '42501', NULL, 'wib_app_cannot_select_daily_view');
 SELECT throws_ok('SELECT * FROM wib.mv_agent_performance_weekly', '42501', NULL, 'wib_app_cannot_select_weekly_view');
+SELECT throws_ok('SELECT * FROM wib.analytics_daily_totals', '42501', NULL, 'wib_app_cannot_select_daily_totals');
+SELECT throws_ok('SELECT * FROM wib.analytics_agent_weekly_totals', '42501', NULL, 'wib_app_cannot_select_weekly_totals');
+SELECT throws_ok('DELETE FROM wib.analytics_changes', '42501', NULL, 'wib_app_cannot_touch_the_change_log');
 SELECT throws_ok('SELECT wib.run_nightly()', '42501', NULL, 'wib_app_cannot_run_nightly');
 SELECT throws_ok('SELECT wib.sentiment_backfill()', '42501', NULL, 'wib_app_cannot_run_backfill');
 -- The application writes summaries as its tenant; the trigger still fills sentiment_scores.

@@ -36,7 +36,7 @@ SELECT throws_ok('SELECT wib.crm_connect(''hubspot'', ''https://app.example.test
 RESET ROLE;
 SET ROLE wib_test_admin;
 SELECT throws_ok('SELECT wib.crm_provider_set(''zoho'', ''{}'')', '22023', 'invalid crm_type', 'crm_provider_set: unknown CRM');
-SELECT throws_ok('SELECT wib.crm_provider_set(''salesforce'', ''{}'')', 'WB508', NULL, 'crm_provider_set: a CRM without an adapter yet');
+SELECT throws_ok('SELECT wib.crm_provider_set(''pipedrive'', ''{}'')', 'WB508', NULL, 'crm_provider_set: a CRM without an adapter yet');
 SELECT throws_ok('SELECT wib.crm_provider_set(''hubspot'', ''{"client_key": "x"}'')', '22023', 'unknown field "client_key" in settings',
                  'crm_provider_set: unknown setting');
 SELECT throws_ok('SELECT wib.crm_provider_set(''hubspot'', NULL)', '22023', 'invalid settings', 'crm_provider_set: NULL settings');
@@ -71,8 +71,8 @@ SELECT throws_ok('SELECT wib.crm_sync_now(''hubspot'')', 'WB001', NULL, 'crm_syn
 SELECT throws_ok('SELECT wib.crm_mappings_set(''hubspot'', ''[]'')', 'WB001', NULL, 'crm_mappings_set: hubspot needs pro');
 SELECT is((SELECT count(*) FROM wib.audit_log WHERE action LIKE 'crm:%'), 0::bigint, 'refused calls wrote no audit row');
 SELECT wib.set_context(pg_temp.org('pro'), 'u');
-SELECT throws_ok('SELECT wib.crm_connect(''salesforce'', ''https://app.example.test/cb'')', 'WB508', NULL,
-                 'crm_connect: salesforce is not available yet');
+SELECT throws_ok('SELECT wib.crm_connect(''pipedrive'', ''https://app.example.test/cb'')', 'WB508', NULL,
+                 'crm_connect: pipedrive is not available yet');
 SELECT throws_ok('SELECT wib.crm_connect(''zoho'', ''https://app.example.test/cb'')', '22023', 'invalid crm_type',
                  'crm_connect: unknown CRM');
 SELECT throws_ok('SELECT wib.crm_connect(NULL, ''https://app.example.test/cb'')', '22023', 'invalid crm_type',
@@ -109,7 +109,7 @@ SELECT throws_ok(format('SELECT wib.crm_callback(''hubspot'', ''c'', %L)', 'fixt
 SELECT is((SELECT count(*) FROM wib.crm_integrations), 0::bigint, 'refused callbacks create no integration');
 SELECT throws_ok('SELECT wib.crm_disconnect(''hubspot'')', 'WB505', NULL, 'crm_disconnect: nothing connected');
 SELECT throws_ok('SELECT wib.crm_disconnect(NULL)', '22023', 'invalid crm_type', 'crm_disconnect: NULL CRM');
-SELECT throws_ok('SELECT wib.crm_sync_now(''salesforce'')', 'WB508', NULL, 'crm_sync_now: a CRM without an adapter');
+SELECT throws_ok('SELECT wib.crm_sync_now(''pipedrive'')', 'WB508', NULL, 'crm_sync_now: a CRM without an adapter');
 SELECT throws_ok('SELECT wib.crm_mappings(''zoho'')', '22023', 'invalid crm_type', 'crm_mappings: unknown CRM');
 SELECT throws_ok('SELECT wib.crm_mappings_set(NULL, ''[]'')', '22023', 'invalid crm_type', 'crm_mappings_set: NULL CRM');
 SELECT throws_ok('SELECT wib.crm_sync_now(''hubspot'')', 'WB505', NULL, 'crm_sync_now: nothing connected');

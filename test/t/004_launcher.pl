@@ -155,6 +155,7 @@ ok($node->poll_query_until('postgres',
 $log_offset = -s $node->logfile;
 $node->safe_psql('db_a', 'DROP EXTENSION wib CASCADE');
 ok(wait_for_workers('db_a', 0), 'drop_extension_stops_that_databases_workers');
+# The first of the database's workers to notice says why; the others stop on its report.
 ok($node->wait_for_log(qr/wib (scheduler|deliverer|crm_sync) stops in database "db_a": the extension was dropped/, $log_offset),
 	'workers_say_why_they_stop');
 is(workers_in('postgres'), '2', 'drop_extension_leaves_other_databases_workers');

@@ -1,7 +1,7 @@
 # Webhook delivery for real: the deliverer worker sends signed requests with
 # libcurl over HTTPS (a test CA made here with openssl) to the receiver peer,
-# and follows the retry rules of PROTOCOLS.md section 1 and the SSRF rules of
-# section 2 at connect time.
+# and follows the retry rules of the Standard Webhooks specification and the
+# SSRF rules of docs/webhooks.md at connect time.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -60,6 +60,14 @@ $node->safe_psql('postgres', q{
 	SELECT wib.ivr_number_add('+15550001000', 'local', 'Main line', (SELECT id FROM wib.ivr_menus WHERE name = 'Main'));
 	SELECT wib.ivr_number_add('+15550002000', 'local', 'Hostile line', (SELECT id FROM wib.ivr_menus WHERE name = 'Hostile'));
 	SELECT wib.ivr_number_add('+15550003000', 'toll_free', 'Busy line', (SELECT id FROM wib.ivr_menus WHERE name = 'Main'));
+	-- The menu builder's option fields: labels in sort order, an announcement before the action.
+	SELECT wib.ivr_number_add('+15550004000', 'local', 'Builder line', wib.ivr_menu_create(jsonb_build_object(
+	    'name', 'Builder', 'greeting_text', 'Welcome.',
+	    'options', jsonb_build_array(
+	        jsonb_build_object('digit', '1', 'action_type', 'transfer', 'label', 'Sales, 1.', 'action_target', '+15551230001',
+	                           'tts_text', 'Connecting you to sales.', 'sort_order', 2),
+	        jsonb_build_object('digit', '2', 'action_type', 'hangup', 'label', 'Goodbye, 2.', 'tts_text', 'Goodbye.',
+	                           'sort_order', 1)))));
 });
 
 my @documents;
@@ -184,6 +192,17 @@ $v = verbs($doc);
 is($v->[0][2], 'Recorded <b>&amp;</b> ]]><![CDATA[', 'hostile_disclosure_reads_back_verbatim');
 like($v->[1][3][0][2], qr/^<Hangup\/> & "quotes" 'single' \]\]> \x{1F600} ctl {6}tab\tnl\ncr\r end\z/,
 	'hostile_greeting_reads_back_with_controls_as_spaces');
+
+# The option fields through the real flow: labels said in sort order, the
+# option's tts_text said before its action.
+my %builder = (CallSid => 'v3:call-builder', From => '+15559990005', To => '+15550004000');
+($doc) = callback('inbound', \%builder);
+is_deeply([ map { $_->[2] } @{ verbs($doc)->[1][3] } ], [ 'Welcome.', 'Goodbye, 2.', 'Sales, 1.' ],
+	'gather_says_the_option_labels_in_sort_order');
+($doc) = callback('gather', { %builder, Digits => '1' });
+$v = verbs($doc);
+is_deeply([ map { $_->[0] } @$v ], [ 'Say', 'Dial' ], 'option_tts_text_is_said_before_its_transfer');
+is($v->[0][2], 'Connecting you to sales.', 'option_tts_text_reads_back_verbatim');
 
 # A menu change committed by another session shows in this session's next
 # render (rendered menus are cached per session, invalidated at commit).

@@ -2,7 +2,7 @@
 # RFC 8292) each push and sends it over HTTPS to the push service peer, which
 # checks the headers and the token and decrypts the body as the browser
 # would.  What it decrypts must equal what was queued; 410 deactivates the
-# subscription; 413, 429 and 5xx are handled as PROTOCOLS.md section 6 says; a
+# subscription; 413, 429 and 5xx are handled as RFC 8030 says; a
 # revoked device gets nothing; no push of any event type carries personal
 # data; a deliverer killed with SIGKILL mid-run loses nothing.
 use strict;

@@ -1,5 +1,5 @@
-# Helpers of the CRM TAP suites: the HubSpot peer (test/peers/hubspot.py) over
-# HTTPS with a test CA, its admin API (through curl), a node set up for CRM
+# Helpers of the CRM TAP suites: the HubSpot and Salesforce peers
+# (test/peers/hubspot.py, salesforce.py) over HTTPS with a test CA, its admin API (through curl), a node set up for CRM
 # sync against it, and the OAuth round trip the platform's routes make.
 package WibCrm;
 
@@ -13,7 +13,7 @@ use Time::HiRes qw(usleep);
 use WibTest;
 use WibWebhooks qw(make_test_ca);
 
-our @EXPORT = qw(start_hubspot stop_hubspot hs_admin crm_node crm_org crm_connect_flow
+our @EXPORT = qw(start_hubspot start_salesforce stop_hubspot hs_admin crm_node crm_org crm_connect_flow
   wait_for_run wait_for_status run_row hs_follow_authorize);
 
 my @peers;
@@ -27,7 +27,7 @@ sub start_hubspot
 	my $base = "$o{dir}/$o{name}";
 	my ($ca, $cert, $key) = @{ $o{ca} };
 	unlink "$base.port";
-	my @cmd = ('python3', wib_root() . '/test/peers/hubspot.py', '--port-file', "$base.port",
+	my @cmd = ('python3', wib_root() . '/test/peers/' . ($o{script} // 'hubspot.py'), '--port-file', "$base.port",
 		'--log', "$base.log", '--tls', $cert, $key, @{ $o{args} // [] });
 	my $pid = fork();
 	die "fork: $!" unless defined $pid;
@@ -42,12 +42,19 @@ sub start_hubspot
 		last if -s "$base.port";
 		usleep(100_000);
 	}
-	die "hubspot peer $o{name} did not start" unless -s "$base.port";
+	die "peer $o{name} did not start" unless -s "$base.port";
 	my $port = slurp_file("$base.port");
 	my $p = { port => $port, base => "https://127.0.0.1:$port", log => "$base.log", out => "$base.out",
 		pid => $pid, ca => $ca };
 	push @peers, $p;
 	return $p;
+}
+
+# start_salesforce(same options): the Salesforce peer (stopped with stop_hubspot, driven with hs_admin).
+sub start_salesforce
+{
+	my (%o) = @_;
+	return start_hubspot(%o, script => 'salesforce.py');
 }
 
 sub stop_hubspot

@@ -7,9 +7,11 @@ use warnings;
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use File::Spec;
 use Test::More;
+use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(wib_node wib_root worker_pid wait_for_worker_pid);
+our @EXPORT = qw(wib_node wib_root worker_pid wait_for_worker_pid wait_for_phase terminate_worker wib_session session_query quietly);
 
 # The source tree (test/peers/, test data).
 sub wib_root { return $ENV{WIB_ROOT} // die "WIB_ROOT is not set" }
@@ -59,6 +61,66 @@ sub wait_for_worker_pid
 		  . " FROM wib.worker_status WHERE name = '$worker' AND database = current_database()")
 	  or die "worker $worker did not (re)start in database $db";
 	return worker_pid($node, $worker, $db);
+}
+
+# Waits until pg_stat_activity shows the wib worker of that backend_type
+# ('wib deliverer', 'wib scheduler', ...) of database "postgres" running
+# $activity (a LIKE pattern of what its unit reports it is doing), waiting on
+# a lock when $on_lock; returns its pid.  Tests widen a phase by holding a
+# lock it needs, or with a slow peer, so the worker can be caught in it.
+sub wait_for_phase
+{
+	my ($node, $backend_type, $activity, $on_lock) = @_;
+	my $lock = $on_lock ? " AND wait_event_type = 'Lock'" : '';
+	for (1 .. 600)
+	{
+		my $pid = $node->safe_psql('postgres',
+			"SELECT coalesce(max(pid)::text, '') FROM pg_stat_activity WHERE backend_type = '$backend_type'"
+			  . " AND datname = 'postgres' AND state = 'active' AND query LIKE '$activity'$lock");
+		return $pid if $pid ne '';
+		usleep(50_000);
+	}
+	die "$backend_type never reached \"$activity\"";
+}
+
+# Runs $code without the notes PostgreSQL::Test::BackgroundPsql writes about
+# every query it sends (they would fill make test's output).
+sub quietly
+{
+	my ($code) = @_;
+	my $tb = Test::More->builder;
+	my $out = $tb->output;
+	open(my $null, '>', File::Spec->devnull) or die;
+	$tb->output($null);
+	my $result = eval { $code->() };
+	my $err = $@;
+	$tb->output($out);
+	die $err if $err;
+	return $result;
+}
+
+# A background psql session on database "postgres", for holding a lock or a
+# transaction open while a worker runs; use session_query on it.
+sub wib_session
+{
+	my ($node) = @_;
+	return quietly(sub { $node->background_psql('postgres') });
+}
+
+# Runs $sql in a wib_session and returns its output.
+sub session_query
+{
+	my ($session, $sql) = @_;
+	return quietly(sub { $session->query_safe($sql) });
+}
+
+# Sends SIGTERM to a server process and waits until it has exited.
+sub terminate_worker
+{
+	my ($node, $pid) = @_;
+	kill 'TERM', $pid or die "could not signal $pid";
+	$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $pid")
+	  or die "process $pid did not exit on SIGTERM";
 }
 
 1;

@@ -47,7 +47,10 @@ COMMENT ON FUNCTION wib.webhook_secrets(wib.webhook_subscriptions) IS
 
 -- Claims up to max_items due deliveries for lease, returning what sending
 -- them needs, the signing secrets opened (they leave the database only in
--- the deliverer's memory).
+-- the deliverer's memory).  The lease is leased_until alone: the claim
+-- changes no indexed column, so its update is a heap-only tuple (no index
+-- entries written), and the rows locked by the scan are updated through
+-- their ctid (no second index probe).
 CREATE OR REPLACE FUNCTION wib.webhook_claim(max_items integer, lease interval)
     RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, message_id text,
                    target_url text, body text, secrets text[])
@@ -68,9 +71,10 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH due AS (
-        SELECT d.organization_id, d.id, d.subscription_id
+        SELECT d.ctid AS row_id, d.organization_id, d.subscription_id
           FROM wib.webhook_deliveries d
          WHERE d.status IN ('pending', 'retrying') AND d.next_retry_at <= now()
+           AND (d.leased_until IS NULL OR d.leased_until <= now())
          ORDER BY d.next_retry_at
          LIMIT max_items
            FOR UPDATE SKIP LOCKED),
@@ -82,11 +86,10 @@ BEGIN
     claimed AS (
         UPDATE wib.webhook_deliveries d
            SET attempt_number = d.attempt_number + 1,
-               next_retry_at = now() + lease,
                leased_until = now() + lease
           FROM due
           JOIN keyed k ON k.organization_id = due.organization_id AND k.id = due.subscription_id
-         WHERE d.organization_id = due.organization_id AND d.id = due.id AND k.secrets IS NOT NULL
+         WHERE d.ctid = due.row_id AND k.secrets IS NOT NULL
         RETURNING d.organization_id, d.id, d.subscription_id, d.attempt_number, d.message_id,
                   d.event_type, d.created_at, d.payload),
     -- A delivery whose secret does not open is not sent unsigned: it waits one
@@ -97,7 +100,7 @@ BEGIN
                last_error = 'not sent: the subscription''s signing secret does not open'
           FROM due
           JOIN keyed k ON k.organization_id = due.organization_id AND k.id = due.subscription_id
-         WHERE d.organization_id = due.organization_id AND d.id = due.id AND k.secrets IS NULL
+         WHERE d.ctid = due.row_id AND k.secrets IS NULL
         RETURNING 1)
     SELECT c.organization_id, c.id, c.attempt_number, c.message_id, k.target_url,
            jsonb_build_object('type', c.event_type,
@@ -197,6 +200,8 @@ COMMENT ON FUNCTION wib.webhook_claim_by_org(integer, interval) IS
 
 -- Records the results of one batch of attempts, schedules retries, and
 -- deactivates subscriptions after wib.webhook_disable_after failed deliveries in a row.
+-- Each delivery is found once by primary key; the update goes through the ctid
+-- found then (in the same statement, its snapshot), and rechecks the attempt.
 CREATE OR REPLACE FUNCTION wib.webhook_record(org_ids uuid[], ids uuid[], attempts integer[], http_status integer[],
                                    errors text[], durations integer[], bodies text[], retry_after integer[])
     RETURNS integer
@@ -208,6 +213,8 @@ AS $$
 DECLARE
     n             integer;
     disable_after integer := current_setting('wib.webhook_disable_after')::integer;
+    to_check_orgs uuid[];
+    to_check_ids  uuid[];
     sub           record;
 BEGIN
     IF wib.is_distributed('wib.webhook_deliveries') THEN
@@ -216,21 +223,22 @@ BEGIN
     WITH r AS (
         SELECT * FROM unnest(org_ids, ids, attempts, http_status, errors, durations, bodies, retry_after)
                    AS r(organization_id, id, attempt, http_status, error, duration_ms, body, retry_after)),
-    -- The batch's rows found by primary key first (materialized, so the planner
-    -- cannot reach them through the subscription index instead).
-    rd AS MATERIALIZED (
-        SELECT r.*, d.subscription_id
+    -- The batch's rows, each found by primary key (a lateral subquery the planner
+    -- keeps as it is, whose condition only the primary key serves: neither a
+    -- hash of every due delivery nor a walk of the due or subscription index),
+    -- materialized with their ctid and outcome.
+    outcome AS MATERIALIZED (
+        SELECT r.*, d.row_id, d.subscription_id, s.retry_policy,
+               CASE WHEN r.http_status BETWEEN 200 AND 299 THEN 'delivered'
+                    WHEN r.http_status = 410 OR s.retry_policy = 'none' OR r.attempt > s.max_retries THEN 'failed'
+                    ELSE 'retrying' END AS new_status
           FROM r
-          JOIN wib.webhook_deliveries d ON d.organization_id = r.organization_id AND d.id = r.id
+          CROSS JOIN LATERAL (SELECT x.ctid AS row_id, x.subscription_id, x.attempt_number, x.status
+                                FROM wib.webhook_deliveries x
+                               WHERE x.organization_id = r.organization_id AND x.id = r.id
+                              OFFSET 0) d
+          JOIN wib.webhook_subscriptions s ON s.organization_id = r.organization_id AND s.id = d.subscription_id
          WHERE d.attempt_number = r.attempt AND d.status IN ('pending', 'retrying')),
-    outcome AS (
-        SELECT rd.*,
-               CASE WHEN rd.http_status BETWEEN 200 AND 299 THEN 'delivered'
-                    WHEN rd.http_status = 410 OR s.retry_policy = 'none' OR rd.attempt > s.max_retries THEN 'failed'
-                    ELSE 'retrying' END AS new_status,
-               s.retry_policy
-          FROM rd
-          JOIN wib.webhook_subscriptions s ON s.organization_id = rd.organization_id AND s.id = rd.subscription_id),
     upd AS (
         UPDATE wib.webhook_deliveries d
            SET status = o.new_status,
@@ -248,7 +256,7 @@ BEGIN
                                                                ELSE interval '0' END)
                                     ELSE d.next_retry_at END
           FROM outcome o
-         WHERE d.organization_id = o.organization_id AND d.id = o.id
+         WHERE d.ctid = o.row_id AND d.attempt_number = o.attempt AND d.status IN ('pending', 'retrying')
         RETURNING d.organization_id, d.subscription_id, d.status),
     per_sub AS (
         SELECT u.organization_id, u.subscription_id,
@@ -262,18 +270,26 @@ BEGIN
           FROM per_sub p
          WHERE s.organization_id = p.organization_id AND s.id = p.subscription_id
            AND (p.failed > 0 OR (p.delivered > 0 AND s.consecutive_failures > 0))
-        RETURNING 1)
-    SELECT count(*) INTO n FROM upd;
+        RETURNING 1),
+    -- The batch's active subscriptions whose run of failures reaches the limit.
+    over_limit AS (
+        SELECT s.organization_id, s.id
+          FROM per_sub p
+          JOIN wib.webhook_subscriptions s ON s.organization_id = p.organization_id AND s.id = p.subscription_id
+         WHERE disable_after > 0 AND s.is_active
+           AND CASE WHEN p.delivered > 0 THEN 0 ELSE s.consecutive_failures + p.failed END >= disable_after)
+    SELECT (SELECT count(*) FROM upd),
+           (SELECT array_agg(l.organization_id) FROM over_limit l),
+           (SELECT array_agg(l.id) FROM over_limit l)
+      INTO n, to_check_orgs, to_check_ids;
 
-    IF disable_after > 0 THEN
+    IF to_check_ids IS NOT NULL THEN
         FOR sub IN
             UPDATE wib.webhook_subscriptions s
                SET is_active = false, disabled_at = now(),
                    disabled_reason = format('%s failed deliveries in a row', s.consecutive_failures)
-              FROM (SELECT DISTINCT d.organization_id, d.subscription_id
-                      FROM unnest(org_ids, ids) AS u(organization_id, id)
-                      JOIN wib.webhook_deliveries d ON d.organization_id = u.organization_id AND d.id = u.id) t
-             WHERE s.organization_id = t.organization_id AND s.id = t.subscription_id
+              FROM unnest(to_check_orgs, to_check_ids) AS t(organization_id, id)
+             WHERE s.organization_id = t.organization_id AND s.id = t.id
                AND s.is_active AND s.consecutive_failures >= disable_after
             RETURNING s.organization_id, s.id, s.name, s.consecutive_failures
         LOOP

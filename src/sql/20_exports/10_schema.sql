@@ -23,6 +23,11 @@ CREATE TABLE wib.export_jobs (
     completed_at    timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    storage         text        NOT NULL DEFAULT 'local',
+    r2_key          text,
+    storage_endpoint text,
+    storage_bucket  text,
+    upload_id       text,
     CONSTRAINT export_jobs_pkey PRIMARY KEY (organization_id, id),
     CONSTRAINT export_jobs_organization_fkey FOREIGN KEY (organization_id)
         REFERENCES wib.organizations (id) ON DELETE CASCADE,
@@ -34,7 +39,11 @@ CREATE TABLE wib.export_jobs (
     CONSTRAINT export_jobs_filters_check CHECK (jsonb_typeof(filters) = 'object'),
     CONSTRAINT export_jobs_completed_check
         CHECK (status <> 'completed' OR (total_rows IS NOT NULL AND file_size_bytes IS NOT NULL
-                                         AND sha256 IS NOT NULL AND expires_at IS NOT NULL))
+                                         AND sha256 IS NOT NULL AND expires_at IS NOT NULL)),
+    CONSTRAINT export_jobs_storage_check CHECK (storage IN ('local', 's3')),
+    CONSTRAINT export_jobs_object_check
+        CHECK (storage = 'local' OR status NOT IN ('completed', 'expired')
+               OR (r2_key IS NOT NULL AND storage_endpoint IS NOT NULL AND storage_bucket IS NOT NULL))
 );
 CREATE INDEX export_jobs_pending_idx ON wib.export_jobs (created_at) WHERE status IN ('pending', 'processing');
 CREATE INDEX export_jobs_expiry_idx ON wib.export_jobs (expires_at) WHERE status = 'completed';

@@ -50,11 +50,12 @@ CREATE TABLE wib.ivr_menu_options (
     menu_id         uuid        NOT NULL,
     digit           text        NOT NULL,
     action_type     text        NOT NULL,
-    prompt          text,
+    label           text,
     action_target   text,
     target_menu_id  uuid,
-    position        integer     NOT NULL DEFAULT 0,
+    sort_order      integer     NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
+    tts_text        text,
     CONSTRAINT ivr_menu_options_pkey PRIMARY KEY (organization_id, id),
     CONSTRAINT ivr_menu_options_digit_key UNIQUE (organization_id, menu_id, digit),
     CONSTRAINT ivr_menu_options_menu_fkey FOREIGN KEY (organization_id, menu_id)
@@ -71,12 +72,22 @@ CREATE TABLE wib.ivr_menu_options (
             WHEN 'survey'   THEN action_target ~ '^https?://[^[:space:]]+$' AND target_menu_id IS NULL
             ELSE action_target IS NULL AND target_menu_id IS NULL
         END),
-    CONSTRAINT ivr_menu_options_prompt_check CHECK (prompt IS NULL OR length(prompt) <= 500)
+    CONSTRAINT ivr_menu_options_label_check CHECK (label IS NULL OR length(label) <= 500),
+    CONSTRAINT ivr_menu_options_tts_text_check CHECK (tts_text IS NULL OR length(tts_text) <= 1000),
+    CONSTRAINT ivr_menu_options_sort_order_check CHECK (sort_order BETWEEN 0 AND 1000)
 );
 CREATE INDEX ivr_menu_options_target_idx ON wib.ivr_menu_options (organization_id, target_menu_id)
     WHERE target_menu_id IS NOT NULL;
 COMMENT ON TABLE wib.ivr_menu_options IS
     'The keys of an IVR menu (0-9, *, #) and what each does: transfer, submenu, voicemail, survey, hangup, repeat.';
+COMMENT ON COLUMN wib.ivr_menu_options.label IS
+    'What the menu builder shows for the option and the menu says for it inside the Gather ("For sales, press 1."); "prompt" in menu documents is an alias.';
+COMMENT ON COLUMN wib.ivr_menu_options.action_target IS
+    'The E.164 number of a transfer or the http(s) URL of a survey''s TeXML ("target" in menu documents is an alias; a submenu''s menu is target_menu_id).';
+COMMENT ON COLUMN wib.ivr_menu_options.tts_text IS
+    'An announcement said when the caller picks the option, before its action ("Connecting you to sales.").';
+COMMENT ON COLUMN wib.ivr_menu_options.sort_order IS
+    'Where the option comes in the menu (ascending, then by digit); its index in the options array unless given.';
 SELECT wib.make_tenant_table('wib.ivr_menu_options');
 
 CREATE TABLE wib.inbound_numbers (
@@ -91,6 +102,9 @@ CREATE TABLE wib.inbound_numbers (
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     released_at      timestamptz,
+    telnyx_order_id  text,
+    monthly_cost_cents integer,
+    telnyx_error     text,
     CONSTRAINT inbound_numbers_pkey PRIMARY KEY (organization_id, id),
     CONSTRAINT inbound_numbers_organization_fkey FOREIGN KEY (organization_id)
         REFERENCES wib.organizations (id) ON DELETE CASCADE,
@@ -98,17 +112,27 @@ CREATE TABLE wib.inbound_numbers (
         REFERENCES wib.ivr_menus (organization_id, id),
     CONSTRAINT inbound_numbers_phone_check CHECK (wib.is_e164(phone_number)),
     CONSTRAINT inbound_numbers_type_check CHECK (number_type IN ('local', 'toll_free')),
-    CONSTRAINT inbound_numbers_status_check CHECK (status IN ('active', 'suspended', 'released')),
+    CONSTRAINT inbound_numbers_status_check
+        CHECK (status IN ('ordering', 'active', 'suspended', 'releasing', 'released', 'failed')),
+    CONSTRAINT inbound_numbers_cost_check CHECK (monthly_cost_cents IS NULL OR monthly_cost_cents >= 0),
     CONSTRAINT inbound_numbers_display_name_check CHECK (display_name IS NULL OR length(display_name) <= 100),
     CONSTRAINT inbound_numbers_released_check CHECK ((status = 'released') = (released_at IS NOT NULL))
 );
 CREATE UNIQUE INDEX inbound_numbers_phone_key ON wib.inbound_numbers (organization_id, phone_number)
-    WHERE status <> 'released';
+    WHERE status IN ('ordering', 'active', 'suspended');
 CREATE INDEX inbound_numbers_menu_idx ON wib.inbound_numbers (organization_id, menu_id) WHERE menu_id IS NOT NULL;
 COMMENT ON TABLE wib.inbound_numbers IS
     'Phone numbers (DIDs) an organization receives calls on, and the IVR menu each answers with.';
 COMMENT ON COLUMN wib.inbound_numbers.telnyx_number_id IS
-    'Telnyx''s id of the number once ordered through its API (filled by the provisioning step; NULL until then).';
+    'Telnyx''s id of the phone number resource (what a release deletes), filled once an order through its API succeeded; NULL for numbers recorded as given.';
+COMMENT ON COLUMN wib.inbound_numbers.status IS
+    'ordering (Telnyx order placed or pending), active, suspended, releasing (release at Telnyx pending), released, failed (the order failed: telnyx_error says why). Only ordering, active and suspended numbers hold quota and route calls.';
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_order_id IS
+    'Telnyx''s id of the number order (wib.ivr_number_order), once placed.';
+COMMENT ON COLUMN wib.inbound_numbers.monthly_cost_cents IS
+    'What Telnyx charges a month for the number, in cents of the offer''s currency (from wib.ivr_number_search).';
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_error IS
+    'Why Telnyx refused or failed the number''s order, or the last error of a release being retried.';
 SELECT wib.make_tenant_table('wib.inbound_numbers');
 CREATE TRIGGER inbound_numbers_touch BEFORE UPDATE ON wib.inbound_numbers
     FOR EACH ROW EXECUTE FUNCTION wib.touch_updated_at();
@@ -162,7 +186,7 @@ CREATE TABLE wib.inbound_call_log (
         ('transfer', 'voicemail', 'survey', 'hangup', 'rejected', 'abandoned')),
     CONSTRAINT inbound_call_log_duration_check CHECK (duration_seconds IS NULL OR duration_seconds >= 0)
 );
-CREATE INDEX inbound_call_log_started_idx ON wib.inbound_call_log (organization_id, started_at);
+CREATE INDEX inbound_call_log_started_idx ON wib.inbound_call_log (organization_id, started_at, id);
 CREATE INDEX inbound_call_log_number_idx ON wib.inbound_call_log (organization_id, number_id, started_at);
 COMMENT ON TABLE wib.inbound_call_log IS
     'One row per inbound call: the menus and keys it went through (ivr_path, [{digit, menu, ts}]) and how it ended.';

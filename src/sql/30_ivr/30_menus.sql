@@ -15,9 +15,10 @@ BEGIN
                'voicemail_prompt', m.voicemail_prompt, 'survey_disclaimer', m.survey_disclaimer))
            || jsonb_build_object('options', coalesce((
                SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-                          'digit', o.digit, 'action_type', o.action_type, 'prompt', o.prompt,
-                          'target', coalesce(o.action_target, o.target_menu_id::text)))
-                        ORDER BY o.position, o.digit)
+                          'digit', o.digit, 'action_type', o.action_type, 'label', o.label,
+                          'action_target', coalesce(o.action_target, o.target_menu_id::text),
+                          'tts_text', o.tts_text, 'sort_order', o.sort_order))
+                        ORDER BY o.sort_order, o.digit)
                  FROM wib.ivr_menu_options o
                 WHERE o.organization_id = m.organization_id AND o.menu_id = m.id), '[]'::jsonb))
       FROM wib.ivr_menus m
@@ -26,6 +27,25 @@ END
 $$;
 COMMENT ON FUNCTION wib.ivr_menu_json(uuid) IS
     'A menu of the organization in context as the JSON document wib.ivr_menu_create takes; NULL when not found.';
+
+-- An option field given under its name or its alias (never both): the value
+-- and the name it was given under, for error messages that name what the
+-- caller wrote.
+CREATE OR REPLACE FUNCTION wib.ivr_option_field(opt jsonb, name text, alias text, max_len integer, path text,
+                                                OUT value text, OUT given_as text)
+    LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF opt ? name AND opt ? alias THEN
+        PERFORM wib.invalid_field(path || '.' || alias,
+            format('%s is an alias of %s: give one of them, not both.', alias, name));
+    END IF;
+    given_as := CASE WHEN opt ? alias THEN alias ELSE name END;
+    value := wib.field_text(opt, given_as, max_len);
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_option_field(jsonb, text, text, integer, text) IS
+    'Internal: a menu option''s field given under its name or its alias (22023 when both), and the name it was given under.';
 
 -- Validates a whole menu document field by field and writes it: a new menu
 -- when menu_id is NULL, otherwise replaces that menu's fields and options.
@@ -43,7 +63,11 @@ DECLARE
     action     text;
     target     text;
     target_id  uuid;
-    prompt     text;
+    opt_label  text;
+    label_as   text;
+    target_as  text;
+    tts        text;
+    opt_order  integer;
     seen       text[] := '{}';
     has_survey boolean := false;
     r          wib.ivr_menus;
@@ -130,7 +154,8 @@ BEGIN
         IF jsonb_typeof(opt) <> 'object' THEN
             PERFORM wib.invalid_field(f, format('%s must be a JSON object.', f));
         END IF;
-        PERFORM wib.check_fields(opt, ARRAY['digit', 'action_type', 'prompt', 'target'], f);
+        PERFORM wib.check_fields(opt, ARRAY['digit', 'action_type', 'label', 'prompt', 'action_target', 'target',
+                                            'tts_text', 'sort_order'], f);
         digit := wib.field_text(opt, 'digit', 1);
         IF digit IS NULL OR digit !~ '^[0-9*#]$' THEN
             PERFORM wib.invalid_field(f || '.digit', 'digit must be one of 0-9, * or #.');
@@ -143,28 +168,33 @@ BEGIN
         IF action IS NULL OR action NOT IN ('transfer', 'submenu', 'voicemail', 'survey', 'hangup', 'repeat') THEN
             PERFORM wib.invalid_field(f || '.action_type', 'action_type must be transfer, submenu, voicemail, survey, hangup or repeat.');
         END IF;
-        prompt := wib.field_text(opt, 'prompt', 500);
-        PERFORM wib.ivr_compliance_check(prompt, f || '.prompt');
-        target := wib.field_text(opt, 'target', 2048);
+        -- "prompt" and "target" are the aliases of 0.1.0's documents.
+        SELECT o.value, o.given_as INTO opt_label, label_as FROM wib.ivr_option_field(opt, 'label', 'prompt', 500, f) o;
+        PERFORM wib.ivr_compliance_check(opt_label, f || '.' || label_as);
+        SELECT o.value, o.given_as INTO target, target_as FROM wib.ivr_option_field(opt, 'action_target', 'target', 2048, f) o;
+        target_as := f || '.' || target_as;
+        tts := wib.field_text(opt, 'tts_text', 1000);
+        PERFORM wib.ivr_compliance_check(tts, f || '.tts_text');
+        opt_order := wib.field_int(opt, 'sort_order', 0, 1000, i);
         target_id := NULL;
         IF action = 'transfer' AND NOT coalesce(wib.is_e164(target), false) THEN
-            PERFORM wib.invalid_field(f || '.target', 'target of a transfer must be an E.164 number such as +15551234567.');
+            PERFORM wib.invalid_field(target_as, 'The target of a transfer must be an E.164 number such as +15551234567.');
         ELSIF action = 'survey' AND coalesce(target, '') !~ '^https?://[^[:space:]]+$' THEN
-            PERFORM wib.invalid_field(f || '.target', 'target of a survey must be the http or https URL of the survey''s TeXML.');
+            PERFORM wib.invalid_field(target_as, 'The target of a survey must be the http or https URL of the survey''s TeXML.');
         ELSIF action = 'submenu' THEN
             IF coalesce(target, '') !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$'
                OR NOT EXISTS (SELECT 1 FROM wib.ivr_menus m WHERE m.organization_id = org AND m.id = target::uuid) THEN
-                PERFORM wib.invalid_field(f || '.target', 'target of a submenu must be the id of a menu of this organization.');
+                PERFORM wib.invalid_field(target_as, 'The target of a submenu must be the id of a menu of this organization.');
             END IF;
             target_id := target::uuid;
             target := NULL;
         ELSIF action IN ('voicemail', 'hangup', 'repeat') AND target IS NOT NULL THEN
-            PERFORM wib.invalid_field(f || '.target', format('target is not used by a %s option.', action));
+            PERFORM wib.invalid_field(target_as, format('A %s option has no target.', action));
         END IF;
         has_survey := has_survey OR action = 'survey';
-        INSERT INTO wib.ivr_menu_options (organization_id, menu_id, digit, action_type, prompt,
-                                          action_target, target_menu_id, position)
-        VALUES (org, id, digit, action, prompt, target, target_id, i);
+        INSERT INTO wib.ivr_menu_options (organization_id, menu_id, digit, action_type, label,
+                                          action_target, target_menu_id, sort_order, tts_text)
+        VALUES (org, id, digit, action, opt_label, target, target_id, opt_order, tts);
         i := i + 1;
     END LOOP;
 
@@ -193,7 +223,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_menu_create(jsonb) IS
-    'Creates an IVR menu from {"name", "greeting_type", "greeting_text", ..., "options": [{"digit", "action_type", "prompt", "target"}]}; validated field by field, compliance-checked, audited ivr:menu_created.';
+    'Creates an IVR menu from {"name", "greeting_type", "greeting_text", ..., "options": [{"digit", "action_type", "label", "action_target", "tts_text", "sort_order"}]} ("prompt" and "target" are aliases of label and action_target); validated field by field, compliance-checked, audited ivr:menu_created.';
 
 CREATE OR REPLACE FUNCTION wib.ivr_menu_update(id uuid, menu jsonb) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
@@ -237,7 +267,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('IVR menu %s does not exist', id);
     END IF;
     SELECT n.phone_number INTO user_of FROM wib.inbound_numbers n
-     WHERE n.organization_id = org AND n.menu_id = ivr_menu_delete.id AND n.status <> 'released'
+     WHERE n.organization_id = org AND n.menu_id = ivr_menu_delete.id AND wib.ivr_number_in_service(n.status)
      ORDER BY n.phone_number LIMIT 1;
     IF user_of IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'WB304',

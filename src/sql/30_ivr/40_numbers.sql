@@ -1,17 +1,24 @@
 -- Inbound numbers: provisioned, assigned a menu, released; routes kept by a trigger.
 
--- Keeps inbound_number_routes in step with the numbers that are not released;
--- a number already routed to any organization is refused with WB303.
+-- The statuses of a number in service: it holds quota, and calls to it are routed.
+CREATE OR REPLACE FUNCTION wib.ivr_number_in_service(status text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN status IN ('ordering', 'active', 'suspended');
+COMMENT ON FUNCTION wib.ivr_number_in_service(text) IS
+    'Internal: true for the statuses of a number in service (ordering, active, suspended): it holds quota and is routed.';
+
+-- Keeps inbound_number_routes in step with the numbers in service; a number
+-- already routed to any organization is refused with WB303.
 CREATE OR REPLACE FUNCTION wib.inbound_numbers_route() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status <> 'released' THEN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND wib.ivr_number_in_service(OLD.status) THEN
         DELETE FROM wib.inbound_number_routes r
          WHERE r.phone_number = OLD.phone_number AND r.organization_id = OLD.organization_id AND r.number_id = OLD.id;
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status <> 'released' THEN
+    IF TG_OP IN ('INSERT', 'UPDATE') AND wib.ivr_number_in_service(NEW.status) THEN
         BEGIN
             INSERT INTO wib.inbound_number_routes (phone_number, organization_id, number_id)
             VALUES (NEW.phone_number, NEW.organization_id, NEW.id);
@@ -35,10 +42,11 @@ CREATE OR REPLACE FUNCTION wib.quota_usage_inbound_numbers(org uuid) RETURNS big
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
-    RETURN (SELECT count(*) FROM wib.inbound_numbers n WHERE n.organization_id = org AND n.status <> 'released');
+    RETURN (SELECT count(*) FROM wib.inbound_numbers n
+             WHERE n.organization_id = org AND n.status IN ('ordering', 'active', 'suspended'));
 END
 $$;
-COMMENT ON FUNCTION wib.quota_usage_inbound_numbers(uuid) IS 'Internal: the numbers an organization holds (not released), for its inbound_numbers limit.';
+COMMENT ON FUNCTION wib.quota_usage_inbound_numbers(uuid) IS 'Internal: the numbers an organization holds or is ordering (in service), for its inbound_numbers limit.';
 
 CREATE OR REPLACE FUNCTION wib.ivr_number_add(phone_number text, number_type text, display_name text,
                                    menu_id uuid DEFAULT NULL) RETURNS uuid
@@ -69,13 +77,14 @@ BEGIN
     -- The quota is taken first: it serializes provisioning of one organization at any isolation level.
     PERFORM wib.quota_take('inbound_numbers', org);
     IF EXISTS (SELECT 1 FROM wib.inbound_numbers n
-                WHERE n.organization_id = org AND n.phone_number = ivr_number_add.phone_number AND n.status <> 'released') THEN
+                WHERE n.organization_id = org AND n.phone_number = ivr_number_add.phone_number
+                  AND wib.ivr_number_in_service(n.status)) THEN
         RAISE EXCEPTION USING ERRCODE = 'WB303',
             MESSAGE = format('phone number %s is already provisioned', phone_number),
             DETAIL = 'The organization already has this number.';
     END IF;
-    -- Ordering the DID from Telnyx (and filling telnyx_number_id) belongs here
-    -- once the HTTP engine exists; today the number is recorded as given.
+    -- Recorded as given: a number held outside wib's Telnyx account, or ported
+    -- (wib.ivr_number_order orders one through Telnyx's API).
     INSERT INTO wib.inbound_numbers (organization_id, phone_number, number_type, display_name, menu_id)
     VALUES (org, phone_number, number_type, nullif(btrim(display_name), ''), menu_id)
     RETURNING * INTO nrow;
@@ -84,7 +93,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_number_add(text, text, text, uuid) IS
-    'Provisions an inbound number (E.164, local or toll_free) for the organization in context; plan-gated (inbound_ivr, toll_free_numbers) and limited (inbound_numbers); audited ivr:number_provisioned.';
+    'Records an inbound number held outside wib''s Telnyx account (E.164, local or toll_free) for the organization in context, active at once; plan-gated (inbound_ivr, toll_free_numbers) and limited (inbound_numbers); audited ivr:number_provisioned. wib.ivr_number_order orders one from Telnyx.';
 
 CREATE OR REPLACE FUNCTION wib.ivr_number_assign(number_id uuid, menu_id uuid) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
@@ -97,7 +106,7 @@ DECLARE
 BEGIN
     PERFORM wib.require_feature('inbound_ivr');
     SELECT * INTO old_row FROM wib.inbound_numbers n
-     WHERE n.organization_id = org AND n.id = number_id AND n.status <> 'released' FOR UPDATE;
+     WHERE n.organization_id = org AND n.id = number_id AND wib.ivr_number_in_service(n.status) FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('inbound number %s does not exist', number_id);
     END IF;
@@ -122,17 +131,45 @@ DECLARE
     org     uuid := wib.require_org();
     old_row wib.inbound_numbers;
     new_row wib.inbound_numbers;
+    job     wib.telnyx_jobs;
+    new_status text := 'released';
 BEGIN
     SELECT * INTO old_row FROM wib.inbound_numbers n
-     WHERE n.organization_id = org AND n.id = number_id AND n.status <> 'released' FOR UPDATE;
+     WHERE n.organization_id = org AND n.id = number_id AND wib.ivr_number_in_service(n.status) FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('inbound number %s does not exist', number_id);
     END IF;
-    UPDATE wib.inbound_numbers n SET status = 'released', released_at = now()
+    -- At Telnyx too, through the deliverer (the number stops routing now).
+    SELECT * INTO job FROM wib.telnyx_jobs j WHERE j.number_id = ivr_number_release.number_id FOR UPDATE;
+    IF FOUND THEN
+        IF job.step = 'order' THEN
+            -- No order was sent (a claim moves the step on before sending, and a
+            -- lookup that found none moves it back): nothing to release at Telnyx.
+            DELETE FROM wib.telnyx_jobs j WHERE j.id = job.id;
+        ELSE
+            -- An order placed (or perhaps placed): its number is released once it is known.
+            UPDATE wib.telnyx_jobs j
+               SET kind = 'release',
+                   due_at = CASE WHEN j.leased_until > now() THEN j.due_at ELSE now() END
+             WHERE j.id = job.id;
+            new_status := 'releasing';
+        END IF;
+    ELSIF old_row.telnyx_number_id IS NOT NULL OR old_row.telnyx_order_id IS NOT NULL THEN
+        INSERT INTO wib.telnyx_jobs (kind, step, organization_ref, number_id, phone_number, telnyx_order_id, telnyx_number_id)
+        VALUES ('release', CASE WHEN old_row.telnyx_number_id IS NOT NULL THEN 'release' ELSE 'poll' END,
+                org, old_row.id, old_row.phone_number, old_row.telnyx_order_id, old_row.telnyx_number_id);
+        new_status := 'releasing';
+    END IF;
+    UPDATE wib.inbound_numbers n
+       SET status = new_status,
+           released_at = CASE WHEN new_status = 'released' THEN now() END
      WHERE n.organization_id = org AND n.id = number_id
     RETURNING * INTO new_row;
+    IF new_status = 'releasing' THEN
+        PERFORM wib.wake('deliverer');
+    END IF;
     PERFORM wib.audit('ivr:number_released', 'inbound_number', number_id::text, to_jsonb(old_row), to_jsonb(new_row));
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_number_release(uuid) IS
-    'Releases a number: it stops routing calls and frees its plan quota; its call log stays; audited ivr:number_released.';
+    'Releases a number: it stops routing calls and frees its plan quota at once (its call log stays); a number ordered through Telnyx becomes releasing until Telnyx confirms the release (the deliverer retries until it does); audited ivr:number_released.';

@@ -25,3 +25,10 @@ CREATE OR REPLACE FUNCTION wib.texml_escape(raw bytea, in_attribute boolean DEFA
     AS 'MODULE_PATHNAME', 'wib_texml_escape';
 COMMENT ON FUNCTION wib.texml_escape(bytea, boolean) IS
     'Raw bytes as the TeXML writer puts them in a document: escaped, invalid UTF-8 as U+FFFD, forbidden controls as spaces.';
+
+CREATE OR REPLACE FUNCTION wib.texml_announce(doc text, say text, voice text DEFAULT 'woman',
+                                   language text DEFAULT 'en-US') RETURNS text
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'wib_texml_announce';
+COMMENT ON FUNCTION wib.texml_announce(text, text, text, text) IS
+    'A TeXML document of wib''s writer with <Say>say</Say> as its first verb (an option''s tts_text before its action); doc unchanged when say is empty.';

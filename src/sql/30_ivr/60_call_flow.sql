@@ -22,29 +22,14 @@ COMMENT ON FUNCTION wib.form_value(bytea, text) IS
     'The first value of key in an application/x-www-form-urlencoded body, decoded; NULL when absent.';
 
 -- The narrow path from a signed callback to its organization: verifies the
--- signature first, then looks the dialled number ("To") up in the routes.
--- Nothing is returned for an unsigned request, so no tenant can use it to
--- learn which organization holds a number.
+-- signature first, then looks the dialled number ("To") up in the routes
+-- (C: src/ivr/inbound.c, the same code wib.ivr_webhook runs).  Nothing is
+-- returned for an unsigned request, so no tenant can use it to learn which
+-- organization holds a number.
 CREATE OR REPLACE FUNCTION wib.ivr_route(raw_body bytea, signature text, ts text,
                               OUT organization_id uuid, OUT number_id uuid, OUT to_number text)
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, wib, pg_temp
-AS $$
-BEGIN
-    PERFORM wib.ivr_verify(raw_body, signature, ts);
-    to_number := wib.form_value(raw_body, 'To');
-    IF NOT coalesce(wib.is_e164(to_number), false) THEN
-        PERFORM wib.invalid_field('To', 'To must be the dialled E.164 number.');
-    END IF;
-    BEGIN
-        SELECT r.organization_id, r.number_id INTO STRICT organization_id, number_id
-          FROM wib.inbound_number_routes r WHERE r.phone_number = to_number;
-    EXCEPTION WHEN no_data_found THEN
-        RAISE EXCEPTION USING ERRCODE = 'WB305',
-            MESSAGE = format('dialled number %s is not provisioned', to_number);
-    END;
-END
-$$;
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_ivr_route';
 COMMENT ON FUNCTION wib.ivr_route(bytea, text, text) IS
     'Internal: verifies a Telnyx callback and returns the organization and number its dialled number belongs to (WB007, WB305).';
 
@@ -84,21 +69,41 @@ $$;
 COMMENT ON FUNCTION wib.ivr_call_end(uuid, integer, text) IS
     'Internal: closes an inbound call log row (once) and emits ivr.call_ended.';
 
--- Runs with the extension owner's rights (it writes the call log, which
--- applications may only read) and acts for the organization of the dialled
--- number; the SET clause gives the caller its own context back on return.
-CREATE OR REPLACE FUNCTION wib.ivr_webhook(kind text, raw_body bytea, signature text, ts text) RETURNS text
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- A call spike found on the inbound hot path (src/ivr/spike.c), reported to
+-- the number's organization as ivr.call_spike.
+INSERT INTO wib.event_types (event_type, description, example) VALUES
+    ('ivr.call_spike', 'Inbound calls to one number jumped far above its recent baseline within one interval (wib.ivr_spike_factor times, at least wib.ivr_spike_min_calls calls): possible toll fraud.',
+     '{"number_id": "2d7c9e1a-3b4f-4c5d-8e6f-7a8b9c0d1e2f", "phone_number": "+18005550123", "calls": 48, "baseline": 2.4, "factor": 5, "interval_seconds": 60, "interval_start": "2026-01-01T12:00:00Z", "detected_at": "2026-01-01T12:00:41Z"}')
+ON CONFLICT (event_type) DO UPDATE SET description = EXCLUDED.description, example = EXCLUDED.example;
+
+CREATE OR REPLACE FUNCTION wib.ivr_call_spike(org uuid, number_id uuid, phone_number text, calls integer,
+                                              baseline float8, interval_start timestamptz) RETURNS void
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
-    SET wib.org_id = ''
-    SET wib.user_id = ''
+AS $$
+BEGIN
+    RAISE LOG 'wib: call spike on % (organization %): % calls this interval, baseline %',
+        phone_number, org, calls, round(baseline::numeric, 1);
+    PERFORM wib.event_publish(org, 'ivr.call_spike', jsonb_build_object(
+        'number_id', number_id, 'phone_number', phone_number, 'calls', calls,
+        'baseline', round(baseline::numeric, 2), 'factor', current_setting('wib.ivr_spike_factor')::float8,
+        'interval_seconds', extract(epoch FROM current_setting('wib.ivr_spike_interval')::interval)::integer,
+        'interval_start', interval_start, 'detected_at', clock_timestamp()));
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_call_spike(uuid, uuid, text, integer, float8, timestamptz) IS
+    'Internal: reports a call spike on a number (found by the inbound path) to its organization as ivr.call_spike.';
+
+-- The answer to a gather or status callback of a call of the organization in
+-- context, once wib.ivr_webhook has verified it, found its number and checked
+-- it is no replay.
+CREATE OR REPLACE FUNCTION wib.ivr_callback_answer(kind text, raw_body bytea, number_id uuid, sid text) RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
-    route     record;
-    org       uuid;
-    sid       text;
+    org       uuid := wib.require_org();
     digits    text;
-    num       wib.inbound_numbers;
     c         wib.inbound_call_log;
     m         wib.ivr_menus;
     o         wib.ivr_menu_options;
@@ -106,57 +111,12 @@ DECLARE
     final     text;
     next_menu uuid;
     next_try  integer;
-    per_min   integer;
     dur       text;
     rec       text;
 BEGIN
-    -- Nothing is parsed before the signature is checked (inside ivr_route).
-    SELECT * INTO route FROM wib.ivr_route(raw_body, signature, ts);
-    -- A signed callback is accepted once per entry point.  (Telnyx signs the
-    -- timestamp and body only, so two callbacks to different entry points may
-    -- share a signature; a repeat to the same one is a replay.)
-    INSERT INTO wib.ivr_callback_signatures (signature_hash)
-    VALUES (sha256(convert_to(coalesce(kind, '') || '|' || signature, 'UTF8')))
-    ON CONFLICT (signature_hash) DO NOTHING;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'WB306',
-            MESSAGE = 'Telnyx callback refused: this signature was already accepted',
-            DETAIL = 'A signed callback is accepted once; a repeat within its time window is a replay.';
-    END IF;
-    IF kind IS NULL OR kind NOT IN ('inbound', 'gather', 'status') THEN
-        PERFORM wib.invalid_field('kind', 'kind must be inbound, gather or status.');
-    END IF;
-    sid := wib.form_value(raw_body, 'CallSid');
-    IF sid IS NULL OR sid = '' OR length(sid) > 200 THEN
-        PERFORM wib.invalid_field('CallSid', 'CallSid must be a non-empty string of at most 200 characters.');
-    END IF;
-    org := route.organization_id;
-    PERFORM wib.act_as(org);
-
-    IF kind = 'inbound' THEN
-        SELECT * INTO num FROM wib.inbound_numbers n WHERE n.organization_id = org AND n.id = route.number_id;
-        per_min := current_setting('wib.ivr_calls_per_minute')::integer;
-        IF per_min > 0 AND NOT wib.rate_limit_internal(org, 'ivr:' || route.to_number, per_min, '1 minute', false) THEN
-            final := 'rejected';
-            doc := wib.texml_action('reject', NULL, 'busy');
-        ELSIF num.status <> 'active' OR num.menu_id IS NULL THEN
-            final := 'rejected';
-            doc := wib.texml_action('reject', NULL, 'rejected');
-        END IF;
-        INSERT INTO wib.inbound_call_log AS l (organization_id, number_id, call_sid, from_number, to_number,
-                                               menu_id, current_menu_id, final_action, status, ended_at)
-        VALUES (org, num.id, sid, left(wib.form_value(raw_body, 'From'), 32), route.to_number,
-                CASE WHEN final IS NULL THEN num.menu_id END, CASE WHEN final IS NULL THEN num.menu_id END,
-                final, CASE WHEN final IS NULL THEN 'in_progress' ELSE 'rejected' END,
-                CASE WHEN final IS NULL THEN NULL ELSE now() END)
-        ON CONFLICT (organization_id, call_sid) DO NOTHING;
-        IF doc IS NULL THEN
-            doc := wib.ivr_menu_texml(num.menu_id, 0, true);
-        END IF;
-
-    ELSIF kind = 'gather' THEN
+    IF kind = 'gather' THEN
         SELECT * INTO c FROM wib.inbound_call_log l
-         WHERE l.organization_id = org AND l.call_sid = sid FOR UPDATE;
+         WHERE l.organization_id = org AND l.call_sid = sid AND l.number_id = ivr_callback_answer.number_id FOR UPDATE;
         IF NOT FOUND OR c.ended_at IS NOT NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'WB305',
                 MESSAGE = format('call %s is not in progress', sid);
@@ -192,6 +152,8 @@ BEGIN
                     ELSE
                         doc := wib.ivr_menu_texml(m.id, 0, false);
                 END CASE;
+                -- The option's announcement comes before its action.
+                doc := wib.texml_announce(doc, o.tts_text, m.voice, m.language);
             ELSIF c.attempt < m.max_retries THEN
                 next_try := c.attempt + 1;
                 doc := wib.ivr_menu_texml(m.id, next_try, false);
@@ -220,7 +182,7 @@ BEGIN
 
     ELSE
         SELECT * INTO c FROM wib.inbound_call_log l
-         WHERE l.organization_id = org AND l.call_sid = sid FOR UPDATE;
+         WHERE l.organization_id = org AND l.call_sid = sid AND l.number_id = ivr_callback_answer.number_id FOR UPDATE;
         IF FOUND THEN
             rec := wib.form_value(raw_body, 'RecordingUrl');
             IF rec ~ '^https?://[^[:space:]]+$' AND length(rec) <= 2048 THEN
@@ -240,5 +202,18 @@ BEGIN
     RETURN doc;
 END
 $$;
+COMMENT ON FUNCTION wib.ivr_callback_answer(text, bytea, uuid, text) IS
+    'Internal: the TeXML answer to a verified gather or status callback (the menu logic: options, retries, fallback; closing the call log row).';
+
+-- Runs with the extension owner's rights (it writes the call log, which
+-- applications may only read) and acts for the organization of the dialled
+-- number; the SET clauses give the caller its own context back on return.
+-- C (src/ivr/inbound.c): an inbound call is answered there whole.
+CREATE OR REPLACE FUNCTION wib.ivr_webhook(kind text, raw_body bytea, signature text, ts text) RETURNS text
+    LANGUAGE c VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
+    SET wib.org_id = ''
+    SET wib.user_id = ''
+    AS 'MODULE_PATHNAME', 'wib_ivr_webhook';
 COMMENT ON FUNCTION wib.ivr_webhook(text, bytea, text, text) IS
-    'The platform''s Telnyx route calls this with the raw callback (kind inbound, gather or status): verifies the Ed25519 signature first (WB007), finds the organization from the dialled number, logs the call and returns the TeXML answer.';
+    'The platform''s Telnyx route calls this with the raw callback (kind inbound, gather or status): verifies the Ed25519 signature first (WB007), finds the organization from the dialled number, refuses replays (WB306), logs the call and returns the TeXML answer.';

@@ -1,4 +1,4 @@
--- Analytics tables and the nightly materialized views.
+-- Analytics tables: sentiment scores, snapshots, predictions.
 
 CREATE TABLE wib.sentiment_scores (
     organization_id uuid         NOT NULL,
@@ -125,84 +125,4 @@ COMMENT ON TABLE wib.analytics_refreshes IS
     'When wib.run_nightly() last refreshed the analytics views (name = ''views'') and for which day; read by wib.data_as_of().';
 SELECT pg_catalog.pg_extension_config_dump('wib.analytics_refreshes', '');
 
--- Materialized views hold every organization's rows and have no row-level
--- security: wib_app is granted nothing on them and reads them only through
--- the definer-rights functions below, which filter on wib.require_org().
-
--- Both views list their rows in the order of their unique key, and that key
--- leads their columns.  REFRESH ... CONCURRENTLY first checks the new rows for
--- duplicates by sorting them whole (record image order, column by column):
--- rows that already come in that order are sorted in one linear pass instead
--- of n log n comparisons of whole rows.  Only columns the API reads are kept,
--- because every column is compared twice per row by that check and the diff.
--- UTC days and weeks are taken AT TIME ZONE INTERVAL '0': the same values as
--- AT TIME ZONE 'UTC' without looking the zone up by name for every call.
-
-CREATE MATERIALIZED VIEW wib.mv_call_sentiment_daily AS
--- Two hash aggregates joined on (organization, day): calls with their
--- outcomes, and the (fewer) scored calls; no sort of every call.
-SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_duration_seconds, a.calls_with_duration,
-       coalesce(s.calls_with_sentiment, 0) AS calls_with_sentiment,
-       s.sentiment_sum,
-       coalesce(s.positive_calls, 0) AS positive_calls,
-       coalesce(s.negative_calls, 0) AS negative_calls,
-       coalesce(s.neutral_calls, 0) AS neutral_calls,
-       s.scores_milli,
-       a.calls_with_outcome, a.successful_calls
-  FROM (SELECT c.organization_id, (c.started_at AT TIME ZONE INTERVAL '0')::date AS day,
-               count(*)::integer AS total_calls,
-               count(*) FILTER (WHERE c.status = 'completed')::integer AS completed_calls,
-               coalesce(sum(c.duration_seconds), 0)::bigint AS total_duration_seconds,
-               count(c.duration_seconds)::integer AS calls_with_duration,
-               count(o.call_id)::integer AS calls_with_outcome,
-               count(*) FILTER (WHERE o.success)::integer AS successful_calls
-          FROM wib.calls c
-          LEFT JOIN (SELECT co.organization_id, co.call_id, bool_or(co.is_success) AS success
-                       FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
-                 ON o.organization_id = c.organization_id AND o.call_id = c.id
-         GROUP BY c.organization_id, (c.started_at AT TIME ZONE INTERVAL '0')::date) a
-  LEFT JOIN (SELECT ss.organization_id, (ss.call_started_at AT TIME ZONE INTERVAL '0')::date AS day,
-                    count(*)::integer AS calls_with_sentiment,
-                    sum(ss.sentiment_score) AS sentiment_sum,
-                    count(*) FILTER (WHERE ss.sentiment_label = 'positive')::integer AS positive_calls,
-                    count(*) FILTER (WHERE ss.sentiment_label = 'negative')::integer AS negative_calls,
-                    count(*) FILTER (WHERE ss.sentiment_label IN ('neutral', 'mixed'))::integer AS neutral_calls,
-                    array_agg((ss.sentiment_score * 1000)::smallint ORDER BY ss.sentiment_score) AS scores_milli
-               FROM wib.sentiment_scores ss
-              GROUP BY ss.organization_id, (ss.call_started_at AT TIME ZONE INTERVAL '0')::date) s
-         ON s.organization_id = a.organization_id AND s.day = a.day
- ORDER BY a.organization_id, a.day;
-CREATE UNIQUE INDEX mv_call_sentiment_daily_key ON wib.mv_call_sentiment_daily (organization_id, day);
-COMMENT ON MATERIALIZED VIEW wib.mv_call_sentiment_daily IS
-    'Calls, durations, sentiment and outcomes per organization and UTC day (scores_milli: the day''s scores times 1000 in ascending order, for exact medians of a day or of longer periods). Refreshed by wib.run_nightly(); not readable by wib_app.';
-
-CREATE MATERIALIZED VIEW wib.mv_agent_performance_weekly AS
-SELECT a.organization_id, a.agent_id, a.week, a.calls,
-       coalesce(s.calls_with_sentiment, 0) AS calls_with_sentiment,
-       s.sentiment_sum,
-       coalesce(s.positive_calls, 0) AS positive_calls,
-       a.calls_with_outcome, a.successful_calls
-  FROM (SELECT c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE INTERVAL '0')::date AS week,
-               count(*)::integer AS calls,
-               count(o.call_id)::integer AS calls_with_outcome,
-               count(*) FILTER (WHERE o.success)::integer AS successful_calls
-          FROM wib.calls c
-          LEFT JOIN (SELECT co.organization_id, co.call_id, bool_or(co.is_success) AS success
-                       FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
-                 ON o.organization_id = c.organization_id AND o.call_id = c.id
-         WHERE c.agent_id IS NOT NULL
-         GROUP BY c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE INTERVAL '0')::date) a
-  LEFT JOIN (SELECT ss.organization_id, ss.agent_id,
-                    date_trunc('week', ss.call_started_at AT TIME ZONE INTERVAL '0')::date AS week,
-                    count(*)::integer AS calls_with_sentiment,
-                    sum(ss.sentiment_score) AS sentiment_sum,
-                    count(*) FILTER (WHERE ss.sentiment_label = 'positive')::integer AS positive_calls
-               FROM wib.sentiment_scores ss
-              WHERE ss.agent_id IS NOT NULL
-              GROUP BY ss.organization_id, ss.agent_id, date_trunc('week', ss.call_started_at AT TIME ZONE INTERVAL '0')::date) s
-         ON s.organization_id = a.organization_id AND s.agent_id = a.agent_id AND s.week = a.week
- -- Byte order of agent_id (COLLATE "C"), as the record image comparison has it.
- ORDER BY a.organization_id, a.agent_id COLLATE "C", a.week;
-CREATE UNIQUE INDEX mv_agent_performance_weekly_key ON wib.mv_agent_performance_weekly (organization_id, week, agent_id);
-COMMENT ON MATERIALIZED VIEW wib.mv_agent_performance_weekly IS
-    'Calls, sentiment and outcomes per organization, agent and ISO week (Monday, UTC). Refreshed by wib.run_nightly(); not readable by wib_app.';
+-- The per-day and per-agent-week totals the dashboards read: 25_totals_schema.sql.

@@ -9,31 +9,37 @@ CREATE OR REPLACE FUNCTION wib.sentiment_label(label text, score numeric) RETURN
 COMMENT ON FUNCTION wib.sentiment_label(text, numeric) IS
     'The sentiment label of a call: the summary''s overall_sentiment, else positive from 0.25, negative to -0.25, neutral between.';
 
--- Trigger on ai_summaries: keeps the call's sentiment_scores row in step.
--- Definer rights because applications do not write sentiment_scores; it only
--- touches the row of the summary's own organization and call.
+-- Triggers on ai_summaries: keep the calls' sentiment_scores rows in step, one
+-- statement for all the rows a statement wrote, so a bulk load of summaries is
+-- one upsert into sentiment_scores (and one entry of its own statement-level
+-- triggers) rather than one per row.  Definer rights because applications do
+-- not write sentiment_scores; the rows written are those of the summaries'
+-- own organizations and calls.
 CREATE OR REPLACE FUNCTION wib.sentiment_from_summary() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.call_id IS DISTINCT FROM NEW.call_id THEN
+    IF TG_OP = 'UPDATE' THEN
+        -- A summary moved to another call: the call it left has no score now.
         DELETE FROM wib.sentiment_scores s
-         WHERE s.organization_id = OLD.organization_id AND s.call_id = OLD.call_id;
+         USING old_rows o JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
+         WHERE o.call_id <> n.call_id
+           AND s.organization_id = o.organization_id AND s.call_id = o.call_id;
     END IF;
-    IF NEW.sentiment_score IS NULL THEN
-        DELETE FROM wib.sentiment_scores s
-         WHERE s.organization_id = NEW.organization_id AND s.call_id = NEW.call_id;
-        RETURN NULL;
-    END IF;
+    DELETE FROM wib.sentiment_scores s
+     USING new_rows n
+     WHERE n.sentiment_score IS NULL
+       AND s.organization_id = n.organization_id AND s.call_id = n.call_id;
     INSERT INTO wib.sentiment_scores AS s
            (organization_id, call_id, ai_summary_id, call_started_at, agent_id, sentiment_score, sentiment_label,
             positive_pct, negative_pct, neutral_pct, model_version, analyzed_at)
-    SELECT NEW.organization_id, NEW.call_id, NEW.id, c.started_at, c.agent_id, NEW.sentiment_score,
-           wib.sentiment_label(NEW.overall_sentiment, NEW.sentiment_score),
-           NEW.positive_pct, NEW.negative_pct, NEW.neutral_pct, NEW.model, NEW.updated_at
-      FROM wib.calls c
-     WHERE c.organization_id = NEW.organization_id AND c.id = NEW.call_id
+    SELECT n.organization_id, n.call_id, n.id, c.started_at, c.agent_id, n.sentiment_score,
+           wib.sentiment_label(n.overall_sentiment, n.sentiment_score),
+           n.positive_pct, n.negative_pct, n.neutral_pct, n.model, n.updated_at
+      FROM new_rows n
+      JOIN wib.calls c ON c.organization_id = n.organization_id AND c.id = n.call_id
+     WHERE n.sentiment_score IS NOT NULL
     ON CONFLICT (organization_id, call_id) DO UPDATE
        SET ai_summary_id = EXCLUDED.ai_summary_id, call_started_at = EXCLUDED.call_started_at,
            agent_id = EXCLUDED.agent_id, sentiment_score = EXCLUDED.sentiment_score,
@@ -44,10 +50,12 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.sentiment_from_summary() IS
-    'Trigger on wib.ai_summaries: writes (or removes, when the score is NULL) the call''s row of wib.sentiment_scores.';
+    'Statement-level trigger on wib.ai_summaries: writes (or removes, when the score is NULL) the rows of wib.sentiment_scores of the calls whose summaries the statement inserted or updated, in one upsert.';
 
-CREATE OR REPLACE TRIGGER ai_summaries_sentiment AFTER INSERT OR UPDATE ON wib.ai_summaries
-    FOR EACH ROW EXECUTE FUNCTION wib.sentiment_from_summary();
+CREATE OR REPLACE TRIGGER ai_summaries_sentiment AFTER INSERT ON wib.ai_summaries
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.sentiment_from_summary();
+CREATE OR REPLACE TRIGGER ai_summaries_sentiment_update AFTER UPDATE ON wib.ai_summaries
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.sentiment_from_summary();
 
 CREATE OR REPLACE FUNCTION wib.sentiment_backfill() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER

@@ -1,4 +1,4 @@
--- The nightly job: refresh the views, write snapshots, find anomalies and trends.
+-- The nightly job: bring the totals up to date, write snapshots, find anomalies and trends.
 
 -- A setting read as text, with the default when the library is not loaded.
 CREATE OR REPLACE FUNCTION wib.analytics_setting(name text, fallback text) RETURNS text
@@ -34,26 +34,18 @@ CREATE OR REPLACE FUNCTION wib.anomaly_explanation(metric text, day date, value 
 COMMENT ON FUNCTION wib.anomaly_explanation(text, date, float8, float8, integer, float8) IS
     'Internal: the readable explanation of an anomaly of metric on day.';
 
--- Refreshes both views without blocking the dashboards that read them.
--- JIT compiling the refresh's statements costs more than it saves; the
--- concurrent refresh ANALYZEs its temporary copies of the new rows before its
--- duplicate check and diff (whose plans only need row counts), and a small
--- statistics sample makes that a tenth of the work.
+-- Brings the analytics totals up to date (35_totals.sql) and records when.
 CREATE OR REPLACE FUNCTION wib.analytics_refresh() RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
-    SET work_mem = '64MB'
-    SET jit = off
-    SET default_statistics_target = 10
 AS $$
 BEGIN
-    REFRESH MATERIALIZED VIEW CONCURRENTLY wib.mv_call_sentiment_daily;
-    REFRESH MATERIALIZED VIEW CONCURRENTLY wib.mv_agent_performance_weekly;
+    PERFORM wib.analytics_totals_refresh();
     INSERT INTO wib.analytics_refreshes AS r (name, refreshed_at) VALUES ('views', now())
     ON CONFLICT (name) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at;
 END
 $$;
-COMMENT ON FUNCTION wib.analytics_refresh() IS 'Internal: refreshes the analytics views concurrently and records when.';
+COMMENT ON FUNCTION wib.analytics_refresh() IS 'Internal: brings the analytics totals up to date and records when.';
 
 -- Upserts the snapshots of granularity gran for [first_day, last_day] for every
 -- organization whose plan includes snapshots; an unchanged snapshot is left alone.
@@ -240,7 +232,7 @@ $$;
 COMMENT ON FUNCTION wib.analytics_detect(date) IS
     'Internal: z-score anomalies (call volume, average duration, average sentiment, positive share) and the sentiment trend of day for every organization on advanced_analytics, upserted into wib.ml_predictions; emits anomaly.detected for new anomalies.';
 
--- Snapshots and predictions of one day (the views must be fresh).
+-- Snapshots and predictions of one day (the totals must be up to date).
 CREATE OR REPLACE FUNCTION wib.analytics_process_day(day date) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
@@ -256,11 +248,12 @@ BEGIN
     IF extract(day FROM day + 1) = 1 THEN
         snaps := snaps + wib.analytics_snapshot('monthly', month_start, day);
     END IF;
-    RETURN jsonb_build_object('day', day, 'snapshots_written', snaps) || wib.analytics_detect(day);
+    RETURN jsonb_build_object('day', day, 'snapshots_written', snaps) || wib.analytics_detect(day)
+           || wib.analytics_detect_ivr(day);
 END
 $$;
 COMMENT ON FUNCTION wib.analytics_process_day(date) IS
-    'Internal: the daily snapshot (and the weekly or monthly one the day closes) and the predictions of day.';
+    'Internal: the daily snapshot (and the weekly or monthly one the day closes) and the predictions of day (wib.analytics_detect, and the inbound numbers'' spikes, wib.analytics_detect_ivr).';
 
 -- Refuses a missing or future day.
 CREATE OR REPLACE FUNCTION wib.analytics_check_day(day date, field text) RETURNS void
@@ -322,7 +315,7 @@ BEGIN
     PERFORM wib.analytics_check_day(day, 'day');
     PERFORM wib.analytics_lock();
     PERFORM wib.analytics_refresh();
-    result := wib.analytics_process_day(day);
+    result := wib.analytics_process_day(day) || wib.ml_nightly(day);
     UPDATE wib.analytics_refreshes
        SET last_day = greatest(last_day, day),
            duration_ms = extract(epoch FROM clock_timestamp() - started) * 1000
@@ -332,7 +325,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.run_nightly(date) IS
-    'The nightly analytics job for day (default yesterday, UTC): refreshes both views concurrently, upserts the daily snapshot (and the weekly or monthly one the day closes), finds z-score anomalies and the sentiment trend and writes them to wib.ml_predictions. Idempotent: running a day again gives the same rows. Run by the scheduler at wib.nightly_at, or by pg_cron.';
+    'The nightly analytics job for day (default yesterday, UTC): brings the analytics totals up to date with what changed since the last run, upserts the daily snapshot (and the weekly or monthly one the day closes), finds z-score anomalies and the sentiment trend and writes them to wib.ml_predictions, and retrains the contact models of enterprise organizations whose data changed. Idempotent: running a day again gives the same rows. Run by the scheduler at wib.nightly_at, or by pg_cron.';
 
 CREATE OR REPLACE FUNCTION wib.run_nightly_range(from_date date, to_date date) RETURNS SETOF jsonb
     LANGUAGE plpgsql SECURITY DEFINER
@@ -353,7 +346,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.run_nightly_range(date, date) IS
-    'Back-fills the nightly job for every day from from_date to to_date (views refreshed once); one summary per day.';
+    'Back-fills the nightly job for every day from from_date to to_date (totals brought up to date once); one summary per day.';
 
 -- The event the nightly job emits, in the webhooks catalogue so that subscriptions can ask for it.
 INSERT INTO wib.event_types (event_type, description, example) VALUES

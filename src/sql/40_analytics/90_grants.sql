@@ -22,3 +22,12 @@ GRANT EXECUTE ON FUNCTION
     wib.logreg_fit_agg_trans(internal, float8[], boolean), wib.logreg_fit_agg_trans(internal, float8[], boolean, float8),
     wib.logreg_fit_agg_trans(internal, float8[], boolean, float8, integer), wib.logreg_fit_agg_final(internal)
 TO wib_app, wib_admin;
+
+-- Contact models: the API, and what its caller-rights functions and the
+-- calls trigger call as the caller.
+GRANT EXECUTE ON FUNCTION
+    wib.ml_predict(text, text, text, text), wib.ml_predictions(text, text), wib.ml_status(), wib.ml_train(text),
+    wib.ml_status_of(uuid), wib.ml_check_entity(text, text), wib.ml_subject(text)
+TO wib_app;
+GRANT SELECT ON wib.ml_models TO wib_app;
+GRANT EXECUTE ON FUNCTION wib.ml_train_org(uuid, text) TO wib_admin;

@@ -4,15 +4,20 @@
 -- The CRMs wib can sync, with the feature of wib.feature_plans that gates each
 -- and the defaults of their settings.  Adding a CRM adds a row here, its
 -- adapter (src/sql/50_crm/*_<crm>.sql, src/crm/<crm>_*.c) and nothing else.
+-- An adapter with settings of its own (a non-empty settings object, their
+-- defaults) reads them with wib.crm_<crm>_provider_settings.
 CREATE OR REPLACE FUNCTION wib.crm_adapters()
-    RETURNS TABLE (crm_type text, feature text, api_url text, auth_url text, scopes text[])
+    RETURNS TABLE (crm_type text, feature text, api_url text, auth_url text, scopes text[], settings jsonb)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     VALUES ('hubspot', 'crm_hubspot', 'https://api.hubapi.com', 'https://app.hubspot.com/oauth/authorize',
-            ARRAY['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write'])
+            ARRAY['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write'], '{}'::jsonb),
+           ('salesforce', 'crm_salesforce', 'https://login.salesforce.com', 'https://login.salesforce.com',
+            ARRAY['api', 'refresh_token'],
+            '{"api_version": "v60.0", "instance_domains": [".my.salesforce.com", ".salesforce.com", ".force.com"]}'::jsonb)
 $$;
 COMMENT ON FUNCTION wib.crm_adapters() IS
-    'Internal: the CRMs wib has an adapter for, the plan feature that gates each, and their default base URLs and scopes.';
+    'Internal: the CRMs wib has an adapter for, the plan feature that gates each, their default base URLs and scopes, and the defaults of their adapter''s own settings.';
 
 -- Raises 22023 naming crm_type unless it names a CRM of the platform, and
 -- WB508 when wib has no adapter for it yet; returns it.
@@ -60,11 +65,17 @@ DECLARE
     old_row  wib.crm_providers;
     secret   text;
     scopes   text[];
+    extra    jsonb;
 BEGIN
     PERFORM wib.crm_check_type(crm_type);
-    PERFORM wib.check_fields(settings, ARRAY['client_id', 'client_secret', 'scopes', 'api_url', 'auth_url'], 'settings');
     SELECT * INTO a FROM wib.crm_adapters() x WHERE x.crm_type = crm_provider_set.crm_type;
     SELECT * INTO old_row FROM wib.crm_providers p WHERE p.crm_type = crm_provider_set.crm_type FOR UPDATE;
+    -- The adapter reads its own settings, and hands back the common ones (Salesforce: login_url as both base URLs).
+    IF a.settings <> '{}' THEN
+        EXECUTE format('SELECT * FROM wib.%I($1, $2)', 'crm_' || crm_type || '_provider_settings')
+           INTO settings, extra USING settings, coalesce(old_row.settings, a.settings);
+    END IF;
+    PERFORM wib.check_fields(settings, ARRAY['client_id', 'client_secret', 'scopes', 'api_url', 'auth_url'], 'settings');
 
     IF settings ? 'client_id' THEN
         PERFORM wib.require_text(wib.field_text(settings, 'client_id', 255), 'client_id', 255);
@@ -83,7 +94,7 @@ BEGIN
         scopes := ARRAY(SELECT DISTINCT e FROM jsonb_array_elements_text(settings -> 'scopes') e ORDER BY e);
     END IF;
 
-    INSERT INTO wib.crm_providers AS p (crm_type, client_id, client_secret, scopes, api_url, auth_url, updated_at)
+    INSERT INTO wib.crm_providers AS p (crm_type, client_id, client_secret, scopes, api_url, auth_url, settings, updated_at)
     VALUES (crm_type,
             coalesce(wib.field_text(settings, 'client_id', 255), old_row.client_id),
             CASE WHEN secret IS NOT NULL
@@ -94,26 +105,28 @@ BEGIN
                  ELSE coalesce(old_row.api_url, a.api_url) END,
             CASE WHEN settings ? 'auth_url' THEN wib.crm_check_base_url(wib.field_text(settings, 'auth_url', 500), 'auth_url')
                  ELSE coalesce(old_row.auth_url, a.auth_url) END,
+            coalesce(extra, old_row.settings, a.settings),
             now())
     ON CONFLICT ON CONSTRAINT crm_providers_pkey DO UPDATE
        SET client_id = EXCLUDED.client_id, client_secret = EXCLUDED.client_secret, scopes = EXCLUDED.scopes,
-           api_url = EXCLUDED.api_url, auth_url = EXCLUDED.auth_url, updated_at = EXCLUDED.updated_at;
+           api_url = EXCLUDED.api_url, auth_url = EXCLUDED.auth_url, settings = EXCLUDED.settings,
+           updated_at = EXCLUDED.updated_at;
 END
 $$;
 COMMENT ON FUNCTION wib.crm_provider_set(text, jsonb) IS
-    'Operators: sets a CRM''s OAuth app and endpoints: {"client_id", "client_secret" (sealed in the vault, never readable back), "scopes": [...], "api_url", "auth_url"}; fields left out keep their value (defaults: https://api.hubapi.com and https://app.hubspot.com/oauth/authorize for HubSpot).';
+    'Operators: sets a CRM''s OAuth app and endpoints: {"client_id", "client_secret" (sealed in the vault, never readable back), "scopes": [...], "api_url", "auth_url"} (Salesforce: "login_url", "api_version", "instance_domains" instead of the base URLs); fields left out keep their value (defaults: https://api.hubapi.com and https://app.hubspot.com/oauth/authorize for HubSpot, https://login.salesforce.com for Salesforce).';
 
 CREATE OR REPLACE FUNCTION wib.crm_providers_show()
     RETURNS TABLE (crm_type text, client_id text, client_secret_set boolean, scopes text[], api_url text,
-                   auth_url text, updated_at timestamptz)
+                   auth_url text, updated_at timestamptz, settings jsonb)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 BEGIN ATOMIC
-    SELECT p.crm_type, p.client_id, p.client_secret IS NOT NULL, p.scopes, p.api_url, p.auth_url, p.updated_at
+    SELECT p.crm_type, p.client_id, p.client_secret IS NOT NULL, p.scopes, p.api_url, p.auth_url, p.updated_at, p.settings
       FROM wib.crm_providers p ORDER BY p.crm_type;
 END;
 COMMENT ON FUNCTION wib.crm_providers_show() IS
-    'Operators: the settings of each configured CRM, with whether a client secret is set (never the secret itself).';
+    'Operators: the settings of each configured CRM, with whether a client secret is set (never the secret itself) and its adapter''s own settings.';
 
 -- Internal: the provider settings a CRM call needs, with the client secret
 -- opened; WB501 when the operator has not configured the CRM.

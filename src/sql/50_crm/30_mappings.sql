@@ -198,9 +198,10 @@ BEGIN
                 format('mappings[%s].crm_object must be "%s" for %s fields of %s.', n, want, wib_entity, crm_type));
         END IF;
         crm_field := wib.field_text(m, 'crm_field', 100);
-        IF crm_field IS NULL OR crm_field !~ '^[A-Za-z][A-Za-z0-9_]{0,99}$' THEN
+        -- A property name; one relationship hop (Salesforce's Account.Name) is allowed.
+        IF crm_field IS NULL OR crm_field !~ '^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$' THEN
             PERFORM wib.invalid_field('crm_field',
-                format('mappings[%s].crm_field must be a CRM property name (a letter, then letters, digits or _).', n));
+                format('mappings[%s].crm_field must be a CRM property name (a letter, then letters, digits or _; Salesforce also takes one relationship, such as Account.Name).', n));
         END IF;
         transform := wib.field_text(m, 'transform', 50);
         IF transform IS NOT NULL THEN

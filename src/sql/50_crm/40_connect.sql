@@ -34,8 +34,9 @@ COMMENT ON FUNCTION wib.crm_check_redirect_uri(text) IS
     'Internal: an OAuth redirect URI (absolute https, or http on localhost), else 22023 naming redirect_uri.';
 
 -- Internal: the authorize URL of a CRM's adapter (wib.crm_<crm>_authorize_url).
+-- Volatile: an adapter may keep something with the state (Salesforce's PKCE verifier).
 CREATE OR REPLACE FUNCTION wib.crm_authorize_url(crm_type text, redirect_uri text, state text) RETURNS text
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE

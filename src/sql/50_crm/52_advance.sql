@@ -59,12 +59,18 @@ BEGIN
     END IF;
 
     IF kind = 'refresh' THEN
+        -- The adapter reads the rest of the answer (Salesforce: instance_url), or says why it was refused.
         IF status = 200 AND wib.crm_tokens_store(org, i.id, body) THEN
+            res := wib.crm_adapter_apply('refresh', i, ctx, status, body, error);
             UPDATE wib.crm_integrations x SET worker_state = x.worker_state - 'force_refresh'
              WHERE x.organization_id = org AND x.id = i.id;
+            IF res ? 'fatal' THEN
+                PERFORM wib.crm_fail(org, i.id, res ->> 'fatal');
+            END IF;
         ELSIF status BETWEEN 400 AND 499 THEN
-            PERFORM wib.crm_fail(org, i.id, 'the CRM refused to refresh the access token: ' || reason
-                                 || '; reconnect the CRM');
+            res := wib.crm_adapter_apply('refresh', i, ctx, status, body, error);
+            PERFORM wib.crm_fail(org, i.id, coalesce(res ->> 'fatal', 'the CRM refused to refresh the access token: ' || reason
+                                                                      || '; reconnect the CRM'));
         ELSE
             PERFORM wib.crm_pause(org, i.id, 'the access token could not be refreshed: ' || reason);
         END IF;
@@ -256,11 +262,13 @@ BEGIN
         RETURN wib.crm_request_none('paused');
     END IF;
     r := wib.crm_next(i);
-    -- The sender does not send a bearer token that expires while it waits for the rate limit.
+    -- The sender does not send a bearer token that expires while it waits for the rate limit
+    -- (a token whose end is not known expires at infinity).
     IF r.bearer IS NOT NULL THEN
         r.ctx := coalesce(r.ctx, '{}') || jsonb_build_object('not_after', (
             SELECT extract(epoch FROM t.expires_at) FROM wib.crm_tokens t
-             WHERE t.organization_id = org AND t.integration_id = integration AND NOT t.revoke));
+             WHERE t.organization_id = org AND t.integration_id = integration AND NOT t.revoke
+               AND isfinite(t.expires_at)));
     END IF;
     RETURN r;
 END

@@ -44,7 +44,11 @@ INSERT INTO wib.vault_columns (context, table_name, column_name, organization_co
     ('crm_oauth_states.code', 'crm_oauth_states', 'code', 'organization_id', 'id',
      'OAuth authorization codes waiting for the CRM worker to exchange them.'),
     ('crm_providers.client_secret', 'crm_providers', 'client_secret', NULL, 'crm_type',
-     'The client secret of each CRM''s OAuth app (a platform secret).')
+     'The client secret of each CRM''s OAuth app (a platform secret).'),
+    ('crm_oauth_states.code_verifier', 'crm_oauth_states', 'code_verifier', 'organization_id', 'id',
+     'PKCE code verifiers of OAuth states (Salesforce), until the code is exchanged.'),
+    ('crm_webhook_secrets.secret', 'crm_webhook_secrets', 'secret', 'organization_id', 'id',
+     'Secrets in the URL path of CRM webhooks that are not signed (Salesforce outbound messages).')
 ON CONFLICT (context) DO UPDATE SET table_name = EXCLUDED.table_name, column_name = EXCLUDED.column_name,
     organization_column = EXCLUDED.organization_column, row_id_column = EXCLUDED.row_id_column,
     description = EXCLUDED.description;

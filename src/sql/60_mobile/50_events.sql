@@ -17,6 +17,8 @@ INSERT INTO wib.push_event_templates (event_type, title, body, url, id_field, ta
      '/settings/integrations', NULL, 'crm-sync', 'normal', NULL),
     ('ivr.call_ended', 'New voicemail', 'A caller left a voicemail.', '/calls/{id}', 'call_id', NULL, 'high',
      '{"final_action": "voicemail"}'),
+    ('ivr.call_spike', 'Call spike on a number', 'One of your numbers is getting far more calls than usual.',
+     '/inbound', NULL, 'ivr-call-spike', 'high', NULL),
     ('call.started', 'Call started', 'A call has started.', '/calls/{id}', 'call_id', NULL, 'low', NULL),
     ('call.completed', 'Call completed', 'A call has ended.', '/calls/{id}', 'call_id', NULL, 'normal', NULL),
     ('call.failed', 'Call not connected', 'A call did not connect.', '/calls/{id}', 'call_id', NULL, 'normal', NULL),

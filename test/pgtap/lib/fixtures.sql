@@ -63,6 +63,9 @@ BEGIN
 END
 $$;
 SELECT pg_temp.seed_ivr(pg_temp.org('a'), '+15557770001'), pg_temp.seed_ivr(pg_temp.org('b'), '+15557770002');
+-- A number search's offer for both tenants.
+INSERT INTO wib.ivr_number_offers (organization_id, phone_number, number_type, monthly_cost_cents, currency)
+SELECT id, CASE name WHEN 'a' THEN '+15558880001' ELSE '+15558880002' END, 'local', 100, 'USD' FROM fx;
 
 -- Analytics: a nightly run for today gives both tenants a snapshot; one prediction each.
 SELECT wib.run_nightly((now() AT TIME ZONE 'UTC')::date) IS NOT NULL AS analytics_fixture \gset
@@ -70,8 +73,18 @@ INSERT INTO wib.ml_predictions (organization_id, prediction_type, subject, targe
                                 explanation, model_version, expires_at)
 SELECT id, 'churn_risk', 'contact-1', current_date, 0.2, 0.5, 'Fixture prediction', 'fixture', now() + interval '1 day'
   FROM fx;
--- Exports: one export job each.
+-- A change not yet taken in by a nightly run, for both tenants.
+INSERT INTO wib.analytics_changes (organization_id, day) SELECT id, current_date FROM fx;
+-- Contact models: the nightly run above recorded a training of each model for
+-- both tenants (too little history: insufficient_data); one more, on demand.
+SELECT count(*) AS ml_fixture FROM fx, wib.ml_train_org(fx.id, 'deal_probability') \gset
+-- Exports: one export job each, and an upload in flight and a queued object delete
+-- (never due: the deliverer would send it) in object storage.
 INSERT INTO wib.export_jobs (organization_id, user_id, export_type) SELECT id, 'fixture', 'calls' FROM fx;
+INSERT INTO wib.export_uploads (organization_id, job_id, endpoint, bucket, r2_key, upload_id)
+SELECT id, gen_random_uuid(), 'https://s3.example.test', 'fixture', 'exports/fixture.csv', 'fixture-upload' FROM fx;
+INSERT INTO wib.export_storage_queue (organization_id, op, endpoint, bucket, object_key, next_attempt_at)
+SELECT id, 'delete_object', 'https://s3.example.test', 'fixture', 'exports/fixture.csv', 'infinity' FROM fx;
 -- Mobile: the platform's VAPID key, then for both tenants agent-1's device, its
 -- push subscription (to a push service on a reserved name), a queued push and
 -- an approved QR sign-in.
@@ -121,6 +134,7 @@ BEGIN
     INSERT INTO wib.crm_call_pushes (organization_id, integration_id, call_id, status, crm_object_id)
     SELECT org, integ, c.id, 'pushed', '170000000001' FROM wib.calls c WHERE c.organization_id = org LIMIT 1;
     INSERT INTO wib.crm_webhook_events (organization_id, crm_type, event_id, integration_id) VALUES (org, 'hubspot', '1', integ);
+    PERFORM wib.crm_webhook_secret_new(org, integ, NULL);
 END
 $$;
 SELECT pg_temp.seed_crm(pg_temp.org('a'), '1001', '+15550100001'), pg_temp.seed_crm(pg_temp.org('b'), '1002', '+15550100002');

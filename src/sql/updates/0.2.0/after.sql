@@ -21,3 +21,7 @@ ALTER TABLE wib.webhook_subscriptions SET WITHOUT CLUSTER;
 -- The counterparty number of every call recorded before the update (the
 -- trigger keeps it from now on).
 SELECT wib.contact_numbers_refresh(o.id) FROM wib.organizations o;
+
+-- The analytics totals computed once from the calls, outcomes and scores of 0.1.0;
+-- from now on the nightly job keeps them up to date from wib.analytics_changes.
+SELECT wib.analytics_totals_refresh(true);

@@ -62,6 +62,19 @@ DROP FUNCTION wib.ivr_field_int(jsonb, text, integer, integer, integer);
 DROP FUNCTION wib.export_filter_time(jsonb, text);
 DROP FUNCTION wib.export_filter_choice(jsonb, text, text[]);
 
+-- Exports can be kept in object storage: where each job's file went (the
+-- storage kind, the object key r2_key with its endpoint and bucket, the
+-- multipart upload that wrote it).  Existing jobs wrote local files.
+ALTER TABLE wib.export_jobs
+    ADD COLUMN storage text NOT NULL DEFAULT 'local',
+    ADD COLUMN r2_key text,
+    ADD COLUMN storage_endpoint text,
+    ADD COLUMN storage_bucket text,
+    ADD COLUMN upload_id text,
+    ADD CONSTRAINT export_jobs_storage_check CHECK (storage IN ('local', 's3')),
+    ADD CONSTRAINT export_jobs_object_check
+        CHECK (storage = 'local' OR status NOT IN ('completed', 'expired')
+               OR (r2_key IS NOT NULL AND storage_endpoint IS NOT NULL AND storage_bucket IS NOT NULL));
 -- Analytics snapshots are a feature of wib.feature_plans (pro) like every other,
 -- gated by the one plan test (wib.org_has_feature) instead of their own.
 DROP FUNCTION wib.analytics_require_snapshots();
@@ -71,6 +84,12 @@ DROP FUNCTION wib.analytics_snapshots_plan();
 -- is installed): the replayed view and its function are created anew.
 DROP VIEW wib.worker_status;
 DROP FUNCTION wib.worker_status_rows();
+
+-- The analytics materialized views give way to totals tables kept up to date from a
+-- log of changes (src/sql/40_analytics/25_totals_schema.sql); views of the same names
+-- read the tables, and after.sql fills them from the existing calls.
+DROP MATERIALIZED VIEW wib.mv_call_sentiment_daily;
+DROP MATERIALIZED VIEW wib.mv_agent_performance_weekly;
 
 -- Webhook signing secrets move into the vault (0.1.0 kept them in plain text).
 -- The vault's functions exist only once the replayed parts have run, so here
@@ -117,3 +136,49 @@ CREATE INDEX calls_org_counterparty_idx ON wib.calls (organization_id, counterpa
     WHERE counterparty_e164 IS NOT NULL;
 COMMENT ON COLUMN wib.calls.counterparty_e164 IS
     'The other party''s number (to_number of an outbound call, from_number of an inbound one) in E.164, read in the organization''s default country; NULL when it cannot be read. Kept by the trigger calls_counterparty: whatever is written here is replaced.';
+
+-- The option fields of the platform's menu builder: the spoken option text is
+-- the label, its place the sort order, and an option may announce itself
+-- before its action.  (Menu documents keep "prompt" and "target" as aliases.)
+ALTER TABLE wib.ivr_menu_options RENAME COLUMN prompt TO label;
+ALTER TABLE wib.ivr_menu_options RENAME COLUMN position TO sort_order;
+ALTER TABLE wib.ivr_menu_options RENAME CONSTRAINT ivr_menu_options_prompt_check TO ivr_menu_options_label_check;
+ALTER TABLE wib.ivr_menu_options ADD COLUMN tts_text text,
+    ADD CONSTRAINT ivr_menu_options_tts_text_check CHECK (tts_text IS NULL OR length(tts_text) <= 1000),
+    ADD CONSTRAINT ivr_menu_options_sort_order_check CHECK (sort_order BETWEEN 0 AND 1000);
+COMMENT ON COLUMN wib.ivr_menu_options.label IS
+    'What the menu builder shows for the option and the menu says for it inside the Gather ("For sales, press 1."); "prompt" in menu documents is an alias.';
+COMMENT ON COLUMN wib.ivr_menu_options.action_target IS
+    'The E.164 number of a transfer or the http(s) URL of a survey''s TeXML ("target" in menu documents is an alias; a submenu''s menu is target_menu_id).';
+COMMENT ON COLUMN wib.ivr_menu_options.tts_text IS
+    'An announcement said when the caller picks the option, before its action ("Connecting you to sales.").';
+COMMENT ON COLUMN wib.ivr_menu_options.sort_order IS
+    'Where the option comes in the menu (ascending, then by digit); its index in the options array unless given.';
+
+-- Numbers ordered and released through Telnyx's API: the order's id, the
+-- monthly cost, the reason of a failure, and the states in between.
+ALTER TABLE wib.inbound_numbers
+    ADD COLUMN telnyx_order_id text,
+    ADD COLUMN monthly_cost_cents integer,
+    ADD COLUMN telnyx_error text,
+    DROP CONSTRAINT inbound_numbers_status_check,
+    ADD CONSTRAINT inbound_numbers_status_check
+        CHECK (status IN ('ordering', 'active', 'suspended', 'releasing', 'released', 'failed')),
+    ADD CONSTRAINT inbound_numbers_cost_check CHECK (monthly_cost_cents IS NULL OR monthly_cost_cents >= 0);
+DROP INDEX wib.inbound_numbers_phone_key;
+CREATE UNIQUE INDEX inbound_numbers_phone_key ON wib.inbound_numbers (organization_id, phone_number)
+    WHERE status IN ('ordering', 'active', 'suspended');
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_number_id IS
+    'Telnyx''s id of the phone number resource (what a release deletes), filled once an order through its API succeeded; NULL for numbers recorded as given.';
+COMMENT ON COLUMN wib.inbound_numbers.status IS
+    'ordering (Telnyx order placed or pending), active, suspended, releasing (release at Telnyx pending), released, failed (the order failed: telnyx_error says why). Only ordering, active and suspended numbers hold quota and route calls.';
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_order_id IS
+    'Telnyx''s id of the number order (wib.ivr_number_order), once placed.';
+COMMENT ON COLUMN wib.inbound_numbers.monthly_cost_cents IS
+    'What Telnyx charges a month for the number, in cents of the offer''s currency (from wib.ivr_number_search).';
+COMMENT ON COLUMN wib.inbound_numbers.telnyx_error IS
+    'Why Telnyx refused or failed the number''s order, or the last error of a release being retried.';
+
+-- The call log is read a page at a time, newest first, by (started_at, id).
+DROP INDEX wib.inbound_call_log_started_idx;
+CREATE INDEX inbound_call_log_started_idx ON wib.inbound_call_log (organization_id, started_at, id);

@@ -1,12 +1,12 @@
 /*
- * s3_utf8.c
+ * utf8.c
  *		Well-formed UTF-8 (RFC 3629): the shortest form of a code point in
  *		U+0000..U+10FFFF other than the surrogates.
  */
-#include "export/s3_utf8.h"
+#include "core/utf8.h"
 
 int
-s3_utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp)
+utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp)
 {
 	unsigned char c;
 	int			n;
@@ -44,7 +44,7 @@ s3_utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp)
 }
 
 bool
-s3_utf8_valid(const char *s, size_t len)
+utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *) s;
 	size_t		i = 0;
@@ -52,7 +52,7 @@ s3_utf8_valid(const char *s, size_t len)
 	while (i < len)
 	{
 		uint32_t	cp;
-		int			n = s3_utf8_seq(p + i, len - i, &cp);
+		int			n = utf8_seq(p + i, len - i, &cp);
 
 		if (n == 0)
 			return false;

@@ -1,13 +1,13 @@
 /*
- * s3_utf8.h
- *		UTF-8 checks for what goes to and comes from S3: object keys, query
- *		values, XML text.  S3 keys are UTF-8, so a byte string that is not
- *		could never round-trip through the service.
+ * utf8.h
+ *		Well-formed UTF-8, for every kernel that reads text from outside: S3
+ *		keys and XML, TeXML text, form values.  A byte string that is not
+ *		well-formed could not round-trip through the services wib talks to.
  *
  * Backend-free (libc only), never raises.
  */
-#ifndef WIB_S3_UTF8_H
-#define WIB_S3_UTF8_H
+#ifndef WIB_UTF8_H
+#define WIB_UTF8_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,9 +19,9 @@
  * continuation byte, a truncated sequence, an overlong form, a surrogate or
  * a code point past U+10FFFF.
  */
-extern int	s3_utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp);
+extern int	utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp);
 
 /* True when s[0..len) is well-formed UTF-8 throughout. */
-extern bool s3_utf8_valid(const char *s, size_t len);
+extern bool utf8_valid(const char *s, size_t len);
 
-#endif							/* WIB_S3_UTF8_H */
+#endif							/* WIB_UTF8_H */
