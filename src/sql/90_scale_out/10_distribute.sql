@@ -39,8 +39,9 @@ BEGIN ATOMIC
             ('analytics_refreshes', 'local', 'the coordinator''s record of nightly runs'),
             ('ivr_callback_signatures', 'local', 'replay guard of Telnyx callbacks, which the coordinator receives'),
             ('qr_auth_nonces', 'local', 'replay guard of QR sign-ins, checked on the coordinator'),
-            ('mv_call_sentiment_daily', 'local', 'materialized view: refreshed on the coordinator from distributed queries'),
-            ('mv_agent_performance_weekly', 'local', 'materialized view: refreshed on the coordinator from distributed queries'))
+            ('export_storage', 'local', 'the platform''s object storage settings, read by the coordinator''s export runner and deliverer; its secret is sealed by the coordinator''s key ring'),
+            ('telnyx_config', 'local', 'the platform''s Telnyx account, read by the coordinator''s deliverer and by number searches; its API key is sealed by the coordinator''s key ring'),
+            ('telnyx_jobs', 'local', 'the coordinator''s queue of Telnyx orders and releases (FOR UPDATE SKIP LOCKED across organizations); a release outlives its organization, so it belongs to no shard'))
             AS g (name, placement, reason) ON g.name = c.relname
      WHERE c.relnamespace = 'wib'::regnamespace AND c.relkind IN ('r', 'p', 'm')
      ORDER BY 2, c.relname;
