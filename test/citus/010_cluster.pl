@@ -102,6 +102,14 @@ for my $o ([$a, 'alpha'], [$b, 'beta'])
 		  . "INSERT INTO wib.calls (organization_id, agent_id, direction, status) "
 		  . "SELECT '$o->[0]', '$o->[1]-agent', 'inbound', 'completed' FROM generate_series(1, 5); COMMIT");
 }
+# The statement-level triggers with transition tables run on the shards:
+# the analytics change log and the sentiment scores follow calls and summaries.
+$node->safe_psql('postgres', "BEGIN; SELECT wib.act_as('$a'); INSERT INTO wib.ai_summaries (organization_id, call_id, sentiment_score) "
+	  . "SELECT organization_id, id, 0.5 FROM wib.calls WHERE organization_id = '$a' ORDER BY id LIMIT 2; COMMIT");
+is($node->safe_psql('postgres', "SELECT count(*) FROM wib.sentiment_scores WHERE organization_id = '$a' AND sentiment_score = 0.5"),
+	'2', 'a_summary_statement_on_a_shard_writes_the_sentiment_scores');
+is($node->safe_psql('postgres', "SELECT count(*) > 0 FROM wib.analytics_changes WHERE organization_id = '$a'"),
+	't', 'the_analytics_change_log_follows_statements_on_the_shards');
 $node->safe_psql('postgres', 'CREATE ROLE app LOGIN IN ROLE wib_app');
 my $as_app = sub {
 	my ($sql) = @_;
