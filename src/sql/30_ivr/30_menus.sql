@@ -253,6 +253,29 @@ $$;
 COMMENT ON FUNCTION wib.ivr_menu_update(uuid, jsonb) IS
     'Changes the fields given in menu (the others keep their value; "options" replaces all options); validated like create, audited ivr:menu_updated.';
 
+-- Before a menu goes, however deleted: released numbers and the call log keep
+-- no menu.  A trigger rather than the foreign keys' ON DELETE SET NULL of one
+-- column, which a Citus cluster refuses (the keys include the distribution
+-- column); there it runs on the menu's shard and writes co-located rows.
+CREATE OR REPLACE FUNCTION wib.ivr_menus_clear_references() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
+    UPDATE wib.inbound_numbers n SET menu_id = NULL
+     WHERE n.organization_id = OLD.organization_id AND n.menu_id = OLD.id;
+    UPDATE wib.inbound_call_log l SET menu_id = NULL
+     WHERE l.organization_id = OLD.organization_id AND l.menu_id = OLD.id;
+    UPDATE wib.inbound_call_log l SET current_menu_id = NULL
+     WHERE l.organization_id = OLD.organization_id AND l.current_menu_id = OLD.id;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_menus_clear_references() IS
+    'Trigger: before an IVR menu is deleted, the numbers and call log entries that name it keep no menu (the foreign keys do not set it NULL, for Citus).';
+CREATE OR REPLACE TRIGGER ivr_menus_clear_references BEFORE DELETE ON wib.ivr_menus
+    FOR EACH ROW EXECUTE FUNCTION wib.ivr_menus_clear_references();
+
 CREATE OR REPLACE FUNCTION wib.ivr_menu_delete(id uuid) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
@@ -283,15 +306,6 @@ BEGIN
             MESSAGE = format('IVR menu %s is the submenu of menu "%s"', id, user_of),
             HINT = 'Remove the submenu option pointing to it first.';
     END IF;
-    -- Released numbers and the call log keep no menu.  Done here, not by the
-    -- foreign keys (ON DELETE SET NULL of one column is refused on a Citus
-    -- cluster, where the key includes the distribution column).
-    UPDATE wib.inbound_numbers n SET menu_id = NULL
-     WHERE n.organization_id = org AND n.menu_id = ivr_menu_delete.id;
-    UPDATE wib.inbound_call_log l SET menu_id = NULL
-     WHERE l.organization_id = org AND l.menu_id = ivr_menu_delete.id;
-    UPDATE wib.inbound_call_log l SET current_menu_id = NULL
-     WHERE l.organization_id = org AND l.current_menu_id = ivr_menu_delete.id;
     DELETE FROM wib.ivr_menus m WHERE m.organization_id = org AND m.id = ivr_menu_delete.id;
     PERFORM wib.audit('ivr:menu_deleted', 'ivr_menu', id::text, old_doc, NULL);
 END
