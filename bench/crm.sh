@@ -11,15 +11,8 @@
 # (bench/crm.sh, as root) it starts a throwaway cluster of its own.
 set -euo pipefail
 
-if [ -z "${PGHOST:-}" ]; then
-	source "$(dirname "$0")/../tools/common.sh"
-	start_throwaway_cluster wib_bench || exit 1
-	as_runner "$PG_BINDIR/psql" -X -q -c 'CREATE EXTENSION wib' >/dev/null
-	export BENCH_OUT=$TMP_CHECK/bench
-	scratch_dir "$BENCH_OUT"
-	as_runner "$0" "$@"
-	exit $?
-fi
+source "$(dirname "$0")/lib/run_alone.sh"
+bench_run_alone "$0" "$@"
 
 out=${BENCH_OUT:-/tmp}/crm
 mkdir -p "$out"

@@ -55,7 +55,7 @@ my $job = $node->safe_psql('postgres', "$ctx SELECT wib.export_create('calls', '
 ok($node->poll_query_until('postgres', "SELECT status IN ('failed', 'completed') FROM wib.export_jobs WHERE id = '$job'"),
 	'disk_full_export_job_finishes');
 is(job($job, 'status'), 'failed', 'disk_full_export_job_fails');
-like(job($job, 'error_detail'), qr/^out of disk space writing export file ".*\.csv\.part": File too large$/,
+like(job($job, 'error_detail'), qr/^out of disk space writing export file ".*\.csv\.part": File too large: The disk of wib\.export_directory is full/,
 	'disk_full_error_detail_says_the_disk_is_full');
 is(job($job, "coalesce(file_size_bytes::text, 'none') || ' ' || attempts"), 'none 1',
 	'disk_full_job_records_no_file');
