@@ -53,7 +53,7 @@ wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 wib--%--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 	@tools/sql_script.sh update $* $(EXTVERSION) > $@
 
-.PHONY: deps demo test bench bench-save fuzz
+.PHONY: deps demo test bench bench-save fuzz test-citus
 
 # Seconds each fuzz target runs under make fuzz (make test runs each for 3).
 FUZZ_SECONDS ?= 60
@@ -101,3 +101,9 @@ bench-save: deps
 # FUZZ_SECONDS each; fails on any finding (docs/operations.md, "Fuzzing").
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
+
+# wib on a Citus cluster (coordinator + two workers on loopback); builds Citus
+# from its pinned source once (cached in tmp_citus/).  Not part of make test.
+test-citus: deps
+	@$(MAKE) --no-print-directory -s all
+	@tools/test_citus.sh

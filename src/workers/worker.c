@@ -76,26 +76,53 @@ connected_database_name(void)
 }
 
 /*
+ * Reports an error copied off the error stack as it would have been reported
+ * (its level, code, message, detail, hint and context).
+ */
+static void
+report_copied_error(ErrorData *edata)
+{
+	if (!errstart(edata->elevel, edata->domain))
+		return;
+	errcode(edata->sqlerrcode);
+	errmsg_internal("%s", edata->message ? edata->message : "(no message)");
+	if (edata->detail)
+		errdetail_internal("%s", edata->detail);
+	if (edata->hint)
+		errhint("%s", edata->hint);
+	if (edata->context)
+		errcontext_msg("%s", edata->context);
+	EmitErrorReport();
+	FlushErrorState();
+}
+
+/*
  * What PostgreSQL's own main loop does after an error, minus the client.  A
  * pass that failed because DROP EXTENSION wib committed under it ("relation
  * wib.... does not exist") is not reported: the worker is about to stop, and
- * returns true to look again at once.
+ * returns true to look again at once.  The error is copied off the stack
+ * before the transaction is aborted: abort callbacks of other modules (Citus's
+ * distributed transactions) may use the error stack themselves.
  */
 static bool
 recover_from_error(MemoryContext loop_context)
 {
 	char		version[WIB_VERSION_LEN];
 	bool		dropped;
+	ErrorData  *edata;
 
 	HOLD_INTERRUPTS();
 	disable_all_timeouts(false);
 	QueryCancelPending = false;
+	MemoryContextSwitchTo(loop_context);
+	edata = CopyErrorData();
+	FlushErrorState();
 	AbortOutOfAnyTransaction();
 	MemoryContextSwitchTo(loop_context);
 	dropped = probe_extension_state(version) != EXTENSION_INSTALLED;
 	if (!dropped)
-		EmitErrorReport();
-	FlushErrorState();
+		report_copied_error(edata);
+	FreeErrorData(edata);
 	RESUME_INTERRUPTS();
 	if (!dropped)
 		slots_add_own(0, 1);

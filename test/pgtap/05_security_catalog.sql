@@ -86,6 +86,7 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.crm_providers_show()',
                 'wib.crm_sync(uuid)',
                 'wib.deliver_due(integer)',
+                'wib.distribute()',
                 'wib.export_expire()',
                 'wib.export_storage_configure(jsonb)',
                 'wib.export_uploads_sweep()',

@@ -45,8 +45,16 @@ BEGIN
     IF org_id IS NULL THEN
         PERFORM wib.invalid_field('org_id', 'org_id must be the UUID of an organization.');
     END IF;
-    PERFORM pg_catalog.set_config('wib.org_id', org_id::text, coalesce(is_local, false));
-    PERFORM pg_catalog.set_config('wib.user_id', coalesce(user_id, ''), coalesce(is_local, false));
+    IF is_local THEN
+        -- As SET LOCAL statements: on a Citus cluster with
+        -- citus.propagate_set_commands = 'local' these reach the workers, whose
+        -- row-level security reads them (see docs/scale-out.md).
+        EXECUTE format('SET LOCAL wib.org_id = %L', org_id::text);
+        EXECUTE format('SET LOCAL wib.user_id = %L', coalesce(user_id, ''));
+    ELSE
+        PERFORM pg_catalog.set_config('wib.org_id', org_id::text, false);
+        PERFORM pg_catalog.set_config('wib.user_id', coalesce(user_id, ''), false);
+    END IF;
     -- Checked after setting, so row-level security lets the caller see its own organization;
     -- an error rolls the settings back with the statement.
     IF NOT EXISTS (SELECT 1 FROM wib.organizations o WHERE o.id = org_id) THEN

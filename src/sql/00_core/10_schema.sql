@@ -62,7 +62,7 @@ CREATE TABLE wib.calls (
     CONSTRAINT calls_organization_fkey FOREIGN KEY (organization_id)
         REFERENCES wib.organizations (id) ON DELETE CASCADE,
     CONSTRAINT calls_agent_fkey FOREIGN KEY (organization_id, agent_id)
-        REFERENCES wib.users (organization_id, id) ON DELETE SET NULL (agent_id),
+        REFERENCES wib.users (organization_id, id),
     CONSTRAINT calls_direction_check CHECK (direction IN ('inbound', 'outbound')),
     CONSTRAINT calls_status_check CHECK (status IN ('queued', 'ringing', 'in_progress', 'completed',
                                                      'failed', 'busy', 'no_answer', 'canceled')),
@@ -161,7 +161,7 @@ CREATE TABLE wib.scorecards (
     CONSTRAINT scorecards_call_fkey FOREIGN KEY (organization_id, call_id)
         REFERENCES wib.calls (organization_id, id) ON DELETE CASCADE,
     CONSTRAINT scorecards_agent_fkey FOREIGN KEY (organization_id, agent_id)
-        REFERENCES wib.users (organization_id, id) ON DELETE SET NULL (agent_id),
+        REFERENCES wib.users (organization_id, id),
     CONSTRAINT scorecards_score_check CHECK (total_score BETWEEN 0 AND 100),
     CONSTRAINT scorecards_criteria_check CHECK (jsonb_typeof(criteria) = 'object')
 );

@@ -6,8 +6,14 @@
 -- read: the organization's default_country (changed with
 -- wib.organization_update, which runs wib.contact_numbers_refresh(org) then).
 CREATE OR REPLACE FUNCTION wib.org_default_country(org uuid) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
+    -- PL/pgSQL: Citus cannot plan an SQL function reading a distributed table with a parameter.
     RETURN coalesce((SELECT o.default_country FROM wib.organizations o WHERE o.id = org), 'US');
+END
+$$;
 COMMENT ON FUNCTION wib.org_default_country(uuid) IS
     'The ISO 3166 alpha-2 country in which the organization''s phone numbers without a calling code are read: its default_country (US when the organization is not visible).';
 

@@ -64,14 +64,16 @@ COMMENT ON FUNCTION wib.redact(jsonb) IS
 -- the one in context (operators, workers, inbound callbacks).
 CREATE OR REPLACE FUNCTION wib.audit_for(organization_id uuid, action text, resource_type text, resource_id text,
                                          old_value jsonb DEFAULT NULL, new_value jsonb DEFAULT NULL) RETURNS void
-    LANGUAGE sql VOLATILE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, wib, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
     INSERT INTO wib.audit_log (organization_id, user_id, resource_type, resource_id, action, old_value, new_value)
     VALUES (audit_for.organization_id, wib.current_user_id(),
             audit_for.resource_type, audit_for.resource_id, audit_for.action,
             wib.redact(audit_for.old_value), wib.redact(audit_for.new_value));
-END;
+END
+$$;
 COMMENT ON FUNCTION wib.audit_for(uuid, text, text, text, jsonb, jsonb) IS
     'Internal: appends an audit row of the given organization, secrets redacted; for wib''s own functions acting for a tenant not in context.';
 

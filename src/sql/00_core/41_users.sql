@@ -55,6 +55,29 @@ $$;
 COMMENT ON FUNCTION wib.user_update(text, jsonb) IS
     'Changes a user''s name, email or role ({"role": "manager"}); audited user:updated.';
 
+-- Before a user goes, however deleted: their calls and scorecards keep no
+-- agent.  A trigger rather than the foreign keys' ON DELETE SET NULL
+-- (agent_id), which a Citus cluster refuses (the keys include the
+-- distribution column); there it runs on the user's shard and writes the
+-- co-located calls and scorecards.  Invoker rights: whoever may delete the
+-- user may clear the agent of the organization's calls.
+CREATE OR REPLACE FUNCTION wib.users_clear_agent() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
+    UPDATE wib.calls c SET agent_id = NULL
+     WHERE c.organization_id = OLD.organization_id AND c.agent_id = OLD.id;
+    UPDATE wib.scorecards s SET agent_id = NULL
+     WHERE s.organization_id = OLD.organization_id AND s.agent_id = OLD.id;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION wib.users_clear_agent() IS
+    'Trigger: before a user is deleted, their calls and scorecards keep no agent (the foreign keys do not set it NULL, for Citus).';
+CREATE OR REPLACE TRIGGER users_clear_agent BEFORE DELETE ON wib.users
+    FOR EACH ROW EXECUTE FUNCTION wib.users_clear_agent();
+
 CREATE OR REPLACE FUNCTION wib.user_delete(id text) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp

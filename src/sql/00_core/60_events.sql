@@ -126,12 +126,15 @@ DECLARE
     ev      text;
     payload jsonb;
     ev2     text;
+    -- On a Citus cluster the trigger fires on a shard (calls_102008): its table is the name without the shard id.
+    tbl     text := CASE WHEN TG_TABLE_NAME ~ '_[0-9]+$' THEN regexp_replace(TG_TABLE_NAME, '_[0-9]+$', '')
+                         ELSE TG_TABLE_NAME END;
 BEGIN
     -- Most organizations have no subscriber: leave at once.
     IF NOT wib.event_listened(NEW.organization_id) THEN
         RETURN NULL;
     END IF;
-    IF TG_TABLE_NAME = 'calls' THEN
+    IF tbl = 'calls' THEN
         payload := jsonb_build_object('call_id', NEW.id, 'direction', NEW.direction, 'status', NEW.status,
                                       'disposition', NEW.disposition, 'from_number', NEW.from_number,
                                       'to_number', NEW.to_number, 'agent_id', NEW.agent_id,
@@ -149,7 +152,7 @@ BEGIN
                 ev := 'call.failed';
             END IF;
         END IF;
-    ELSIF TG_TABLE_NAME = 'recordings' THEN
+    ELSIF tbl = 'recordings' THEN
         payload := jsonb_build_object('recording_id', NEW.id, 'call_id', NEW.call_id,
                                       'recording_url', NEW.recording_url, 'duration_seconds', NEW.duration_seconds);
         IF NEW.status = 'ready' AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM 'ready') THEN
@@ -158,7 +161,7 @@ BEGIN
         IF NEW.transcript IS NOT NULL AND (TG_OP = 'INSERT' OR OLD.transcript IS NULL) THEN
             ev2 := 'transcript.ready';
         END IF;
-    ELSIF TG_TABLE_NAME = 'ai_summaries' THEN
+    ELSIF tbl = 'ai_summaries' THEN
         IF NEW.overall_sentiment IS NOT NULL
            AND (TG_OP = 'INSERT' OR OLD.overall_sentiment IS DISTINCT FROM NEW.overall_sentiment
                 OR OLD.sentiment_score IS DISTINCT FROM NEW.sentiment_score) THEN
@@ -166,11 +169,11 @@ BEGIN
             payload := jsonb_build_object('call_id', NEW.call_id, 'overall_sentiment', NEW.overall_sentiment,
                                           'sentiment_score', NEW.sentiment_score, 'summary', NEW.summary);
         END IF;
-    ELSIF TG_TABLE_NAME = 'call_outcomes' THEN
+    ELSIF tbl = 'call_outcomes' THEN
         ev := 'outcome.recorded';
         payload := jsonb_build_object('call_id', NEW.call_id, 'outcome', NEW.outcome,
                                       'is_success', NEW.is_success, 'value_amount', NEW.value_amount);
-    ELSIF TG_TABLE_NAME = 'scorecards' THEN
+    ELSIF tbl = 'scorecards' THEN
         ev := 'scorecard.created';
         payload := jsonb_build_object('scorecard_id', NEW.id, 'call_id', NEW.call_id,
                                       'agent_id', NEW.agent_id, 'total_score', NEW.total_score);

@@ -12,12 +12,17 @@ AS $$
 DECLARE
     n integer;
 BEGIN
+    -- A downgraded plan stops sending.  (Asked apart from the INSERT, which a
+    -- Citus cluster runs on the organization's shard, where no other
+    -- distributed table may be read.)
+    IF NOT wib.org_has_feature(org, 'webhooks') THEN
+        RETURN 0;
+    END IF;
     INSERT INTO wib.webhook_deliveries (organization_id, subscription_id, event_id, event_type, payload)
     SELECT s.organization_id, s.id, webhook_fanout.event_id, webhook_fanout.event_type, webhook_fanout.payload
       FROM wib.webhook_subscriptions s
      WHERE s.organization_id = org
        AND s.is_active
-       AND wib.org_has_feature(org, 'webhooks')  -- a downgraded plan stops sending
        AND (CASE WHEN only_subscription IS NULL
                  THEN webhook_fanout.event_type = ANY (s.events) OR '*' = ANY (s.events)
                  ELSE s.id = only_subscription END);
@@ -33,9 +38,13 @@ COMMENT ON FUNCTION wib.webhook_fanout(uuid, text, jsonb, uuid, uuid) IS
 
 -- Internal: whether org has an active subscription (the bus's cheap check).
 CREATE OR REPLACE FUNCTION wib.webhook_listens(org uuid) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
     RETURN EXISTS (SELECT 1 FROM wib.webhook_subscriptions s WHERE s.organization_id = org AND s.is_active);
+END
+$$;
 COMMENT ON FUNCTION wib.webhook_listens(uuid) IS
     'Internal: true when the organization has an active webhook subscription.';
 

@@ -7,9 +7,13 @@ COMMENT ON COLUMN wib.webhook_subscriptions.previous_secret IS
 
 -- Subscriptions in use against the plan's webhooks limit (see wib.quota_take).
 CREATE OR REPLACE FUNCTION wib.quota_usage_webhooks(org uuid) RETURNS bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
     RETURN (SELECT count(*) FROM wib.webhook_subscriptions s WHERE s.organization_id = org);
+END
+$$;
 COMMENT ON FUNCTION wib.quota_usage_webhooks(uuid) IS 'Internal: the subscriptions an organization has, for its webhooks limit.';
 
 -- The SSRF guard and the plan limit hold however a row is written: applications

@@ -65,6 +65,10 @@ CREATE OR REPLACE FUNCTION wib.webhook_claim(max_items integer, lease interval)
     SET plan_cache_mode = force_custom_plan
 AS $$
 BEGIN
+    IF wib.is_distributed('wib.webhook_deliveries') THEN
+        RETURN QUERY SELECT * FROM wib.webhook_claim_by_org(max_items, lease);
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH due AS (
         SELECT d.ctid AS row_id, d.organization_id, d.subscription_id
@@ -110,6 +114,90 @@ $$;
 COMMENT ON FUNCTION wib.webhook_claim(integer, interval) IS
     'Internal (deliverer): leases due deliveries with FOR UPDATE SKIP LOCKED and returns them with their subscriptions'' signing secrets opened from the vault; a lease that expires makes the delivery due again; a delivery whose secret does not open waits unsent.';
 
+-- The claim on a Citus cluster, where FOR UPDATE runs only in statements
+-- routed to one shard: the organizations with due deliveries are found first
+-- (oldest due first), then each one's due rows are locked (SKIP LOCKED) and
+-- leased by statements routed to its shard.  The lease and what a crash
+-- leaves behind are those of the single-node claim.  The signing secrets are
+-- opened here, on the coordinator, which alone holds the key ring: neither
+-- they nor the keys are sent to a worker.
+CREATE OR REPLACE FUNCTION wib.webhook_claim_by_org(max_items integer, lease interval)
+    RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, message_id text,
+                   target_url text, body text, secrets text[])
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    org     uuid;
+    budget  integer := max_items;
+    due     record;
+    sub     wib.webhook_subscriptions;
+    subs    uuid[];
+    keyed   jsonb;
+    ok_ids  uuid[];
+    held    uuid[];
+    c       record;
+BEGIN
+    FOR org IN
+        SELECT d.organization_id FROM wib.webhook_deliveries d
+         WHERE d.status IN ('pending', 'retrying') AND d.next_retry_at <= now()
+         GROUP BY d.organization_id ORDER BY min(d.next_retry_at) LIMIT max_items
+    LOOP
+        subs := '{}'; ok_ids := '{}'; held := '{}'; keyed := '{}';
+        FOR due IN
+            SELECT d.id, d.subscription_id FROM wib.webhook_deliveries d
+             WHERE d.organization_id = org AND d.status IN ('pending', 'retrying') AND d.next_retry_at <= now()
+             ORDER BY d.next_retry_at LIMIT budget
+               FOR UPDATE SKIP LOCKED
+        LOOP
+            IF NOT (due.subscription_id = ANY (subs)) THEN
+                subs := subs || due.subscription_id;
+                SELECT s.* INTO sub FROM wib.webhook_subscriptions s
+                 WHERE s.organization_id = org AND s.id = due.subscription_id;
+                keyed := keyed || jsonb_build_object(due.subscription_id::text,
+                    jsonb_build_object('url', sub.target_url, 'secrets', to_jsonb(wib.webhook_secrets(sub))));
+            END IF;
+            IF jsonb_typeof(keyed -> due.subscription_id::text -> 'secrets') = 'array' THEN
+                ok_ids := ok_ids || due.id;
+            ELSE
+                held := held || due.id;
+            END IF;
+        END LOOP;
+        CONTINUE WHEN cardinality(ok_ids) + cardinality(held) = 0;
+        IF cardinality(held) > 0 THEN
+            UPDATE wib.webhook_deliveries d
+               SET next_retry_at = now() + wib.webhook_retry_delay('exponential', 1),
+                   last_error = 'not sent: the subscription''s signing secret does not open'
+             WHERE d.organization_id = org AND d.id = ANY (held);
+        END IF;
+        FOR c IN
+            UPDATE wib.webhook_deliveries d
+               SET attempt_number = d.attempt_number + 1,
+                   next_retry_at = now() + lease,
+                   leased_until = now() + lease
+             WHERE d.organization_id = org AND d.id = ANY (ok_ids)
+            RETURNING d.id, d.subscription_id, d.attempt_number, d.message_id, d.event_type, d.created_at, d.payload
+        LOOP
+            organization_id := org;
+            id := c.id;
+            attempt_number := c.attempt_number;
+            message_id := c.message_id;
+            target_url := keyed -> c.subscription_id::text ->> 'url';
+            body := jsonb_build_object('type', c.event_type,
+                                       'timestamp', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                                       'data', c.payload)::text;
+            secrets := ARRAY(SELECT jsonb_array_elements_text(keyed -> c.subscription_id::text -> 'secrets'));
+            RETURN NEXT;
+        END LOOP;
+        budget := budget - cardinality(ok_ids) - cardinality(held);
+        EXIT WHEN budget <= 0;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION wib.webhook_claim_by_org(integer, interval) IS
+    'Internal (deliverer, on a Citus cluster): wib.webhook_claim one organization at a time, locking and leasing with statements routed to the organization''s shard and opening the signing secrets on the coordinator.';
+
 -- Records the results of one batch of attempts, schedules retries, and
 -- deactivates subscriptions after wib.webhook_disable_after failed deliveries in a row.
 -- Each delivery is found once by primary key; the update goes through the ctid
@@ -129,6 +217,9 @@ DECLARE
     to_check_ids  uuid[];
     sub           record;
 BEGIN
+    IF wib.is_distributed('wib.webhook_deliveries') THEN
+        RETURN wib.webhook_record_by_org(org_ids, ids, attempts, http_status, errors, durations, bodies, retry_after);
+    END IF;
     WITH r AS (
         SELECT * FROM unnest(org_ids, ids, attempts, http_status, errors, durations, bodies, retry_after)
                    AS r(organization_id, id, attempt, http_status, error, duration_ms, body, retry_after)),
@@ -220,8 +311,132 @@ $$;
 COMMENT ON FUNCTION wib.webhook_record(uuid[], uuid[], integer[], integer[], text[], integer[], text[], integer[]) IS
     'Internal (deliverer): records a batch of attempts: delivered on 2xx, failed on 410 or when retries are spent, else retrying on the schedule (Retry-After on 429/503 when longer).';
 
+-- The record on a Citus cluster: the same outcomes, computed here on the
+-- coordinator (the retry schedule is its setting) and written by statements
+-- routed to each organization's shard.
+CREATE OR REPLACE FUNCTION wib.webhook_record_by_org(org_ids uuid[], ids uuid[], attempts integer[], http_status integer[],
+                                          errors text[], durations integer[], bodies text[], retry_after integer[])
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    n             integer := 0;
+    disable_after integer := current_setting('wib.webhook_disable_after')::integer;
+    ts            timestamptz := now();
+    org           uuid;
+    r             record;
+    i             integer;
+    new_status    text;
+    next_at       timestamptz;
+    sub_ids       uuid[];
+    sub_delivered integer[];
+    sub_failed    integer[];
+    k             integer;
+    sub           record;
+BEGIN
+    FOR org IN SELECT DISTINCT o FROM unnest(org_ids) o
+    LOOP
+        sub_ids := '{}'; sub_delivered := '{}'; sub_failed := '{}';
+        FOR r IN
+            SELECT d.id, d.subscription_id, d.attempt_number, d.next_retry_at, s.retry_policy, s.max_retries
+              FROM wib.webhook_deliveries d
+              JOIN wib.webhook_subscriptions s ON s.organization_id = d.organization_id AND s.id = d.subscription_id
+             WHERE d.organization_id = org AND s.organization_id = org
+               AND d.id = ANY (ids) AND d.status IN ('pending', 'retrying')
+        LOOP
+            i := array_position(ids, r.id);
+            CONTINUE WHEN org_ids[i] <> org OR attempts[i] <> r.attempt_number;
+            new_status := CASE WHEN http_status[i] BETWEEN 200 AND 299 THEN 'delivered'
+                               WHEN http_status[i] = 410 OR r.retry_policy = 'none' OR attempts[i] > r.max_retries THEN 'failed'
+                               ELSE 'retrying' END;
+            next_at := CASE WHEN new_status = 'retrying'
+                            THEN ts + greatest(wib.webhook_retry_delay(r.retry_policy, attempts[i]),
+                                               CASE WHEN http_status[i] IN (429, 503)
+                                                    THEN make_interval(secs => coalesce(retry_after[i], 0))
+                                                    ELSE interval '0' END)
+                            ELSE r.next_retry_at END;
+            UPDATE wib.webhook_deliveries x
+               SET status = new_status,
+                   response_status = nullif(http_status[i], 0),
+                   response_body = left(bodies[i], 1024),
+                   last_error = errors[i],
+                   duration_ms = durations[i],
+                   last_attempt_at = ts,
+                   leased_until = NULL,
+                   delivered_at = CASE WHEN new_status = 'delivered' THEN ts END,
+                   next_retry_at = next_at
+             WHERE x.organization_id = org AND x.id = r.id;
+            n := n + 1;
+            k := array_position(sub_ids, r.subscription_id);
+            IF k IS NULL THEN
+                sub_ids := sub_ids || r.subscription_id;
+                sub_delivered := sub_delivered || 0;
+                sub_failed := sub_failed || 0;
+                k := cardinality(sub_ids);
+            END IF;
+            IF new_status = 'delivered' THEN
+                sub_delivered[k] := sub_delivered[k] + 1;
+            ELSIF new_status = 'failed' THEN
+                sub_failed[k] := sub_failed[k] + 1;
+            END IF;
+        END LOOP;
+        -- Failure runs, as on one node: a delivered message resets the count, each failure adds one.
+        FOR k IN 1 .. coalesce(cardinality(sub_ids), 0)
+        LOOP
+            IF sub_failed[k] > 0 OR sub_delivered[k] > 0 THEN
+                UPDATE wib.webhook_subscriptions s
+                   SET consecutive_failures = CASE WHEN sub_delivered[k] > 0 THEN 0
+                                                   ELSE s.consecutive_failures + sub_failed[k] END
+                 WHERE s.organization_id = org AND s.id = sub_ids[k]
+                   AND (sub_failed[k] > 0 OR s.consecutive_failures > 0);
+            END IF;
+            CONTINUE WHEN disable_after <= 0;
+            FOR sub IN
+                UPDATE wib.webhook_subscriptions s
+                   SET is_active = false, disabled_at = ts,
+                       -- (no format(): Citus refuses STABLE functions of columns in an UPDATE)
+                       disabled_reason = s.consecutive_failures::text || ' failed deliveries in a row'
+                 WHERE s.organization_id = org AND s.id = sub_ids[k]
+                   AND s.is_active AND s.consecutive_failures >= disable_after
+                RETURNING s.organization_id, s.id, s.name, s.consecutive_failures
+            LOOP
+                UPDATE wib.webhook_deliveries x
+                   SET status = 'failed', last_error = 'subscription deactivated after repeated failures',
+                       leased_until = NULL
+                 WHERE x.organization_id = org AND x.subscription_id = sub.id
+                   AND x.status IN ('pending', 'retrying') AND (x.leased_until IS NULL OR x.leased_until < ts);
+                PERFORM wib.audit_for(sub.organization_id, 'webhook:disabled', 'webhook', sub.id::text, NULL,
+                                      jsonb_build_object('consecutive_failures', sub.consecutive_failures));
+                PERFORM wib.event_publish(sub.organization_id, 'webhook.disabled',
+                                           jsonb_build_object('subscription_id', sub.id, 'name', sub.name,
+                                                              'consecutive_failures', sub.consecutive_failures));
+            END LOOP;
+        END LOOP;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION wib.webhook_record_by_org(uuid[], uuid[], integer[], integer[], text[], integer[], text[], integer[]) IS
+    'Internal (deliverer, on a Citus cluster): wib.webhook_record one organization at a time, outcomes and retry times computed on the coordinator, rows written by statements routed to the organization''s shard.';
+
 -- Makes deliveries leased by a deliverer that died due again (run when the worker starts).
 CREATE OR REPLACE FUNCTION wib.webhook_release_leases() RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
+    IF wib.is_distributed('wib.webhook_deliveries') THEN
+        RETURN wib.webhook_release_leases_by_org();
+    END IF;
+    RETURN wib.webhook_release_leases_local();
+END
+$$;
+COMMENT ON FUNCTION wib.webhook_release_leases() IS
+    'Internal (deliverer): makes the deliveries leased before a restart due at once.';
+
+-- The release on one node: one statement over every organization.
+CREATE OR REPLACE FUNCTION wib.webhook_release_leases_local() RETURNS integer
     LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 BEGIN ATOMIC
@@ -237,8 +452,37 @@ BEGIN ATOMIC
         RETURNING 1)
     SELECT count(*)::integer FROM released;
 END;
-COMMENT ON FUNCTION wib.webhook_release_leases() IS
-    'Internal (deliverer): makes the deliveries leased before a restart due at once.';
+COMMENT ON FUNCTION wib.webhook_release_leases_local() IS
+    'Internal (deliverer, single node): makes the deliveries leased before a restart due at once.';
+
+-- The release on a Citus cluster: one organization at a time, with
+-- statements routed to its shard (FOR UPDATE runs only in those).
+CREATE OR REPLACE FUNCTION wib.webhook_release_leases_by_org() RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    org   uuid;
+    ids   uuid[];
+    total integer := 0;
+BEGIN
+    FOR org IN
+        SELECT DISTINCT d.organization_id FROM wib.webhook_deliveries d
+         WHERE d.status IN ('pending', 'retrying') AND d.leased_until > now()
+    LOOP
+        ids := ARRAY(SELECT d.id FROM wib.webhook_deliveries d
+                      WHERE d.organization_id = org AND d.status IN ('pending', 'retrying')
+                        AND d.leased_until > now()
+                        FOR UPDATE SKIP LOCKED);
+        UPDATE wib.webhook_deliveries d SET next_retry_at = now(), leased_until = NULL
+         WHERE d.organization_id = org AND d.id = ANY (ids);
+        total := total + cardinality(ids);
+    END LOOP;
+    RETURN total;
+END
+$$;
+COMMENT ON FUNCTION wib.webhook_release_leases_by_org() IS
+    'Internal (deliverer, on a Citus cluster): makes the deliveries leased before a restart due at once, one organization at a time.';
 
 CREATE OR REPLACE FUNCTION wib.deliver_due(max_items integer DEFAULT 1000) RETURNS integer
     LANGUAGE c VOLATILE SECURITY DEFINER

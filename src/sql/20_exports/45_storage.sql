@@ -145,7 +145,45 @@ CREATE OR REPLACE FUNCTION wib.export_storage_claim(max_items integer, lease int
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
+DECLARE
+    org   uuid;
+    r     record;
+    taken integer := 0;
 BEGIN
+    -- On a Citus cluster FOR UPDATE SKIP LOCKED runs only in statements routed
+    -- to one shard: one organization at a time (oldest due first), and the
+    -- storage target (the coordinator's settings and key ring) looked up here.
+    IF wib.is_distributed('wib.export_storage_queue') THEN
+        FOR org IN SELECT q.organization_id FROM wib.export_storage_queue q
+                    WHERE q.next_attempt_at <= now()
+                    GROUP BY q.organization_id ORDER BY min(q.next_attempt_at) LIMIT max_items
+        LOOP
+            FOR r IN
+                WITH due AS (
+                    SELECT q.organization_id, q.id FROM wib.export_storage_queue q
+                     WHERE q.organization_id = org AND q.next_attempt_at <= now()
+                     ORDER BY q.next_attempt_at
+                     LIMIT max_items - taken
+                       FOR UPDATE SKIP LOCKED)
+                UPDATE wib.export_storage_queue q
+                   SET next_attempt_at = now() + lease, leased_until = now() + lease
+                  FROM due
+                 WHERE q.organization_id = org AND q.organization_id = due.organization_id AND q.id = due.id
+                RETURNING q.organization_id, q.id, q.op, q.endpoint, q.bucket, q.object_key, q.upload_id
+            LOOP
+                organization_id := r.organization_id;
+                id := r.id;
+                op := r.op;
+                target := wib.export_storage_target(r.endpoint, r.bucket);
+                object_key := r.object_key;
+                upload_id := r.upload_id;
+                RETURN NEXT;
+                taken := taken + 1;
+            END LOOP;
+            EXIT WHEN taken >= max_items;
+        END LOOP;
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH due AS (
         SELECT q.organization_id, q.id FROM wib.export_storage_queue q
@@ -164,7 +202,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.export_storage_claim(integer, interval) IS
-    'Internal (deliverer): leases due object deletes and upload aborts with the storage target of each.';
+    'Internal (deliverer): leases due object deletes and upload aborts with the storage target of each; on a Citus cluster one organization at a time.';
 
 CREATE OR REPLACE FUNCTION wib.export_storage_record(org_ids uuid[], ids uuid[], done boolean[], errors text[])
     RETURNS integer
@@ -201,9 +239,15 @@ DECLARE
     u record;
     n integer := 0;
 BEGIN
-    UPDATE wib.export_storage_queue q SET next_attempt_at = now(), leased_until = NULL
-     WHERE (q.organization_id, q.id) IN (SELECT x.organization_id, x.id FROM wib.export_storage_queue x
-                                          WHERE x.leased_until > now() FOR UPDATE SKIP LOCKED);
+    IF wib.is_distributed('wib.export_storage_queue') THEN
+        -- Citus locks rows across shards only by statements routed to one.
+        UPDATE wib.export_storage_queue q SET next_attempt_at = now(), leased_until = NULL
+         WHERE q.leased_until > now();
+    ELSE
+        UPDATE wib.export_storage_queue q SET next_attempt_at = now(), leased_until = NULL
+         WHERE (q.organization_id, q.id) IN (SELECT x.organization_id, x.id FROM wib.export_storage_queue x
+                                              WHERE x.leased_until > now() FOR UPDATE SKIP LOCKED);
+    END IF;
     FOR u IN SELECT x.organization_id, x.job_id FROM wib.export_uploads x LOOP
         PERFORM 1 FROM wib.export_jobs j
          WHERE j.organization_id = u.organization_id AND j.id = u.job_id FOR UPDATE SKIP LOCKED;

@@ -109,7 +109,7 @@ CREATE TABLE wib.inbound_numbers (
     CONSTRAINT inbound_numbers_organization_fkey FOREIGN KEY (organization_id)
         REFERENCES wib.organizations (id) ON DELETE CASCADE,
     CONSTRAINT inbound_numbers_menu_fkey FOREIGN KEY (organization_id, menu_id)
-        REFERENCES wib.ivr_menus (organization_id, id) ON DELETE SET NULL (menu_id),
+        REFERENCES wib.ivr_menus (organization_id, id),
     CONSTRAINT inbound_numbers_phone_check CHECK (wib.is_e164(phone_number)),
     CONSTRAINT inbound_numbers_type_check CHECK (number_type IN ('local', 'toll_free')),
     CONSTRAINT inbound_numbers_status_check
@@ -177,9 +177,9 @@ CREATE TABLE wib.inbound_call_log (
     CONSTRAINT inbound_call_log_number_fkey FOREIGN KEY (organization_id, number_id)
         REFERENCES wib.inbound_numbers (organization_id, id) ON DELETE CASCADE,
     CONSTRAINT inbound_call_log_menu_fkey FOREIGN KEY (organization_id, menu_id)
-        REFERENCES wib.ivr_menus (organization_id, id) ON DELETE SET NULL (menu_id),
+        REFERENCES wib.ivr_menus (organization_id, id),
     CONSTRAINT inbound_call_log_current_menu_fkey FOREIGN KEY (organization_id, current_menu_id)
-        REFERENCES wib.ivr_menus (organization_id, id) ON DELETE SET NULL (current_menu_id),
+        REFERENCES wib.ivr_menus (organization_id, id),
     CONSTRAINT inbound_call_log_path_check CHECK (jsonb_typeof(ivr_path) = 'array'),
     CONSTRAINT inbound_call_log_status_check CHECK (status IN ('in_progress', 'completed', 'rejected')),
     CONSTRAINT inbound_call_log_final_action_check CHECK (final_action IS NULL OR final_action IN

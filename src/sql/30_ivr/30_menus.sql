@@ -3,9 +3,10 @@
 
 -- The whole menu as the JSON document ivr_menu_create takes (for updates and previews).
 CREATE OR REPLACE FUNCTION wib.ivr_menu_json(menu_id uuid) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
 AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
+BEGIN
+    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
                'name', m.name, 'greeting_type', m.greeting_type, 'greeting_text', m.greeting_text,
                'greeting_audio_url', m.greeting_audio_url, 'voice', m.voice, 'language', m.language,
                'timeout_seconds', m.timeout_seconds, 'max_retries', m.max_retries,
@@ -21,7 +22,8 @@ AS $$
                  FROM wib.ivr_menu_options o
                 WHERE o.organization_id = m.organization_id AND o.menu_id = m.id), '[]'::jsonb))
       FROM wib.ivr_menus m
-     WHERE m.organization_id = wib.require_org() AND m.id = ivr_menu_json.menu_id
+     WHERE m.organization_id = wib.require_org() AND m.id = ivr_menu_json.menu_id);
+END
 $$;
 COMMENT ON FUNCTION wib.ivr_menu_json(uuid) IS
     'A menu of the organization in context as the JSON document wib.ivr_menu_create takes; NULL when not found.';
@@ -250,6 +252,29 @@ END
 $$;
 COMMENT ON FUNCTION wib.ivr_menu_update(uuid, jsonb) IS
     'Changes the fields given in menu (the others keep their value; "options" replaces all options); validated like create, audited ivr:menu_updated.';
+
+-- Before a menu goes, however deleted: released numbers and the call log keep
+-- no menu.  A trigger rather than the foreign keys' ON DELETE SET NULL of one
+-- column, which a Citus cluster refuses (the keys include the distribution
+-- column); there it runs on the menu's shard and writes co-located rows.
+CREATE OR REPLACE FUNCTION wib.ivr_menus_clear_references() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
+    UPDATE wib.inbound_numbers n SET menu_id = NULL
+     WHERE n.organization_id = OLD.organization_id AND n.menu_id = OLD.id;
+    UPDATE wib.inbound_call_log l SET menu_id = NULL
+     WHERE l.organization_id = OLD.organization_id AND l.menu_id = OLD.id;
+    UPDATE wib.inbound_call_log l SET current_menu_id = NULL
+     WHERE l.organization_id = OLD.organization_id AND l.current_menu_id = OLD.id;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION wib.ivr_menus_clear_references() IS
+    'Trigger: before an IVR menu is deleted, the numbers and call log entries that name it keep no menu (the foreign keys do not set it NULL, for Citus).';
+CREATE OR REPLACE TRIGGER ivr_menus_clear_references BEFORE DELETE ON wib.ivr_menus
+    FOR EACH ROW EXECUTE FUNCTION wib.ivr_menus_clear_references();
 
 CREATE OR REPLACE FUNCTION wib.ivr_menu_delete(id uuid) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER

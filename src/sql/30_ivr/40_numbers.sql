@@ -38,10 +38,14 @@ CREATE OR REPLACE TRIGGER inbound_numbers_route AFTER INSERT OR DELETE OR UPDATE
 
 -- Numbers in use against the plan's inbound_numbers limit (see wib.quota_take).
 CREATE OR REPLACE FUNCTION wib.quota_usage_inbound_numbers(org uuid) RETURNS bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
     RETURN (SELECT count(*) FROM wib.inbound_numbers n
              WHERE n.organization_id = org AND n.status IN ('ordering', 'active', 'suspended'));
+END
+$$;
 COMMENT ON FUNCTION wib.quota_usage_inbound_numbers(uuid) IS 'Internal: the numbers an organization holds or is ordering (in service), for its inbound_numbers limit.';
 
 CREATE OR REPLACE FUNCTION wib.ivr_number_add(phone_number text, number_type text, display_name text,

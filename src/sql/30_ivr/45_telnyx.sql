@@ -491,6 +491,23 @@ CREATE OR REPLACE FUNCTION wib.telnyx_release_organization() RETURNS trigger
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
+    -- On a Citus cluster this runs on the organization's shard, where the
+    -- coordinator's queue (wib.telnyx_jobs stays local to it) is not: a
+    -- release queued here would never be sent.  Refused while Telnyx holds or
+    -- is ordering a number of the organization (docs/scale-out.md).
+    IF TG_TABLE_NAME <> 'organizations' THEN
+        IF EXISTS (SELECT 1 FROM wib.inbound_numbers n
+                    WHERE n.organization_id = OLD.id
+                      AND (n.status = 'ordering'
+                           OR (n.status IN ('active', 'suspended')
+                               AND (n.telnyx_number_id IS NOT NULL OR n.telnyx_order_id IS NOT NULL)))) THEN
+            RAISE EXCEPTION USING ERRCODE = '55000',
+                MESSAGE = format('organization %s still has numbers at Telnyx', OLD.id),
+                DETAIL = 'On a Citus cluster the release of a deleted organization''s numbers cannot be queued from its shard.',
+                HINT = 'Release its numbers first (wib.ivr_number_release), then delete the organization.';
+        END IF;
+        RETURN OLD;
+    END IF;
     -- Orders not sent yet are dropped; the others are released once known.
     DELETE FROM wib.telnyx_jobs j WHERE j.organization_ref = OLD.id AND j.step = 'order';
     UPDATE wib.telnyx_jobs j
@@ -510,7 +527,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.telnyx_release_organization() IS
-    'Trigger: before an organization is deleted, its numbers held at Telnyx (and orders placed) become release jobs that outlive it.';
+    'Trigger: before an organization is deleted, its numbers held at Telnyx (and orders placed) become release jobs that outlive it; on a Citus shard, refuses (55000) while such numbers exist.';
 CREATE OR REPLACE TRIGGER organizations_telnyx_release BEFORE DELETE ON wib.organizations
     FOR EACH ROW EXECUTE FUNCTION wib.telnyx_release_organization();
 

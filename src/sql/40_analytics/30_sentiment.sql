@@ -19,33 +19,64 @@ CREATE OR REPLACE FUNCTION wib.sentiment_from_summary() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
+DECLARE
+    -- Read from the transition tables first, by statements that read nothing
+    -- else: on a Citus shard a statement writing a distributed table cannot
+    -- read them (see wib.analytics_calls_changed).
+    gone_orgs  uuid[];
+    gone_calls uuid[];
+    orgs       uuid[];
+    calls      uuid[];
+    ids        uuid[];
+    scores     numeric[];
+    labels     text[];
+    pos        numeric[];
+    neg        numeric[];
+    neu        numeric[];
+    models     text[];
+    analyzed   timestamptz[];
 BEGIN
+    -- The calls that lose their score: a summary moved to another call (the
+    -- call it left), or a summary without a score.
     IF TG_OP = 'UPDATE' THEN
-        -- A summary moved to another call: the call it left has no score now.
-        DELETE FROM wib.sentiment_scores s
-         USING old_rows o JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
-         WHERE o.call_id <> n.call_id
-           AND s.organization_id = o.organization_id AND s.call_id = o.call_id;
+        SELECT array_agg(g.organization_id), array_agg(g.call_id) INTO gone_orgs, gone_calls
+          FROM (SELECT o.organization_id, o.call_id
+                  FROM old_rows o JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
+                 WHERE o.call_id <> n.call_id
+                UNION
+                SELECT n.organization_id, n.call_id FROM new_rows n WHERE n.sentiment_score IS NULL) g;
+    ELSE
+        SELECT array_agg(n.organization_id), array_agg(n.call_id) INTO gone_orgs, gone_calls
+          FROM new_rows n WHERE n.sentiment_score IS NULL;
     END IF;
-    DELETE FROM wib.sentiment_scores s
-     USING new_rows n
-     WHERE n.sentiment_score IS NULL
-       AND s.organization_id = n.organization_id AND s.call_id = n.call_id;
-    INSERT INTO wib.sentiment_scores AS s
-           (organization_id, call_id, ai_summary_id, call_started_at, agent_id, sentiment_score, sentiment_label,
-            positive_pct, negative_pct, neutral_pct, model_version, analyzed_at)
-    SELECT n.organization_id, n.call_id, n.id, c.started_at, c.agent_id, n.sentiment_score,
-           wib.sentiment_label(n.overall_sentiment, n.sentiment_score),
-           n.positive_pct, n.negative_pct, n.neutral_pct, n.model, n.updated_at
+    SELECT array_agg(n.organization_id), array_agg(n.call_id), array_agg(n.id), array_agg(n.sentiment_score),
+           array_agg(wib.sentiment_label(n.overall_sentiment, n.sentiment_score)),
+           array_agg(n.positive_pct), array_agg(n.negative_pct), array_agg(n.neutral_pct),
+           array_agg(n.model), array_agg(n.updated_at)
+      INTO orgs, calls, ids, scores, labels, pos, neg, neu, models, analyzed
       FROM new_rows n
-      JOIN wib.calls c ON c.organization_id = n.organization_id AND c.id = n.call_id
-     WHERE n.sentiment_score IS NOT NULL
-    ON CONFLICT (organization_id, call_id) DO UPDATE
-       SET ai_summary_id = EXCLUDED.ai_summary_id, call_started_at = EXCLUDED.call_started_at,
-           agent_id = EXCLUDED.agent_id, sentiment_score = EXCLUDED.sentiment_score,
-           sentiment_label = EXCLUDED.sentiment_label, positive_pct = EXCLUDED.positive_pct,
-           negative_pct = EXCLUDED.negative_pct, neutral_pct = EXCLUDED.neutral_pct,
-           model_version = EXCLUDED.model_version, analyzed_at = EXCLUDED.analyzed_at;
+     WHERE n.sentiment_score IS NOT NULL;
+    IF gone_orgs IS NOT NULL THEN
+        DELETE FROM wib.sentiment_scores s
+         WHERE (s.organization_id, s.call_id) IN (SELECT g.organization_id, g.call_id
+                                                    FROM unnest(gone_orgs, gone_calls) g(organization_id, call_id));
+    END IF;
+    IF orgs IS NOT NULL THEN
+        INSERT INTO wib.sentiment_scores AS s
+               (organization_id, call_id, ai_summary_id, call_started_at, agent_id, sentiment_score, sentiment_label,
+                positive_pct, negative_pct, neutral_pct, model_version, analyzed_at)
+        SELECT n.organization_id, n.call_id, n.id, c.started_at, c.agent_id, n.sentiment_score, n.label,
+               n.positive_pct, n.negative_pct, n.neutral_pct, n.model, n.analyzed_at
+          FROM unnest(orgs, calls, ids, scores, labels, pos, neg, neu, models, analyzed)
+               n(organization_id, call_id, id, sentiment_score, label, positive_pct, negative_pct, neutral_pct, model, analyzed_at)
+          JOIN wib.calls c ON c.organization_id = n.organization_id AND c.id = n.call_id
+        ON CONFLICT (organization_id, call_id) DO UPDATE
+           SET ai_summary_id = EXCLUDED.ai_summary_id, call_started_at = EXCLUDED.call_started_at,
+               agent_id = EXCLUDED.agent_id, sentiment_score = EXCLUDED.sentiment_score,
+               sentiment_label = EXCLUDED.sentiment_label, positive_pct = EXCLUDED.positive_pct,
+               negative_pct = EXCLUDED.negative_pct, neutral_pct = EXCLUDED.neutral_pct,
+               model_version = EXCLUDED.model_version, analyzed_at = EXCLUDED.analyzed_at;
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -81,6 +81,13 @@ COMMENT ON FUNCTION wib.analytics_weekly_recompute() IS
 
 -- ------------------------------------------------------------ the change log
 
+-- The three triggers below gather the changed buckets from the transition
+-- tables first, in a statement that reads nothing else, and then write the
+-- log from arrays: on a Citus cluster they run on a shard, where a statement
+-- that reads a transition table cannot also write (or join) a distributed
+-- table ("executor could not find named tuplestore").  The buckets of one
+-- statement are few (distinct organization, day, agent).
+
 -- Statement-level trigger on wib.calls (one per event: a trigger with
 -- transition tables serves one event): the buckets of inserted and deleted
 -- calls, and of both versions of a call whose organization, start, agent,
@@ -90,25 +97,33 @@ CREATE OR REPLACE FUNCTION wib.analytics_calls_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
+DECLARE
+    orgs   uuid[];
+    days   date[];
+    agents text[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
-        SELECT DISTINCT n.organization_id, (n.started_at AT TIME ZONE INTERVAL '0')::date, n.agent_id
-          FROM new_rows n;
+        SELECT array_agg(b.organization_id), array_agg(b.day), array_agg(b.agent_id) INTO orgs, days, agents
+          FROM (SELECT DISTINCT n.organization_id, (n.started_at AT TIME ZONE INTERVAL '0')::date AS day, n.agent_id
+                  FROM new_rows n) b;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
-        SELECT DISTINCT o.organization_id, (o.started_at AT TIME ZONE INTERVAL '0')::date, o.agent_id
-          FROM old_rows o;
+        SELECT array_agg(b.organization_id), array_agg(b.day), array_agg(b.agent_id) INTO orgs, days, agents
+          FROM (SELECT DISTINCT o.organization_id, (o.started_at AT TIME ZONE INTERVAL '0')::date AS day, o.agent_id
+                  FROM old_rows o) b;
     ELSE
+        SELECT array_agg(x.organization_id), array_agg(x.day), array_agg(x.agent_id) INTO orgs, days, agents
+          FROM (SELECT DISTINCT b.organization_id, (b.started_at AT TIME ZONE INTERVAL '0')::date AS day, b.agent_id
+                  FROM old_rows o
+                  FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
+                  CROSS JOIN LATERAL (VALUES (o.organization_id, o.started_at, o.agent_id),
+                                             (n.organization_id, n.started_at, n.agent_id)) b(organization_id, started_at, agent_id)
+                 WHERE b.organization_id IS NOT NULL
+                   AND (o.organization_id, o.started_at, o.agent_id, o.status, o.duration_seconds)
+                       IS DISTINCT FROM (n.organization_id, n.started_at, n.agent_id, n.status, n.duration_seconds)) x;
+    END IF;
+    IF orgs IS NOT NULL THEN
         INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
-        SELECT DISTINCT b.organization_id, (b.started_at AT TIME ZONE INTERVAL '0')::date, b.agent_id
-          FROM old_rows o
-          FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
-          CROSS JOIN LATERAL (VALUES (o.organization_id, o.started_at, o.agent_id),
-                                     (n.organization_id, n.started_at, n.agent_id)) b(organization_id, started_at, agent_id)
-         WHERE b.organization_id IS NOT NULL
-           AND (o.organization_id, o.started_at, o.agent_id, o.status, o.duration_seconds)
-               IS DISTINCT FROM (n.organization_id, n.started_at, n.agent_id, n.status, n.duration_seconds);
+        SELECT u.organization_id, u.day, u.agent_id FROM unnest(orgs, days, agents) u(organization_id, day, agent_id);
     END IF;
     RETURN NULL;
 END
@@ -123,25 +138,30 @@ CREATE OR REPLACE FUNCTION wib.analytics_outcomes_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
+DECLARE
+    orgs  uuid[];
+    calls uuid[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
-        SELECT DISTINCT c.organization_id, (c.started_at AT TIME ZONE INTERVAL '0')::date, c.agent_id
-          FROM (SELECT DISTINCT n.organization_id, n.call_id FROM new_rows n) k
-          JOIN wib.calls c ON c.organization_id = k.organization_id AND c.id = k.call_id;
+        SELECT array_agg(k.organization_id), array_agg(k.call_id) INTO orgs, calls
+          FROM (SELECT DISTINCT n.organization_id, n.call_id FROM new_rows n) k;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
-        SELECT DISTINCT c.organization_id, (c.started_at AT TIME ZONE INTERVAL '0')::date, c.agent_id
-          FROM (SELECT DISTINCT o.organization_id, o.call_id FROM old_rows o) k
-          JOIN wib.calls c ON c.organization_id = k.organization_id AND c.id = k.call_id;
+        SELECT array_agg(k.organization_id), array_agg(k.call_id) INTO orgs, calls
+          FROM (SELECT DISTINCT o.organization_id, o.call_id FROM old_rows o) k;
     ELSE
+        SELECT array_agg(x.organization_id), array_agg(x.call_id) INTO orgs, calls
+          FROM (SELECT DISTINCT k.organization_id, k.call_id
+                  FROM old_rows o
+                  FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
+                  CROSS JOIN LATERAL (VALUES (o.organization_id, o.call_id), (n.organization_id, n.call_id)) k(organization_id, call_id)
+                 WHERE k.organization_id IS NOT NULL
+                   AND (o.organization_id, o.call_id, o.is_success) IS DISTINCT FROM (n.organization_id, n.call_id, n.is_success)) x;
+    END IF;
+    IF orgs IS NOT NULL THEN
         INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
         SELECT DISTINCT c.organization_id, (c.started_at AT TIME ZONE INTERVAL '0')::date, c.agent_id
-          FROM old_rows o
-          FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
-          CROSS JOIN LATERAL (VALUES (o.organization_id, o.call_id), (n.organization_id, n.call_id)) k(organization_id, call_id)
-          JOIN wib.calls c ON c.organization_id = k.organization_id AND c.id = k.call_id
-         WHERE (o.organization_id, o.call_id, o.is_success) IS DISTINCT FROM (n.organization_id, n.call_id, n.is_success);
+          FROM unnest(orgs, calls) k(organization_id, call_id)
+          JOIN wib.calls c ON c.organization_id = k.organization_id AND c.id = k.call_id;
     END IF;
     RETURN NULL;
 END
@@ -155,25 +175,33 @@ CREATE OR REPLACE FUNCTION wib.analytics_sentiment_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
+DECLARE
+    orgs   uuid[];
+    days   date[];
+    agents text[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
-        SELECT DISTINCT n.organization_id, (n.call_started_at AT TIME ZONE INTERVAL '0')::date, n.agent_id
-          FROM new_rows n;
+        SELECT array_agg(b.organization_id), array_agg(b.day), array_agg(b.agent_id) INTO orgs, days, agents
+          FROM (SELECT DISTINCT n.organization_id, (n.call_started_at AT TIME ZONE INTERVAL '0')::date AS day, n.agent_id
+                  FROM new_rows n) b;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
-        SELECT DISTINCT o.organization_id, (o.call_started_at AT TIME ZONE INTERVAL '0')::date, o.agent_id
-          FROM old_rows o;
+        SELECT array_agg(b.organization_id), array_agg(b.day), array_agg(b.agent_id) INTO orgs, days, agents
+          FROM (SELECT DISTINCT o.organization_id, (o.call_started_at AT TIME ZONE INTERVAL '0')::date AS day, o.agent_id
+                  FROM old_rows o) b;
     ELSE
+        SELECT array_agg(x.organization_id), array_agg(x.day), array_agg(x.agent_id) INTO orgs, days, agents
+          FROM (SELECT DISTINCT b.organization_id, (b.started_at AT TIME ZONE INTERVAL '0')::date AS day, b.agent_id
+                  FROM old_rows o
+                  FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
+                  CROSS JOIN LATERAL (VALUES (o.organization_id, o.call_started_at, o.agent_id),
+                                             (n.organization_id, n.call_started_at, n.agent_id)) b(organization_id, started_at, agent_id)
+                 WHERE b.organization_id IS NOT NULL
+                   AND (o.organization_id, o.call_started_at, o.agent_id, o.sentiment_score, o.sentiment_label)
+                       IS DISTINCT FROM (n.organization_id, n.call_started_at, n.agent_id, n.sentiment_score, n.sentiment_label)) x;
+    END IF;
+    IF orgs IS NOT NULL THEN
         INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
-        SELECT DISTINCT b.organization_id, (b.started_at AT TIME ZONE INTERVAL '0')::date, b.agent_id
-          FROM old_rows o
-          FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
-          CROSS JOIN LATERAL (VALUES (o.organization_id, o.call_started_at, o.agent_id),
-                                     (n.organization_id, n.call_started_at, n.agent_id)) b(organization_id, started_at, agent_id)
-         WHERE b.organization_id IS NOT NULL
-           AND (o.organization_id, o.call_started_at, o.agent_id, o.sentiment_score, o.sentiment_label)
-               IS DISTINCT FROM (n.organization_id, n.call_started_at, n.agent_id, n.sentiment_score, n.sentiment_label);
+        SELECT u.organization_id, u.day, u.agent_id FROM unnest(orgs, days, agents) u(organization_id, day, agent_id);
     END IF;
     RETURN NULL;
 END

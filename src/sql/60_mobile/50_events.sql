@@ -37,11 +37,15 @@ ON CONFLICT (event_type) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.b
 
 -- The template of an event type ('*' when it has none).
 CREATE OR REPLACE FUNCTION wib.push_event_template(event_type text) RETURNS wib.push_event_templates
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
     RETURN (SELECT t FROM wib.push_event_templates t
-             WHERE t.event_type IN (push_event_template.event_type, '*')
-             ORDER BY t.event_type = '*' LIMIT 1);
+                 WHERE t.event_type IN (push_event_template.event_type, '*')
+                 ORDER BY t.event_type = '*' LIMIT 1);
+END
+$$;
 COMMENT ON FUNCTION wib.push_event_template(text) IS
     'Internal: the push template of an event type, or the ''*'' one.';
 
@@ -118,9 +122,13 @@ COMMENT ON FUNCTION wib.push_fanout(uuid, text, jsonb, uuid) IS
 
 -- Internal: whether org has an active push subscription (the bus's cheap check).
 CREATE OR REPLACE FUNCTION wib.push_listens(org uuid) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
     RETURN EXISTS (SELECT 1 FROM wib.push_subscriptions s WHERE s.organization_id = org AND s.active);
+END
+$$;
 COMMENT ON FUNCTION wib.push_listens(uuid) IS
     'Internal: true when the organization has an active push subscription.';
 

@@ -13,6 +13,23 @@
 CREATE OR REPLACE FUNCTION wib.push_claim(max_items integer, lease interval)
     RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, endpoint text, p256dh text,
                    auth bytea, payload text, urgency text, topic text, vapid_key_id integer)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
+    -- On a Citus cluster pushes are not claimed yet: they wait, pending (docs/scale-out.md).
+    IF wib.is_distributed('wib.push_deliveries') THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM wib.push_claim_local(max_items, lease);
+END
+$$;
+COMMENT ON FUNCTION wib.push_claim(integer, interval) IS
+    'Internal (deliverer): leases due pushes (wib.push_claim_local); on a Citus cluster claims none, and pushes wait.';
+
+CREATE OR REPLACE FUNCTION wib.push_claim_local(max_items integer, lease interval)
+    RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, endpoint text, p256dh text,
+                   auth bytea, payload text, urgency text, topic text, vapid_key_id integer)
     LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
     -- Walk the due index in order (see wib.webhook_claim).
@@ -52,8 +69,8 @@ AS $$
       JOIN wib.push_subscriptions s ON s.organization_id = c.organization_id AND s.id = c.subscription_id
      WHERE c.sendable
 $$;
-COMMENT ON FUNCTION wib.push_claim(integer, interval) IS
-    'Internal (deliverer): leases due pushes with FOR UPDATE SKIP LOCKED and returns what sending them needs (the auth secret opened from the vault); a lease that expires makes a push due again.';
+COMMENT ON FUNCTION wib.push_claim_local(integer, interval) IS
+    'Internal (deliverer, single node): leases due pushes with FOR UPDATE SKIP LOCKED and returns what sending them needs (the auth secret opened from the vault); a lease that expires makes a push due again.';
 
 -- Marks pushes failed that the deliverer could not prepare (a key the encryption refuses).
 CREATE OR REPLACE FUNCTION wib.push_fail(org_ids uuid[], ids uuid[], errors text[]) RETURNS integer
@@ -175,9 +192,16 @@ COMMENT ON FUNCTION wib.push_record(uuid[], uuid[], integer[], integer[], text[]
 
 -- Makes pushes leased by a deliverer that died due again (run when the worker starts).
 CREATE OR REPLACE FUNCTION wib.push_release_leases() RETURNS integer
-    LANGUAGE sql VOLATILE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
-BEGIN ATOMIC
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    -- On a Citus cluster no push is leased (wib.push_claim claims none).
+    IF wib.is_distributed('wib.push_deliveries') THEN
+        RETURN 0;
+    END IF;
     WITH stale AS (
         SELECT d.organization_id, d.id FROM wib.push_deliveries d
          WHERE d.status IN ('pending', 'retrying') AND d.leased_until > now()
@@ -187,8 +211,10 @@ BEGIN ATOMIC
           FROM stale
          WHERE d.organization_id = stale.organization_id AND d.id = stale.id
         RETURNING 1)
-    SELECT count(*)::integer FROM released;
-END;
+    SELECT count(*)::integer INTO n FROM released;
+    RETURN n;
+END
+$$;
 COMMENT ON FUNCTION wib.push_release_leases() IS
     'Internal (deliverer): makes the pushes leased before a restart due at once.';
 

@@ -101,6 +101,26 @@ ALTER TABLE wib.webhook_subscriptions ADD COLUMN secret bytea, ADD COLUMN previo
 COMMENT ON TABLE wib.webhook_subscriptions IS
     'Endpoints an organization receives events at, with the events wanted, the retry policy and the signing secret (sealed by the vault, never readable by wib_app).';
 
+-- Foreign keys to a user or an IVR menu no longer set one column to NULL on
+-- delete (a Citus cluster refuses ON DELETE SET NULL (column) when the key
+-- includes the distribution column): wib.user_delete and wib.ivr_menu_delete
+-- clear the references themselves.
+ALTER TABLE wib.calls DROP CONSTRAINT calls_agent_fkey,
+    ADD CONSTRAINT calls_agent_fkey FOREIGN KEY (organization_id, agent_id)
+        REFERENCES wib.users (organization_id, id);
+ALTER TABLE wib.scorecards DROP CONSTRAINT scorecards_agent_fkey,
+    ADD CONSTRAINT scorecards_agent_fkey FOREIGN KEY (organization_id, agent_id)
+        REFERENCES wib.users (organization_id, id);
+ALTER TABLE wib.inbound_numbers DROP CONSTRAINT inbound_numbers_menu_fkey,
+    ADD CONSTRAINT inbound_numbers_menu_fkey FOREIGN KEY (organization_id, menu_id)
+        REFERENCES wib.ivr_menus (organization_id, id);
+ALTER TABLE wib.inbound_call_log DROP CONSTRAINT inbound_call_log_menu_fkey,
+    ADD CONSTRAINT inbound_call_log_menu_fkey FOREIGN KEY (organization_id, menu_id)
+        REFERENCES wib.ivr_menus (organization_id, id),
+    DROP CONSTRAINT inbound_call_log_current_menu_fkey,
+    ADD CONSTRAINT inbound_call_log_current_menu_fkey FOREIGN KEY (organization_id, current_menu_id)
+        REFERENCES wib.ivr_menus (organization_id, id);
+
 -- Phone numbers written without a calling code (CRM contacts, callers) are
 -- read in the organization's own country.
 ALTER TABLE wib.organizations ADD COLUMN default_country text NOT NULL DEFAULT 'US';
