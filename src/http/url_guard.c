@@ -148,6 +148,10 @@ check_host(const UrlGuardPolicy *policy, const char *host, UrlTarget *target,
 		target->is_literal = true;
 		return !addresses || addr_guard_check(AF_INET, (const uint8_t *) &v4, policy->allow, reason) == NULL;
 	}
+	/* Names are checked for their characters first, localhost ones too. */
+	for (const char *p = bare; *p; p++)
+		if (!(ascii_alnum(*p) || *p == '-' || *p == '.' || *p == '_'))
+			return fail(reason, "host contains characters a host name cannot have");
 	if (addresses && is_localhost_name(bare))
 	{
 		static const uint8_t loop4[4] = {127, 0, 0, 1};
@@ -158,9 +162,6 @@ check_host(const UrlGuardPolicy *policy, const char *host, UrlTarget *target,
 			return false;
 		return true;
 	}
-	for (const char *p = bare; *p; p++)
-		if (!(ascii_alnum(*p) || *p == '-' || *p == '.' || *p == '_'))
-			return fail(reason, "host contains characters a host name cannot have");
 	return true;
 }
 

@@ -226,8 +226,9 @@ main(void)
 		  judged(&hatches, "ftp://example.com/", "scheme must be https or http") &&
 		  judged(&hatches, "http://127.0.0.1:8080/", NULL) && judged(&hatches, "https://localhost/", NULL) &&
 		  judged(&hatches, "https://10.0.0.1/", "address 10.0.0.1 is in the blocked range 10.0.0.0/8 (private)") &&
-		  judged(&hatches, "https://[::ffff:127.0.0.1]/", NULL),
-		  "allow_http and allowed CIDRs widen exactly what they name (IPv4 inside IPv6 too)");
+		  judged(&hatches, "https://[::ffff:127.0.0.1]/", NULL) &&
+		  judged(&hatches, "https://0i\xe3.localhost/", "host contains characters a host name cannot have"),
+		  "allow_http and allowed CIDRs widen exactly what they name (IPv4 inside IPv6 too), not the host name rules");
 	allow.count = 1;
 	check(judged(&hatches, "https://localhost/", "address ::1 is in the blocked range ::1/128 (loopback)"),
 		  "localhost needs both loopbacks allowed");
