@@ -168,7 +168,9 @@ void
 s3_call_query(S3Call *c, const char *name, const char *value)
 {
 	if (c->nquery >= S3_MAX_QUERY)
-		elog(ERROR, "too many query parameters for %s", c->op);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("too many query parameters for %s", c->op)));
 	c->query[c->nquery].name = name;
 	c->query[c->nquery].value = value;
 	c->nquery++;
@@ -466,6 +468,8 @@ s3_run_again(const S3Target *t, S3Call *calls, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (calls[i].outcome != S3_OUTCOME_RETRY)
-			elog(ERROR, "only calls that failed transiently are run again");
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg_internal("only calls that failed transiently are run again")));
 	run_calls(t, calls, n, true);
 }

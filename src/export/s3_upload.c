@@ -96,7 +96,9 @@ part_of(S3Writer *w, HttpRequest *req)
 	for (int i = 0; i <= w->in_flight_max; i++)
 		if (&w->bufs[i].call.req == req)
 			return &w->bufs[i];
-	elog(ERROR, "object storage answer of a request that is not a part");
+	ereport(ERROR,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg_internal("object storage answer of a request that is not a part")));
 	pg_unreachable();
 }
 
@@ -264,7 +266,9 @@ complete_upload(S3Writer *w, int64 bytes)
 
 	for (int i = 0; i < w->parts; i++)
 		if (w->etags[i] == NULL)
-			elog(ERROR, "part %d of the upload has no ETag", i + 1);
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg_internal("part %d of the upload has no ETag", i + 1)));
 	len = s3_complete_xml((const char *const *) w->etags, w->parts, NULL, 0);
 	if (len == 0)
 		ereport(ERROR,
