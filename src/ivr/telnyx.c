@@ -165,16 +165,6 @@ telnyx_prepare(HttpRequest *req, const TelnyxAccount *account, const char *metho
 	req->truncate_ok = true;
 }
 
-/* A response body as text of the database encoding (cut at the first invalid byte). */
-static Datum
-telnyx_body_text(const HttpRequest *req)
-{
-	const char *body = req->result.body ? req->result.body : "";
-	int			valid = pg_encoding_verifymbstr(GetDatabaseEncoding(), body, (int) req->result.body_len);
-
-	return PointerGetDatum(cstring_to_text_with_len(body, Max(valid, 0)));
-}
-
 /* The channel's claim: leases due jobs (wib.telnyx_claim) and prepares their requests. */
 static int
 telnyx_claim(int max_items, int lease_seconds, MemoryContext mcxt, void **items, HttpRequest *requests)
@@ -249,7 +239,7 @@ telnyx_record(void *items, HttpRequest *reqs, int n)
 		attempts[i] = Int32GetDatum(batch->jobs[i].attempts);
 		steps[i] = CStringGetTextDatum(batch->jobs[i].step);
 		statuses[i] = Int32GetDatum((int32) res->status);
-		bodies[i] = telnyx_body_text(&reqs[i]);
+		bodies[i] = channel_response_text(&reqs[i]);
 		error_nulls[i] = res->error[0] == '\0';
 		errors[i] = error_nulls[i] ? (Datum) 0 : CStringGetTextDatum(res->error);
 		retry_nulls[i] = res->retry_after_seconds < 0;
@@ -352,7 +342,7 @@ wib_telnyx_request(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 
 	values[0] = Int32GetDatum((int32) req.result.status);
-	values[1] = telnyx_body_text(&req);
+	values[1] = channel_response_text(&req);
 	nulls[2] = req.result.error[0] == '\0';
 	values[2] = nulls[2] ? (Datum) 0 : CStringGetTextDatum(req.result.error);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));

@@ -31,6 +31,7 @@
 #include "http/engine.h"
 #include "http/http_settings.h"
 #include "push/push_deliver.h"
+#include "workers/channel.h"
 #include "push/push_settings.h"
 #include "push/vapid.h"
 #include "push/webpush.h"
@@ -368,16 +369,6 @@ push_claim(int max_items, int lease_seconds, MemoryContext mcxt, void **items, H
 	return sent;
 }
 
-/* A response body as valid text: cut at the first byte not valid in the database encoding. */
-static Datum
-body_text(const HttpRequest *req)
-{
-	const char *body = req->result.body ? req->result.body : "";
-	int			valid = pg_encoding_verifymbstr(GetDatabaseEncoding(), body, (int) req->result.body_len);
-
-	return PointerGetDatum(cstring_to_text_with_len(body, Max(valid, 0)));
-}
-
 /* The channel's record: every outcome in one call of wib.push_record. */
 static void
 push_record(void *items, HttpRequest *reqs, int n)
@@ -409,7 +400,7 @@ push_record(void *items, HttpRequest *reqs, int n)
 		statuses[i] = Int32GetDatum((int32) res->status);
 		error_nulls[i] = res->error[0] == '\0';
 		errors[i] = error_nulls[i] ? (Datum) 0 : CStringGetTextDatum(res->error);
-		bodies[i] = body_text(&reqs[i]);
+		bodies[i] = channel_response_text(&reqs[i]);
 		durations[i] = Int32GetDatum(res->duration_ms);
 		retry_nulls[i] = res->retry_after_seconds < 0;
 		retry_after[i] = Int32GetDatum(Max(res->retry_after_seconds, 0));

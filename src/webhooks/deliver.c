@@ -293,16 +293,6 @@ prepare_request(Delivery *d, HttpRequest *req)
 	req->on_start_arg = d;
 }
 
-/* A response body as valid text: cut at the first byte that is not valid in the database encoding. */
-static Datum
-body_text(const HttpRequest *req)
-{
-	const char *body = req->result.body ? req->result.body : "";
-	int			valid = pg_encoding_verifymbstr(GetDatabaseEncoding(), body, (int) req->result.body_len);
-
-	return PointerGetDatum(cstring_to_text_with_len(body, Max(valid, 0)));
-}
-
 /* The channel's record: every outcome in one call of wib.webhook_record. */
 static void
 webhook_record(void *items, HttpRequest *reqs, int n)
@@ -335,7 +325,7 @@ webhook_record(void *items, HttpRequest *reqs, int n)
 		error_nulls[i] = res->error[0] == '\0';
 		errors[i] = error_nulls[i] ? (Datum) 0 : CStringGetTextDatum(res->error);
 		durations[i] = Int32GetDatum(res->duration_ms);
-		bodies[i] = body_text(&reqs[i]);
+		bodies[i] = channel_response_text(&reqs[i]);
 		retry_nulls[i] = res->retry_after_seconds < 0;
 		retry_after[i] = Int32GetDatum(Max(res->retry_after_seconds, 0));
 	}

@@ -8,8 +8,10 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -137,4 +139,14 @@ wib_deliver_due(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(pass_context);
 	PG_RETURN_INT32(n);
+}
+
+/* A response body as text of the database encoding, cut at the first invalid byte. */
+Datum
+channel_response_text(const HttpRequest *req)
+{
+	const char *body = req->result.body ? req->result.body : "";
+	int			valid = pg_encoding_verifymbstr(GetDatabaseEncoding(), body, (int) req->result.body_len);
+
+	return PointerGetDatum(cstring_to_text_with_len(body, Max(valid, 0)));
 }

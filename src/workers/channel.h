@@ -47,6 +47,9 @@ typedef struct DeliveryChannel
  */
 extern int	delivery_pass(bool own_xact, int max_items, bool *more);
 
+/* A response body as text of the database encoding, cut at the first invalid byte (for a channel's record). */
+extern Datum channel_response_text(const HttpRequest *req);
+
 /* Makes every channel's items leased by a dead deliverer due again (own transaction). */
 extern void delivery_release_leases(void);
 
