@@ -6,7 +6,7 @@
 -- the dashboards read the same figures.  Isolation levels and concurrent
 -- writers: test/t/041_analytics_totals.pl.
 BEGIN;
-SELECT plan(33);
+SELECT plan(37);
 
 -- The totals against the full recomputation: rows in one and not the other (with multiplicity).
 CREATE FUNCTION pg_temp.totals_diff() RETURNS bigint LANGUAGE sql AS $$
@@ -65,6 +65,28 @@ INSERT INTO wib.call_outcomes (organization_id, call_id, outcome) VALUES (:'org_
 SELECT ok(pg_temp.refreshed_equal(), 'totals_equal_after_single_row_inserts');
 SELECT ok(EXISTS (SELECT 1 FROM wib.analytics_daily_totals WHERE organization_id = :'org_b' AND day = '2026-10-30'),
           'a_new_day_gets_a_row');
+
+-- The application's own role, which may not touch the log, in a session whose
+-- time zone is 14 hours from UTC: a call late on a UTC day is logged under that
+-- day, three calls of one bucket in one statement as one row.
+SET TIME ZONE 'Pacific/Kiritimati';
+SELECT wib.set_context(:'org_a', 'writer');
+SET LOCAL ROLE wib_app;
+INSERT INTO wib.calls (organization_id, agent_id, status, started_at, duration_seconds)
+SELECT :'org_a', 'agent-3', 'completed', timestamptz '2026-10-06 23:30+00' + i * interval '1 minute', 30
+  FROM generate_series(0, 2) i;
+RESET ROLE;
+SELECT wib.clear_context();
+RESET TIME ZONE;
+SELECT results_eq($$SELECT day, agent_id FROM wib.analytics_changes$$,
+                  $$VALUES (date '2026-10-06', 'agent-3'::text)$$,
+                  'an_application_insert_is_logged_once_per_bucket_under_its_utc_day');
+SELECT ok(pg_temp.refreshed_equal(), 'totals_equal_after_an_application_insert');
+DELETE FROM wib.calls WHERE organization_id = :'org_a' AND started_at >= '2026-10-06 23:30+00' AND started_at < '2026-10-07 00:00+00';
+SELECT results_eq($$SELECT day, agent_id FROM wib.analytics_changes$$,
+                  $$VALUES (date '2026-10-06', 'agent-3'::text)$$,
+                  'a_delete_is_logged_once_per_bucket');
+SELECT ok(pg_temp.refreshed_equal(), 'totals_equal_after_the_delete');
 
 -- ------------------------------------------------------------ updates of calls
 UPDATE wib.calls SET started_at = started_at + interval '1 microsecond' WHERE id = :'lone_call';

@@ -22,7 +22,7 @@ AS $$
 DECLARE
     -- Read from the transition tables first, by statements that read nothing
     -- else: on a Citus shard a statement writing a distributed table cannot
-    -- read them (see wib.analytics_calls_changed).
+    -- read them (see wib.analytics_calls_updated).
     gone_orgs  uuid[];
     gone_calls uuid[];
     orgs       uuid[];

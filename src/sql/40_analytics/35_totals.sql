@@ -81,19 +81,28 @@ COMMENT ON FUNCTION wib.analytics_weekly_recompute() IS
 
 -- ------------------------------------------------------------ the change log
 
--- The three triggers below gather the changed buckets from the transition
--- tables first, in a statement that reads nothing else, and then write the
--- log from arrays: on a Citus cluster they run on a shard, where a statement
--- that reads a transition table cannot also write (or join) a distributed
--- table ("executor could not find named tuplestore").  The buckets of one
+-- Inserts and deletes of calls and sentiment scores are logged by a trigger in
+-- C (src/analytics/change_log.c): one runs with every call an application
+-- inserts, so it reads the transition table directly and appends the buckets
+-- with one saved plan.  Updates and outcomes are logged by the SQL triggers
+-- below, which pair old and new rows or look the calls up.
+CREATE OR REPLACE FUNCTION wib.analytics_log_rows() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'wib_analytics_log_rows';
+COMMENT ON FUNCTION wib.analytics_log_rows() IS
+    'Trigger (AFTER INSERT with a NEW TABLE or AFTER DELETE with an OLD TABLE, per statement; arguments: the time column and the agent column): logs in wib.analytics_changes the (organization, UTC day, agent) buckets of the rows, as the owner of the log.';
+
+-- The SQL triggers gather the changed buckets from the transition tables
+-- first, in a statement that reads nothing else, and then write the log from
+-- arrays: on a Citus cluster they run on a shard, where a statement that
+-- reads a transition table cannot also write (or join) a distributed table
+-- ("executor could not find named tuplestore").  The buckets of one
 -- statement are few (distinct organization, day, agent).
 
--- Statement-level trigger on wib.calls (one per event: a trigger with
--- transition tables serves one event): the buckets of inserted and deleted
--- calls, and of both versions of a call whose organization, start, agent,
--- status or duration changed.  Definer rights: applications write calls, only
--- wib writes the log.
-CREATE OR REPLACE FUNCTION wib.analytics_calls_changed() RETURNS trigger
+-- Statement-level trigger on updates of wib.calls: the buckets of both
+-- versions of a call whose organization, start, agent, status or duration
+-- changed.  Definer rights: applications write calls, only wib writes the log.
+CREATE OR REPLACE FUNCTION wib.analytics_calls_updated() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
@@ -102,25 +111,15 @@ DECLARE
     days   date[];
     agents text[];
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(b.organization_id), array_agg(b.day), array_agg(b.agent_id) INTO orgs, days, agents
-          FROM (SELECT DISTINCT n.organization_id, (n.started_at AT TIME ZONE INTERVAL '0')::date AS day, n.agent_id
-                  FROM new_rows n) b;
-    ELSIF TG_OP = 'DELETE' THEN
-        SELECT array_agg(b.organization_id), array_agg(b.day), array_agg(b.agent_id) INTO orgs, days, agents
-          FROM (SELECT DISTINCT o.organization_id, (o.started_at AT TIME ZONE INTERVAL '0')::date AS day, o.agent_id
-                  FROM old_rows o) b;
-    ELSE
-        SELECT array_agg(x.organization_id), array_agg(x.day), array_agg(x.agent_id) INTO orgs, days, agents
-          FROM (SELECT DISTINCT b.organization_id, (b.started_at AT TIME ZONE INTERVAL '0')::date AS day, b.agent_id
-                  FROM old_rows o
-                  FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
-                  CROSS JOIN LATERAL (VALUES (o.organization_id, o.started_at, o.agent_id),
-                                             (n.organization_id, n.started_at, n.agent_id)) b(organization_id, started_at, agent_id)
-                 WHERE b.organization_id IS NOT NULL
-                   AND (o.organization_id, o.started_at, o.agent_id, o.status, o.duration_seconds)
-                       IS DISTINCT FROM (n.organization_id, n.started_at, n.agent_id, n.status, n.duration_seconds)) x;
-    END IF;
+    SELECT array_agg(x.organization_id), array_agg(x.day), array_agg(x.agent_id) INTO orgs, days, agents
+      FROM (SELECT DISTINCT b.organization_id, (b.started_at AT TIME ZONE INTERVAL '0')::date AS day, b.agent_id
+              FROM old_rows o
+              FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
+              CROSS JOIN LATERAL (VALUES (o.organization_id, o.started_at, o.agent_id),
+                                         (n.organization_id, n.started_at, n.agent_id)) b(organization_id, started_at, agent_id)
+             WHERE b.organization_id IS NOT NULL
+               AND (o.organization_id, o.started_at, o.agent_id, o.status, o.duration_seconds)
+                   IS DISTINCT FROM (n.organization_id, n.started_at, n.agent_id, n.status, n.duration_seconds)) x;
     IF orgs IS NOT NULL THEN
         INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
         SELECT u.organization_id, u.day, u.agent_id FROM unnest(orgs, days, agents) u(organization_id, day, agent_id);
@@ -128,8 +127,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION wib.analytics_calls_changed() IS
-    'Trigger on wib.calls (per statement): logs in wib.analytics_changes the days and agents whose analytics totals the statement changed.';
+COMMENT ON FUNCTION wib.analytics_calls_updated() IS
+    'Trigger on wib.calls (UPDATE, per statement): logs in wib.analytics_changes the days and agents of both versions of each call whose organization, start, agent, status or duration changed.';
 
 -- Statement-level trigger on wib.call_outcomes: the buckets of the calls whose
 -- outcomes were added, removed or changed (a call deleted with its outcomes
@@ -169,9 +168,9 @@ $$;
 COMMENT ON FUNCTION wib.analytics_outcomes_changed() IS
     'Trigger on wib.call_outcomes (per statement): logs in wib.analytics_changes the days and agents of the calls whose outcomes the statement changed.';
 
--- Statement-level trigger on wib.sentiment_scores: each score carries its
--- call's start and agent, so the buckets come from the rows themselves.
-CREATE OR REPLACE FUNCTION wib.analytics_sentiment_changed() RETURNS trigger
+-- Statement-level trigger on updates of wib.sentiment_scores: each score
+-- carries its call's start and agent, so the buckets come from the rows.
+CREATE OR REPLACE FUNCTION wib.analytics_sentiment_updated() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
@@ -180,25 +179,15 @@ DECLARE
     days   date[];
     agents text[];
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(b.organization_id), array_agg(b.day), array_agg(b.agent_id) INTO orgs, days, agents
-          FROM (SELECT DISTINCT n.organization_id, (n.call_started_at AT TIME ZONE INTERVAL '0')::date AS day, n.agent_id
-                  FROM new_rows n) b;
-    ELSIF TG_OP = 'DELETE' THEN
-        SELECT array_agg(b.organization_id), array_agg(b.day), array_agg(b.agent_id) INTO orgs, days, agents
-          FROM (SELECT DISTINCT o.organization_id, (o.call_started_at AT TIME ZONE INTERVAL '0')::date AS day, o.agent_id
-                  FROM old_rows o) b;
-    ELSE
-        SELECT array_agg(x.organization_id), array_agg(x.day), array_agg(x.agent_id) INTO orgs, days, agents
-          FROM (SELECT DISTINCT b.organization_id, (b.started_at AT TIME ZONE INTERVAL '0')::date AS day, b.agent_id
-                  FROM old_rows o
-                  FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
-                  CROSS JOIN LATERAL (VALUES (o.organization_id, o.call_started_at, o.agent_id),
-                                             (n.organization_id, n.call_started_at, n.agent_id)) b(organization_id, started_at, agent_id)
-                 WHERE b.organization_id IS NOT NULL
-                   AND (o.organization_id, o.call_started_at, o.agent_id, o.sentiment_score, o.sentiment_label)
-                       IS DISTINCT FROM (n.organization_id, n.call_started_at, n.agent_id, n.sentiment_score, n.sentiment_label)) x;
-    END IF;
+    SELECT array_agg(x.organization_id), array_agg(x.day), array_agg(x.agent_id) INTO orgs, days, agents
+      FROM (SELECT DISTINCT b.organization_id, (b.started_at AT TIME ZONE INTERVAL '0')::date AS day, b.agent_id
+              FROM old_rows o
+              FULL JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
+              CROSS JOIN LATERAL (VALUES (o.organization_id, o.call_started_at, o.agent_id),
+                                         (n.organization_id, n.call_started_at, n.agent_id)) b(organization_id, started_at, agent_id)
+             WHERE b.organization_id IS NOT NULL
+               AND (o.organization_id, o.call_started_at, o.agent_id, o.sentiment_score, o.sentiment_label)
+                   IS DISTINCT FROM (n.organization_id, n.call_started_at, n.agent_id, n.sentiment_score, n.sentiment_label)) x;
     IF orgs IS NOT NULL THEN
         INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
         SELECT u.organization_id, u.day, u.agent_id FROM unnest(orgs, days, agents) u(organization_id, day, agent_id);
@@ -206,8 +195,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION wib.analytics_sentiment_changed() IS
-    'Trigger on wib.sentiment_scores (per statement): logs in wib.analytics_changes the days and agents whose sentiment totals the statement changed.';
+COMMENT ON FUNCTION wib.analytics_sentiment_updated() IS
+    'Trigger on wib.sentiment_scores (UPDATE, per statement): logs in wib.analytics_changes the days and agents of both versions of each score whose organization, call start, agent, score or label changed.';
 
 -- TRUNCATE fires no row changes: every bucket with totals is logged, so the
 -- next run recomputes them all.
@@ -227,11 +216,11 @@ COMMENT ON FUNCTION wib.analytics_totals_truncated() IS
     'Trigger on wib.calls, wib.call_outcomes and wib.sentiment_scores (TRUNCATE): logs every bucket that has totals, so the next nightly run recomputes them all.';
 
 CREATE OR REPLACE TRIGGER calls_analytics_insert AFTER INSERT ON wib.calls
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_calls_changed();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_log_rows('started_at', 'agent_id');
 CREATE OR REPLACE TRIGGER calls_analytics_update AFTER UPDATE ON wib.calls
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_calls_changed();
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_calls_updated();
 CREATE OR REPLACE TRIGGER calls_analytics_delete AFTER DELETE ON wib.calls
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_calls_changed();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_log_rows('started_at', 'agent_id');
 CREATE OR REPLACE TRIGGER calls_analytics_truncate AFTER TRUNCATE ON wib.calls
     FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_totals_truncated();
 CREATE OR REPLACE TRIGGER call_outcomes_analytics_insert AFTER INSERT ON wib.call_outcomes
@@ -243,11 +232,11 @@ CREATE OR REPLACE TRIGGER call_outcomes_analytics_delete AFTER DELETE ON wib.cal
 CREATE OR REPLACE TRIGGER call_outcomes_analytics_truncate AFTER TRUNCATE ON wib.call_outcomes
     FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_totals_truncated();
 CREATE OR REPLACE TRIGGER sentiment_scores_analytics_insert AFTER INSERT ON wib.sentiment_scores
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_sentiment_changed();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_log_rows('call_started_at', 'agent_id');
 CREATE OR REPLACE TRIGGER sentiment_scores_analytics_update AFTER UPDATE ON wib.sentiment_scores
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_sentiment_changed();
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_sentiment_updated();
 CREATE OR REPLACE TRIGGER sentiment_scores_analytics_delete AFTER DELETE ON wib.sentiment_scores
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_sentiment_changed();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_log_rows('call_started_at', 'agent_id');
 CREATE OR REPLACE TRIGGER sentiment_scores_analytics_truncate AFTER TRUNCATE ON wib.sentiment_scores
     FOR EACH STATEMENT EXECUTE FUNCTION wib.analytics_totals_truncated();
 
