@@ -26,7 +26,7 @@ longer than --cursor-idle-seconds).
 
 Admin API (loopback, no auth), JSON in and out:
   POST /__admin/contacts {"count", "same_modstamp", "modstamp", "object", "phone_formats"} -> {"ids"}
-  POST /__admin/update {"ids" | "count", "object", "same_modstamp", "system_only", "fields"} -> {"updated"}
+  POST /__admin/update {"ids" | "count", "object", "system_only", "fields"} -> {"updated"}  (one SystemModstamp: now)
   POST /__admin/delete {"ids" | "count", "object", "deleted_at"} -> {"deleted"}
   GET  /__admin/records?object=Contact[&deleted=1] -> {"records"}   (all fields, Salesforce spelling)
   GET  /__admin/tasks -> {"tasks"}
@@ -400,8 +400,7 @@ class Salesforce(peer_http.PeerApp):
 
     def a_update(self, req, b):
         return {"updated": self.store.update(self.obj(req, b), b.get("ids"), b.get("count"),
-                                             bool(b.get("same_modstamp")), bool(b.get("system_only")),
-                                             b.get("fields"))}
+                                             bool(b.get("system_only")), b.get("fields"))}
 
     def a_delete(self, req, b):
         return {"deleted": self.store.delete(self.obj(req, b), b.get("ids"), b.get("count"), b.get("deleted_at"))}

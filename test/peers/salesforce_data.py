@@ -9,7 +9,9 @@ seconds, as in Salesforce, so records modified together share a SystemModstamp
 and only (SystemModstamp, Id) orders them.  JSON shows datetimes as
 2026-11-29T10:15:00.000+0000, Salesforce's spelling.  A peer-made timestamp is
 never earlier than the last one it made unless a test asks for a given time,
-so a cursor kept on data timestamps cannot miss a change.
+so a cursor kept on data timestamps cannot miss a change.  A modification is
+stamped with the second it happens in, as Salesforce stamps a transaction; the
+records of one update share that stamp.
 """
 import datetime
 import http.client
@@ -147,13 +149,14 @@ class Store:
         live = (r for r in recs.values() if r["IsDeleted"] == deleted)
         return [r for _, r in zip(range(int(count or 0)), live)]
 
-    def update(self, obj, ids=None, count=None, same_modstamp=False, system_only=False, fields=None):
+    def update(self, obj, ids=None, count=None, system_only=False, fields=None):
+        """Modifies records in one transaction: each gets the second it happens in as its SystemModstamp (never
+        a time before the change, which would put a record modified during a sync behind that sync's cursor)."""
         chosen = self.pick(obj, ids, count)
-        floor = self.last_stamp
         shared = self.stamp()
         out = []
-        for i, r in enumerate(chosen):
-            t = shared if same_modstamp else max(shared - (len(chosen) - 1 - i), floor, r["SystemModstamp"])
+        for r in chosen:
+            t = max(shared, r["SystemModstamp"])
             self.last_stamp = max(self.last_stamp, t)
             r["SystemModstamp"] = t
             if not system_only:

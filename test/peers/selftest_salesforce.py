@@ -1,5 +1,6 @@
 """Salesforce part of the CRM peers' self-test (selftest_crm_peers.py runs it)."""
 import base64
+import calendar
 import hashlib
 import hmac
 import http.server
@@ -167,6 +168,12 @@ def queries(sf, sf2, api):
     check("salesforce: a composite cursor (SystemModstamp = X AND Id > 'id') OR SystemModstamp > X, with a %2B "
           "offset, returns exactly the records after it", s == 200 and [r["Id"] for r in b["records"]]
           == [r["Id"] for r in recs[2101:]] and b["done"], (s, b if s != 200 else len(b["records"])))
+    before = time.time()
+    upd = sf.admin("update", {"ids": ids[:3], "fields": {"FirstName": "Changed"}})["updated"]
+    stamps = {u["SystemModstamp"] for u in upd}
+    check("salesforce: records modified together share one SystemModstamp, never before the change",
+          len(upd) == 3 and len(stamps) == 1
+          and calendar.timegm(time.strptime(stamps.pop()[:19], "%Y-%m-%dT%H:%M:%S")) >= int(before), upd)
 
     errs = [("quoted datetime", "SELECT Id FROM Contact WHERE SystemModstamp > '2026-11-29T10:15:00.000Z'", "INVALID_FIELD"),
             ("'+' arrived as a space", "SELECT Id FROM Contact WHERE SystemModstamp > 2026-11-29T10:15:00 00:00", "MALFORMED_QUERY"),

@@ -12,9 +12,12 @@
 --
 -- A delta run starts wib.crm_reread_window before the previous run began
 -- (SystemModstamp >= that time), because Salesforce stamps whole seconds and
--- a transaction that commits late may carry an earlier stamp; with nothing
--- left unsettled it goes on from the cursor itself.  A record is written only
--- when it changed, and never an older version over a newer one.
+-- a transaction that commits late may carry an earlier stamp; when the cursor
+-- is older than that time it goes on from the cursor itself, (t, id) after,
+-- which reads all that time would and more: a record with the cursor's own
+-- stamp but a smaller Id can only be missed when it is stamped before the
+-- previous run began, later than the re-read window allows.  A record is
+-- written only when it changed, and never an older version over a newer one.
 --
 -- Deletions come from sobjects/<Object>/deleted for the window since the last
 -- one (Salesforce keeps 15 days, ignores seconds, and wants more than a
@@ -396,7 +399,7 @@ BEGIN
                                         run ->> 'pos_id', NULL, (run ->> 'full')::boolean);
     ELSIF (run ->> 'full')::boolean OR oc ->> 'ts' IS NULL THEN
         soql := wib.crm_salesforce_soql(obj, wib.crm_salesforce_fields(obj, m), NULL, NULL, NULL, (run ->> 'full')::boolean);
-    ELSIF settled IS NOT NULL AND settled < (oc ->> 'ts')::timestamptz THEN
+    ELSIF settled IS NOT NULL AND settled <= (oc ->> 'ts')::timestamptz THEN
         soql := wib.crm_salesforce_soql(obj, wib.crm_salesforce_fields(obj, m), NULL, NULL, settled, false);
     ELSE
         soql := wib.crm_salesforce_soql(obj, wib.crm_salesforce_fields(obj, m), (oc ->> 'ts')::timestamptz,
