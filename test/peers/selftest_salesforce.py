@@ -347,6 +347,31 @@ def outbound(sf, ids):
 
 
 
+def leads(sf, api):
+    """Lead conversion; the recycle bin emptied."""
+    lead_ids = sf.admin("contacts", {"count": 3, "object": "Lead"})["ids"]
+    conv = sf.admin("convert", {"ids": lead_ids[:1]})["converted"]
+    s, _, b = soql(sf, api, "SELECT Id, IsConverted, ConvertedContactId FROM Lead WHERE Id = '%s'" % lead_ids[0])
+    s2, _, b2 = soql(sf, api, "SELECT Id, LastName FROM Contact WHERE Id = '%s'" % conv[0]["contact"])
+    check("salesforce: a converted Lead has IsConverted and ConvertedContactId, and its Contact exists",
+          s == 200 and b["records"][0]["IsConverted"] is True and b["records"][0]["ConvertedContactId"] == conv[0]["contact"]
+          and s2 == 200 and len(b2["records"]) == 1, (b, b2))
+    fmt = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
+    path = "/services/data/v59.0/sobjects/Lead/deleted/?"
+    sf.admin("delete", {"object": "Lead", "ids": lead_ids[1:2],
+                        "deleted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))})
+    window = urllib.parse.urlencode({"start": fmt(time.time() - 3600), "end": fmt(time.time())})
+    s1, _, d1 = sf.call("GET", path + window, token=api)
+    purged = sf.admin("empty_recycle_bin", {"object": "Lead"})["purged"]
+    s2, _, e2 = sf.call("GET", path + window, token=api)
+    s3, _, b3 = soql(sf, api, "SELECT Id FROM Lead WHERE Id = '%s'" % lead_ids[1], kind="queryAll")
+    check("salesforce: an emptied recycle bin: deleted records gone from queryAll, and the deleted endpoint refuses "
+          "a start before it (INVALID_REPLICATION_DATE)",
+          s1 == 200 and [x["id"] for x in d1["deletedRecords"]] == lead_ids[1:2] and purged == lead_ids[1:2]
+          and s2 == 400 and e2[0]["errorCode"] == "INVALID_REPLICATION_DATE" and s3 == 200 and b3["records"] == [],
+          (s1, s2, e2, b3))
+
+
 def run(sf, sf2):
     access = oauth(sf)
     rotation(sf2)
@@ -356,3 +381,4 @@ def run(sf, sf2):
     tasks(sf, api, ids, gone_ids)
     limits(sf, sf2, api)
     outbound(sf, ids)
+    leads(sf, api)
