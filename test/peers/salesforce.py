@@ -26,8 +26,12 @@ longer than --cursor-idle-seconds).
 
 Admin API (loopback, no auth), JSON in and out:
   POST /__admin/contacts {"count", "same_modstamp", "modstamp", "object", "phone_formats"} -> {"ids"}
-  POST /__admin/update {"ids" | "count", "object", "same_modstamp", "system_only", "fields"} -> {"updated"}
+  POST /__admin/update {"ids" | "count", "object", "system_only", "fields"} -> {"updated"}  (one SystemModstamp: now)
   POST /__admin/delete {"ids" | "count", "object", "deleted_at"} -> {"deleted"}
+  POST /__admin/empty_recycle_bin {"object", "at"} -> {"purged"}   records deleted before "at" (default now)
+                                        gone for good; the deleted endpoint refuses a start before it
+                                        (INVALID_REPLICATION_DATE)
+  POST /__admin/convert {"ids"} -> {"converted": [{"lead", "contact"}]}   Leads converted to new Contacts
   GET  /__admin/records?object=Contact[&deleted=1] -> {"records"}   (all fields, Salesforce spelling)
   GET  /__admin/tasks -> {"tasks"}
   POST /__admin/usage {"used"}          sets today's API usage
@@ -57,7 +61,7 @@ import urllib.parse
 import peer_http
 import salesforce_soql as soql
 from peer_http import json_response, redirect, text_response
-from salesforce_data import Store, outbound_envelope, send_outbound, sf_error, with_suffix
+from salesforce_data import Store, outbound_envelope, parse_iso, send_outbound, sf_error, with_suffix
 
 VERSION = r"(v\d+\.\d)"
 B64URL43 = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -102,7 +106,8 @@ class Salesforce(peer_http.PeerApp):
                 ("POST", "delete", self.a_delete), ("GET", "records", self.a_records),
                 ("GET", "tasks", self.a_tasks), ("POST", "usage", self.a_usage),
                 ("POST", "expire_sessions", self.a_expire), ("POST", "token", self.a_token),
-                ("POST", "config", self.a_config),
+                ("POST", "config", self.a_config), ("POST", "empty_recycle_bin", self.a_empty_bin),
+                ("POST", "convert", self.a_convert),
                 ("POST", "outbound_envelope", self.a_envelope), ("GET", "stats", self.a_stats),
                 ("POST", "reset_stats", self.a_reset)):
             r(method, r"/__admin/" + name, "/__admin/" + name, self.admin(fn))
@@ -288,6 +293,7 @@ class Salesforce(peer_http.PeerApp):
             return json_response(400, sf_error(e.code, e.message), headers)
         batch = self.batch_size(req)
         with self.lock:
+            self.store.read(time.time())
             recs = self.store.visible(q.obj, kind == "queryAll", time.time())
             rows = [dict(r) for r in soql.run(q, recs, lambda r, f: self.store.get(q.obj, r, f))]  # the snapshot
             cur = {"obj": q.obj, "fields": q.fields, "version": version, "rows": rows, "batch": batch}
@@ -400,11 +406,17 @@ class Salesforce(peer_http.PeerApp):
 
     def a_update(self, req, b):
         return {"updated": self.store.update(self.obj(req, b), b.get("ids"), b.get("count"),
-                                             bool(b.get("same_modstamp")), bool(b.get("system_only")),
-                                             b.get("fields"))}
+                                             bool(b.get("system_only")), b.get("fields"))}
 
     def a_delete(self, req, b):
         return {"deleted": self.store.delete(self.obj(req, b), b.get("ids"), b.get("count"), b.get("deleted_at"))}
+
+    def a_empty_bin(self, req, b):
+        at = b.get("at")
+        return {"purged": self.store.empty_recycle_bin(self.obj(req, b), parse_iso(at) if at else time.time())}
+
+    def a_convert(self, req, b):
+        return {"converted": self.store.convert(b.get("ids") or [])}
 
     def a_records(self, req, b):
         obj = self.obj(req, b)

@@ -9,7 +9,9 @@ seconds, as in Salesforce, so records modified together share a SystemModstamp
 and only (SystemModstamp, Id) orders them.  JSON shows datetimes as
 2026-11-29T10:15:00.000+0000, Salesforce's spelling.  A peer-made timestamp is
 never earlier than the last one it made unless a test asks for a given time,
-so a cursor kept on data timestamps cannot miss a change.
+nor before the last query answered, so a cursor kept on data timestamps cannot
+miss a change.  A modification is stamped with the second it happens in, as
+Salesforce stamps a transaction; the records of one update share that stamp.
 """
 import datetime
 import http.client
@@ -89,6 +91,7 @@ class Store:
         self.tasks = []
         self.counter = {"Contact": 0, "Lead": 0, "Account": 0, "Task": 0}
         self.last_stamp = 0
+        self.purged = {"Contact": 0.0, "Lead": 0.0}  # when the recycle bin was last emptied
         for name in ("Initech", "Globex Corporation", "Umbrella & Co", "Hooli"):
             aid = self.new_id("Account")
             self.accounts[aid] = name
@@ -104,6 +107,12 @@ class Store:
         t = max(float(int(time.time())), self.last_stamp)
         self.last_stamp = t
         return t
+
+    def read(self, now):
+        """A client read the data: records created from now on are not dated before this second, so a
+        client that has read past a time never finds records appearing behind it (Salesforce stamps a
+        new record with the time it is created; only records made before any read may be dated back)."""
+        self.last_stamp = max(self.last_stamp, float(int(now)))
 
     def find(self, rid):
         for obj, recs in self.records.items():
@@ -147,13 +156,14 @@ class Store:
         live = (r for r in recs.values() if r["IsDeleted"] == deleted)
         return [r for _, r in zip(range(int(count or 0)), live)]
 
-    def update(self, obj, ids=None, count=None, same_modstamp=False, system_only=False, fields=None):
+    def update(self, obj, ids=None, count=None, system_only=False, fields=None):
+        """Modifies records in one transaction: each gets the second it happens in as its SystemModstamp (never
+        a time before the change, which would put a record modified during a sync behind that sync's cursor)."""
         chosen = self.pick(obj, ids, count)
-        floor = self.last_stamp
         shared = self.stamp()
         out = []
-        for i, r in enumerate(chosen):
-            t = shared if same_modstamp else max(shared - (len(chosen) - 1 - i), floor, r["SystemModstamp"])
+        for r in chosen:
+            t = max(shared, r["SystemModstamp"])
             self.last_stamp = max(self.last_stamp, t)
             r["SystemModstamp"] = t
             if not system_only:
@@ -174,6 +184,33 @@ class Store:
                 r.update({"IsDeleted": True, "DeletedDate": when, "SystemModstamp": max(when, r["SystemModstamp"]),
                           "LastModifiedDate": max(when, r["LastModifiedDate"])})
                 out.append(r["Id"])
+        return out
+
+    def empty_recycle_bin(self, obj, when):
+        """The recycle bin emptied at `when` (by a user, or by Salesforce when it is full): records deleted
+        before then are gone for good, and earliestDateAvailable, the time of the last physical deletion,
+        moves up to it."""
+        gone = [rid for rid, r in self.records[obj].items() if r["IsDeleted"] and r["DeletedDate"] <= when]
+        for rid in gone:
+            del self.records[obj][rid]
+        self.purged[obj] = max(self.purged[obj], when)
+        return gone
+
+    def convert(self, ids):
+        """Lead conversion: a Contact made from each Lead, the Lead IsConverted (both stamped now)."""
+        out = []
+        for r in self.pick("Lead", ids, None):
+            if r["IsConverted"] or r["IsDeleted"]:
+                continue
+            t = self.stamp()
+            cid = self.new_id("Contact")
+            contact = {k: r[k] for k in ("FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title")}
+            contact.update({"Id": cid, "AccountId": None, "CreatedDate": t, "LastModifiedDate": t,
+                            "SystemModstamp": t, "IsDeleted": False, "DeletedDate": None})
+            self.records["Contact"][cid] = contact
+            r.update({"IsConverted": True, "ConvertedContactId": cid, "Status": "Closed - Converted",
+                      "LastModifiedDate": t, "SystemModstamp": t})
+            out.append({"lead": r["Id"], "contact": cid})
         return out
 
     def get(self, obj, rec, field):
@@ -214,7 +251,7 @@ class Store:
             return 400, sf_error("INVALID_REPLICATION_DATE", "start and end must be ISO 8601 date-times with a zone, "
                                  "e.g. 2026-11-29T10:15:00+00:00")
         s, e = s - s % 60, e - e % 60  # seconds are ignored
-        earliest = now - RECYCLE_DAYS * 86400
+        earliest = max(now - RECYCLE_DAYS * 86400, self.purged.get(obj, 0.0))
         earliest -= earliest % 60
         if e - s <= 60:
             return 400, sf_error("INVALID_REPLICATION_DATE",

@@ -31,7 +31,8 @@ SCHEMA = {
     "Lead": {"Id": "id", "FirstName": "string", "LastName": "string", "Name": "string", "Email": "string",
              "Phone": "string", "MobilePhone": "string", "Title": "string", "Company": "string",
              "Status": "string", "CreatedDate": "datetime", "LastModifiedDate": "datetime",
-             "SystemModstamp": "datetime", "IsDeleted": "boolean", "IsConverted": "boolean"},
+             "SystemModstamp": "datetime", "IsDeleted": "boolean", "IsConverted": "boolean",
+             "ConvertedContactId": "id"},
     # Tasks keep CreatedDate as the API renders it (ISO text, which sorts as time).
     "Task": {"Id": "id", "WhoId": "id", "Subject": "string", "TaskSubtype": "string", "CallType": "string",
              "CallObject": "string", "Status": "string", "CreatedDate": "string"},

@@ -1,5 +1,6 @@
 """Salesforce part of the CRM peers' self-test (selftest_crm_peers.py runs it)."""
 import base64
+import calendar
 import hashlib
 import hmac
 import http.server
@@ -167,6 +168,12 @@ def queries(sf, sf2, api):
     check("salesforce: a composite cursor (SystemModstamp = X AND Id > 'id') OR SystemModstamp > X, with a %2B "
           "offset, returns exactly the records after it", s == 200 and [r["Id"] for r in b["records"]]
           == [r["Id"] for r in recs[2101:]] and b["done"], (s, b if s != 200 else len(b["records"])))
+    before = time.time()
+    upd = sf.admin("update", {"ids": ids[:3], "fields": {"FirstName": "Changed"}})["updated"]
+    stamps = {u["SystemModstamp"] for u in upd}
+    check("salesforce: records modified together share one SystemModstamp, never before the change",
+          len(upd) == 3 and len(stamps) == 1
+          and calendar.timegm(time.strptime(stamps.pop()[:19], "%Y-%m-%dT%H:%M:%S")) >= int(before), upd)
 
     errs = [("quoted datetime", "SELECT Id FROM Contact WHERE SystemModstamp > '2026-11-29T10:15:00.000Z'", "INVALID_FIELD"),
             ("'+' arrived as a space", "SELECT Id FROM Contact WHERE SystemModstamp > 2026-11-29T10:15:00 00:00", "MALFORMED_QUERY"),
@@ -340,6 +347,31 @@ def outbound(sf, ids):
 
 
 
+def leads(sf, api):
+    """Lead conversion; the recycle bin emptied."""
+    lead_ids = sf.admin("contacts", {"count": 3, "object": "Lead"})["ids"]
+    conv = sf.admin("convert", {"ids": lead_ids[:1]})["converted"]
+    s, _, b = soql(sf, api, "SELECT Id, IsConverted, ConvertedContactId FROM Lead WHERE Id = '%s'" % lead_ids[0])
+    s2, _, b2 = soql(sf, api, "SELECT Id, LastName FROM Contact WHERE Id = '%s'" % conv[0]["contact"])
+    check("salesforce: a converted Lead has IsConverted and ConvertedContactId, and its Contact exists",
+          s == 200 and b["records"][0]["IsConverted"] is True and b["records"][0]["ConvertedContactId"] == conv[0]["contact"]
+          and s2 == 200 and len(b2["records"]) == 1, (b, b2))
+    fmt = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
+    path = "/services/data/v59.0/sobjects/Lead/deleted/?"
+    sf.admin("delete", {"object": "Lead", "ids": lead_ids[1:2],
+                        "deleted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))})
+    window = urllib.parse.urlencode({"start": fmt(time.time() - 3600), "end": fmt(time.time())})
+    s1, _, d1 = sf.call("GET", path + window, token=api)
+    purged = sf.admin("empty_recycle_bin", {"object": "Lead"})["purged"]
+    s2, _, e2 = sf.call("GET", path + window, token=api)
+    s3, _, b3 = soql(sf, api, "SELECT Id FROM Lead WHERE Id = '%s'" % lead_ids[1], kind="queryAll")
+    check("salesforce: an emptied recycle bin: deleted records gone from queryAll, and the deleted endpoint refuses "
+          "a start before it (INVALID_REPLICATION_DATE)",
+          s1 == 200 and [x["id"] for x in d1["deletedRecords"]] == lead_ids[1:2] and purged == lead_ids[1:2]
+          and s2 == 400 and e2[0]["errorCode"] == "INVALID_REPLICATION_DATE" and s3 == 200 and b3["records"] == [],
+          (s1, s2, e2, b3))
+
+
 def run(sf, sf2):
     access = oauth(sf)
     rotation(sf2)
@@ -349,3 +381,4 @@ def run(sf, sf2):
     tasks(sf, api, ids, gone_ids)
     limits(sf, sf2, api)
     outbound(sf, ids)
+    leads(sf, api)

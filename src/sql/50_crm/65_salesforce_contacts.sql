@@ -12,15 +12,20 @@
 --
 -- A delta run starts wib.crm_reread_window before the previous run began
 -- (SystemModstamp >= that time), because Salesforce stamps whole seconds and
--- a transaction that commits late may carry an earlier stamp; with nothing
--- left unsettled it goes on from the cursor itself.  A record is written only
--- when it changed, and never an older version over a newer one.
+-- a transaction that commits late may carry an earlier stamp; when the cursor
+-- is older than that time it goes on from the cursor itself, (t, id) after,
+-- which reads all that time would and more: a record with the cursor's own
+-- stamp but a smaller Id can only be missed when it is stamped before the
+-- previous run began, later than the re-read window allows.  A record is
+-- written only when it changed, and never an older version over a newer one.
 --
 -- Deletions come from sobjects/<Object>/deleted for the window since the last
 -- one (Salesforce keeps 15 days, ignores seconds, and wants more than a
 -- minute); an integration idle longer than 14 days lists everything again and
--- reconciles: what the listing did not see leaves the cache.  Converted Leads
--- leave it too (they are Contacts now).
+-- reconciles: what the listing did not see leaves the cache.  So does a run
+-- whose window Salesforce refuses (400 INVALID_REPLICATION_DATE: the recycle
+-- bin was emptied since), from that answer on.  Converted Leads leave the
+-- cache too (they are Contacts now).
 
 -- The objects an integration syncs (config "objects", default Contact).
 CREATE OR REPLACE FUNCTION wib.crm_salesforce_objects(i wib.crm_integrations) RETURNS text[]
@@ -322,8 +327,9 @@ COMMENT ON FUNCTION wib.crm_salesforce_object_done(wib.crm_integrations, jsonb) 
     'Internal: moves a Salesforce sync run to its next object, or completes it (a full listing removes the records it never saw; the cursor becomes a delta cursor); stores and returns the cursor.';
 
 -- The next request of a Salesforce contact sync run, from its cursor (none
--- when the run's contacts are done, or when the sync has used its share of
--- the org's daily API limit: the run stops there until the share frees up).
+-- when the run's contacts are done, while a 403 REQUEST_LIMIT_EXCEEDED pause
+-- lasts, or when the sync has used its share of the org's daily API limit:
+-- the run stops there until the pause ends or the share frees up).
 CREATE OR REPLACE FUNCTION wib.crm_salesforce_sync_request(i wib.crm_integrations, ctx jsonb, bearer text, base text)
     RETURNS wib.crm_request
     LANGUAGE plpgsql VOLATILE
@@ -366,6 +372,13 @@ BEGIN
         EXIT;
     END LOOP;
 
+    -- After 403 REQUEST_LIMIT_EXCEEDED nothing is sent until the pause ends, a sync asked for now included.
+    until := (i.worker_state #>> '{sf_api,paused_until}')::timestamptz;
+    IF until > clock_timestamp() THEN
+        PERFORM wib.crm_salesforce_hold(i.organization_id, i.id, until,
+            format('Salesforce''s daily API request limit is spent (REQUEST_LIMIT_EXCEEDED); requests wait until %s', until), true);
+        RETURN wib.crm_request_none('none');
+    END IF;
     -- The sync's share of the org's daily limit.
     allowed := wib.crm_salesforce_allowance(i);
     used := wib.crm_salesforce_used(i);
@@ -396,7 +409,7 @@ BEGIN
                                         run ->> 'pos_id', NULL, (run ->> 'full')::boolean);
     ELSIF (run ->> 'full')::boolean OR oc ->> 'ts' IS NULL THEN
         soql := wib.crm_salesforce_soql(obj, wib.crm_salesforce_fields(obj, m), NULL, NULL, NULL, (run ->> 'full')::boolean);
-    ELSIF settled IS NOT NULL AND settled < (oc ->> 'ts')::timestamptz THEN
+    ELSIF settled IS NOT NULL AND settled <= (oc ->> 'ts')::timestamptz THEN
         soql := wib.crm_salesforce_soql(obj, wib.crm_salesforce_fields(obj, m), NULL, NULL, settled, false);
     ELSE
         soql := wib.crm_salesforce_soql(obj, wib.crm_salesforce_fields(obj, m), (oc ->> 'ts')::timestamptz,
@@ -406,7 +419,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.crm_salesforce_sync_request(wib.crm_integrations, jsonb, text, text) IS
-    'Internal: the next request of a Salesforce contact sync run (a SOQL query, its next batch, or the deleted records of an object); none when the run is done or the sync has used its share of the org''s daily API limit.';
+    'Internal: the next request of a Salesforce contact sync run (a SOQL query, its next batch, or the deleted records of an object); none when the run is done, while a REQUEST_LIMIT_EXCEEDED pause lasts, or when the sync has used its share of the org''s daily API limit.';
 
 -- Applies an answer of a contact sync run and moves the cursor, in one transaction.
 CREATE OR REPLACE FUNCTION wib.crm_salesforce_sync_apply(i wib.crm_integrations, ctx jsonb, status integer, body jsonb,
@@ -447,11 +460,13 @@ BEGIN
             RETURN jsonb_build_object('deleted', removed);
         END IF;
         IF status = 400 AND body #>> '{0,errorCode}' = 'INVALID_REPLICATION_DATE' THEN
-            -- Salesforce no longer has deletions that old: the next run lists everything again and reconciles.
-            oc := oc - 'deleted_through';
-            cur := jsonb_set(cur, ARRAY['objects'], coalesce(cur -> 'objects', '{}') || jsonb_build_object(obj, oc));
-            PERFORM wib.crm_salesforce_object_done(i, cur);
-            RETURN jsonb_build_object('error', format('%s deletions: %s; the next sync lists every record again', obj, message));
+            -- Salesforce no longer has the deletions of the window (older than it keeps, or its recycle bin was
+            -- emptied): this run goes on as a full listing of every object and reconciles at its end.
+            cur := (cur - 'objects') || jsonb_build_object('run', jsonb_build_object(
+                'sync_id', run ->> 'sync_id', 'started', clock_timestamp(), 'full', true, 'objects', run -> 'objects',
+                'i', 0, 'phase', 'query', 'map', run -> 'map', 'relisted', format('%s deletions: %s', obj, message)));
+            UPDATE wib.crm_integrations x SET sync_cursor = cur WHERE x.organization_id = i.organization_id AND x.id = i.id;
+            RETURN '{}';
         END IF;
         RETURN jsonb_build_object('pause', true, 'error', format('%s deletions: %s', obj, message));
     END IF;
@@ -504,4 +519,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wib.crm_salesforce_sync_apply(wib.crm_integrations, jsonb, integer, jsonb, text) IS
-    'Internal: writes a batch of a Salesforce contact sync (records, or deletions) and moves the cursor in the same transaction; a dropped query locator goes on with a new query after the position; deletions older than Salesforce keeps make the next run a full listing; returns the counts for the run.';
+    'Internal: writes a batch of a Salesforce contact sync (records, or deletions) and moves the cursor in the same transaction; a dropped query locator goes on with a new query after the position; a deletions window Salesforce refuses (INVALID_REPLICATION_DATE) turns the run into a full listing that reconciles; returns the counts for the run.';
