@@ -129,20 +129,24 @@ BEGIN
                                WHERE m.organization_id = o.id) f
          WHERE wib.org_has_feature(o.id, 'advanced_analytics')
            AND f.first_day <= day
-    ), days AS (
-        -- Gap-filled: every day from the organization's first day with calls
-        -- (at most win days back) to the day itself.
-        SELECT o.org, g::date AS d
-          FROM orgs o, generate_series(greatest(o.first_day, day - win), day, interval '1 day') g
     ), series AS (
-        SELECT s.org, count(*)::integer AS len,
-               array_agg(coalesce(m.total_calls, 0)::float8 ORDER BY s.d) AS call_volume,
-               array_agg(m.total_duration_seconds::float8 / nullif(m.calls_with_duration, 0) ORDER BY s.d) AS avg_duration,
-               array_agg(m.sentiment_sum::float8 / nullif(m.calls_with_sentiment, 0) ORDER BY s.d) AS avg_sentiment,
-               array_agg(m.positive_calls::float8 / nullif(m.calls_with_sentiment, 0) ORDER BY s.d) AS positive_share
-          FROM days s
-          LEFT JOIN wib.mv_call_sentiment_daily m ON m.organization_id = s.org AND m.day = s.d
-         GROUP BY s.org
+        -- Gap-filled: every day from the organization's first day with calls
+        -- (at most win days back) to the day itself, from an index range of
+        -- the organization's totals, so the cost follows the window, not the
+        -- history kept.
+        SELECT o.org, w.*
+          FROM orgs o
+          CROSS JOIN LATERAL (
+              SELECT count(*)::integer AS len,
+                     array_agg(coalesce(m.total_calls, 0)::float8 ORDER BY g.d) AS call_volume,
+                     array_agg(m.total_duration_seconds::float8 / nullif(m.calls_with_duration, 0) ORDER BY g.d) AS avg_duration,
+                     array_agg(m.sentiment_sum::float8 / nullif(m.calls_with_sentiment, 0) ORDER BY g.d) AS avg_sentiment,
+                     array_agg(m.positive_calls::float8 / nullif(m.calls_with_sentiment, 0) ORDER BY g.d) AS positive_share
+                FROM generate_series(greatest(o.first_day, analytics_detect.day - win), analytics_detect.day,
+                                     interval '1 day') g(d)
+                LEFT JOIN wib.mv_call_sentiment_daily m
+                       ON m.organization_id = o.org AND m.day = g.d::date
+                      AND m.day BETWEEN greatest(o.first_day, analytics_detect.day - win) AND analytics_detect.day) w
     ), metrics AS (
         SELECT s.org, s.len, v.metric, v.ptype, v.vals
           FROM series s
