@@ -125,12 +125,14 @@ openssl_rate=$(openssl speed -seconds 3 ed25519 2>/dev/null | awk '/Ed25519/ {v 
 # no request and call nothing: the call log count below catches that.
 cat >"$out/inbound.sql" <<'SQL'
 \set n :n + 1
+\set id :first + :client_id * :per + :n
 SELECT wib.ivr_webhook('inbound', r.body, r.signature, r.ts)
-  FROM bench_ivr_requests r WHERE r.id = :first + :client_id * :per + :n;
+  FROM bench_ivr_requests r WHERE r.id = :id;
 SQL
 cat >"$out/timed.sql" <<'SQL'
 \set n :n + 1
-SELECT bench_ivr_timed(:first + :client_id * :per + :n);
+\set id :first + :client_id * :per + :n
+SELECT bench_ivr_timed(:id);
 SQL
 # Requests left for the three runs: 2 + 8 + 2 client ranges, the 2-client runs' 2.5 times longer.
 left=$(( requests - verifies - cpu_calls ))
