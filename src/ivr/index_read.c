@@ -9,6 +9,10 @@
  * found by their full key (the number for a route; the organization and id
  * for a number), so no other tenant's row can be reached.  The statement's
  * snapshot is used, as a query of the same statement would.
+ *
+ * The tables, indexes and column numbers are looked up by name once and kept
+ * until an invalidation names one of them (or all relations): a call does no
+ * catalog lookup beyond the privilege check.
  */
 #include "postgres.h"
 
@@ -23,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -35,7 +40,7 @@ typedef struct IndexReadTarget
 	const char *table;
 	const char *index;
 	const char *columns[2];
-	Oid			relid;			/* looked up again when the schema changes */
+	Oid			relid;			/* InvalidOid: to be looked up (again) */
 	Oid			indexid;
 	AttrNumber	attnums[2];
 } IndexReadTarget;
@@ -44,16 +49,40 @@ static IndexReadTarget routes = {"inbound_number_routes", "inbound_number_routes
 {"organization_id", "number_id"}};
 static IndexReadTarget numbers = {"inbound_numbers", "inbound_numbers_pkey", {"status", "menu_id"}};
 
-/* Resolves t's relation, index and columns (cheap when they are already known). */
+static bool callback_registered = false;
+
+/* Forgets a target when its table or index changes (relid InvalidOid: everything did). */
+static void
+index_read_forget(IndexReadTarget *t, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == t->relid || relid == t->indexid)
+		t->relid = InvalidOid;
+}
+
+/* Relcache invalidation callback: the next read looks its target up again. */
+static void
+index_read_invalidate(Datum arg, Oid relid)
+{
+	index_read_forget(&routes, relid);
+	index_read_forget(&numbers, relid);
+}
+
+/* Resolves t's relation, index and columns (nothing to do while they are known). */
 static void
 index_read_resolve(IndexReadTarget *t)
 {
-	Oid			nsp = get_namespace_oid("wib", false);
-	Oid			relid = get_relname_relid(t->table, nsp);
+	Oid			nsp;
+	Oid			relid;
 
-	if (OidIsValid(relid) && relid == t->relid)
+	if (OidIsValid(t->relid))
 		return;
-	t->relid = InvalidOid;
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(index_read_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
+	nsp = get_namespace_oid("wib", false);
+	relid = get_relname_relid(t->table, nsp);
 	t->indexid = get_relname_relid(t->index, nsp);
 	if (!OidIsValid(relid) || !OidIsValid(t->indexid))
 		ereport(ERROR,

@@ -2,7 +2,7 @@
 -- cross-tenant ids, audit, and that a refused call leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(143);
+SELECT plan(146);
 
 INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
                       ('pro', wib.organization_create('Pro Co', 'pro')),
@@ -344,6 +344,20 @@ SELECT wib.set_context(pg_temp.org('b'), 'u');
 SELECT is((SELECT array_agg(call_sid) FROM wib.ivr_calls(NULL, NULL, 1000)), ARRAY['v3:fixture-+15557770002'],
           'the_call_log_shows_only_the_organizations_calls');
 RESET ROLE;
+
+-- Replay guards are purged once no callback they guard can verify again: an
+-- hour plus wib.telnyx_timestamp_tolerance after acceptance, whatever the
+-- tolerance was when they were accepted (at most an hour).
+DELETE FROM wib.ivr_callback_signatures;
+INSERT INTO wib.ivr_callback_signatures (signature_hash, accepted_at)
+VALUES ('\x01', now() - interval '66 minutes'), ('\x02', now() - interval '64 minutes'), ('\x03', now());
+SELECT is((SELECT removed FROM wib.purge_expired() WHERE policy = 'ivr_callback_signatures'), 1::bigint,
+          'purge_removes_replay_guards_past_an_hour_plus_the_tolerance');
+SELECT is((SELECT array_agg(signature_hash ORDER BY signature_hash) FROM wib.ivr_callback_signatures),
+          ARRAY['\x02', '\x03']::bytea[], 'replay_guards_still_needed_are_kept');
+SET LOCAL wib.telnyx_timestamp_tolerance = 3600;
+SELECT is((SELECT removed FROM wib.purge_expired() WHERE policy = 'ivr_callback_signatures'), 0::bigint,
+          'a_longer_tolerance_keeps_replay_guards_longer');
 
 -- The nightly run judges each number's calls against its own past: a planted
 -- spike on one number is found, a busy number and a quiet one at their usual

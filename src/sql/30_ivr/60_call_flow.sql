@@ -209,6 +209,22 @@ COMMENT ON FUNCTION wib.ivr_callback_answer(text, bytea, uuid, text) IS
 -- applications may only read) and acts for the organization of the dialled
 -- number; the SET clauses give the caller its own context back on return.
 -- C (src/ivr/inbound.c): an inbound call is answered there whole.
+-- Replay guards are kept only while their callback could verify again.  A
+-- callback accepted at A carries a timestamp within the tolerance in force
+-- then (at most an hour) of A, and verifies again only within the current
+-- tolerance of that timestamp: past A + 1 hour + the current tolerance no
+-- setting, past or present, lets it through.  Without this the table and its
+-- index (one random key per callback) grow with every call ever answered.
+INSERT INTO wib.retention_policies (name, command, description) VALUES
+    ('ivr_callback_signatures',
+     $q$WITH gone AS (DELETE FROM wib.ivr_callback_signatures
+                       WHERE accepted_at < now() - interval '1 hour'
+                                           - current_setting('wib.telnyx_timestamp_tolerance')::interval
+                       RETURNING 1)
+        SELECT count(*) FROM gone$q$,
+     'Replay guards of Telnyx callbacks accepted more than an hour plus wib.telnyx_timestamp_tolerance ago (no such callback can verify again).')
+ON CONFLICT (name) DO UPDATE SET command = EXCLUDED.command, description = EXCLUDED.description;
+
 CREATE OR REPLACE FUNCTION wib.ivr_webhook(kind text, raw_body bytea, signature text, ts text) RETURNS text
     LANGUAGE c VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
