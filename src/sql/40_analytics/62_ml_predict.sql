@@ -209,7 +209,7 @@ BEGIN
     m := wib.ml_current_model(org, prediction_type);
 
     -- A generic plan, cached for the session: the contact is a parameter.
-    SELECT f.features INTO fr FROM wib.ml_contact_feature_rows(org, ARRAY[now()], m.horizon_days, contact) f;
+    SELECT f.features INTO fr FROM wib.ml_contact_features(org, contact, now()) f;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'WB403',
             MESSAGE = format('contact %s has no call in the 90 days before now', contact),
