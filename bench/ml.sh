@@ -120,6 +120,40 @@ n_auc=$(wc -l <"$BENCH_OUT/ml_wib_auc.txt")
 echo "holdout AUC, in-database vs scikit-learn: largest difference $diff over the $n_auc organizations with a model"
 echo "ROW|holdout AUC agreement with scikit-learn, largest difference over $n_auc orgs|$diff|-|abs|lower|<= 1e-6"
 
+# The fit alone, without the feature query: the exported rows loaded back
+# (COPY FROM the same CSV), then for each organization its arrays built and
+# wib.ml_fit_eval run (standardization, Newton fit, holdout metrics), beside
+# scikit-learn's time for the same steps on the same rows (fit_seconds:
+# standardization, fit and metrics, reading the CSV not counted).
+fcols=$(q -c "SELECT string_agg(format('%I float8', n), ', ' ORDER BY i) FROM unnest(wib.ml_feature_names()) WITH ORDINALITY u(n, i)")
+farr=$(q -c "SELECT 'ARRAY[' || string_agg(format('%I', n), ', ' ORDER BY i) || ']' FROM unnest(wib.ml_feature_names()) WITH ORDINALITY u(n, i)")
+q -c "CREATE TABLE ml_rows (\"group\" uuid, is_eval boolean, label boolean, $fcols)"
+q -c "\\copy ml_rows FROM '$csv' WITH (FORMAT csv, HEADER)"
+q -c "VACUUM ANALYZE ml_rows"
+min_n=$(q -c "SELECT wib.analytics_setting('wib.ml_min_examples', '30')")
+t0=$(now_s)
+q -c "CREATE TABLE ml_fit_alone AS
+      SELECT a.\"group\", f.* FROM (SELECT r.\"group\", array_agg($farr) AS x, array_agg(r.is_eval) AS e, array_agg(r.label) AS y
+                                       FROM ml_rows r GROUP BY r.\"group\") a,
+             wib.ml_fit_eval(a.x, a.e, a.y, current_setting('wib.ml_l2')::float8, 50, $min_n, greatest(5, ceil($min_n / 3.0))::int) f"
+t1=$(now_s)
+q -c "SELECT \"group\", auc FROM ml_fit_alone WHERE enough" >"$BENCH_OUT/ml_fit_alone_auc.txt"
+read -r sk_fit fit_diff < <("$python" - "$BENCH_OUT/ml_sklearn.json" "$BENCH_OUT/ml_fit_alone_auc.txt" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ref = d["groups"]
+worst = 0.0
+for line in open(sys.argv[2]):
+    org, auc = line.strip().split("|")
+    worst = max(worst, abs(float(auc) - ref[org]["auc"]))
+print("%.3f %.3g" % (d["fit_seconds"], worst))
+PY
+)
+fit_alone=$(echo "$t1 - $t0" | bc -l)
+echo "fit alone (rows already in hand): wib.ml_fit_eval over $(q -c 'SELECT count(*) FROM ml_rows') rows of $(q -c 'SELECT count(*) FROM ml_fit_alone') organizations"\
+     "$(printf '%.2f' "$fit_alone") s, scikit-learn $sk_fit s; largest AUC difference $fit_diff (load average $(cut -d' ' -f1 /proc/loadavg))"
+printf "ROW|the fit alone (standardization, Newton fit, holdout metrics) of the same rows: wib.ml_fit_eval vs scikit-learn|%.2f|%.2f|s|lower|-\n" "$fit_alone" "$sk_fit"
+
 # ---------------------------------------------------------------- predictions
 # p99 of 300 predictions (alternately deal and churn), each for a contact with
 # a call in the last 30 days, organizations in turn, each its own statement

@@ -6,7 +6,7 @@
 -- Earlier files leave dead rows behind (they roll back): clear them first.
 VACUUM ANALYZE wib.calls, wib.ai_summaries, wib.sentiment_scores, wib.call_outcomes;
 BEGIN;
-SELECT plan(80);
+SELECT plan(91);
 
 CREATE ROLE ml_app LOGIN;
 GRANT wib_app TO ml_app;
@@ -69,6 +69,84 @@ SELECT ok((SELECT status = 'active' AND auc > 0.7 FROM trained WHERE organizatio
           'signal_churn_model_is_trained_and_ranks_better_than_chance');
 SELECT cmp_ok((SELECT c FROM coef WHERE organization_id = :'sig' AND prediction_type = 'churn_risk' AND name = 'sentiment_mean'),
               '<', 0::float8, 'churn_model_finds_low_sentiment_raises_churn');
+
+-- The training's arithmetic in C (wib.ml_fit_eval) gives the very doubles of
+-- its composition in SQL: avg / stddev_pop, wib.ml_scale, wib.logreg_fit_agg,
+-- wib.logreg_predict and the metrics, on the same rows.
+CREATE TEMP TABLE sig_rows AS
+SELECT row_number() OVER () AS i, t.* FROM wib.ml_training_rows(:'sig', 'deal_probability', wib.ml_today()) t;
+CREATE TEMP TABLE sig_sql AS
+WITH st AS (
+    SELECT array_agg(z.m ORDER BY z.j) AS means, array_agg(z.s ORDER BY z.j) AS scales
+      FROM (SELECT j, avg(r.features[j]) FILTER (WHERE NOT r.is_eval) AS m,
+                   stddev_pop(r.features[j]) FILTER (WHERE NOT r.is_eval) AS s
+              FROM (SELECT * FROM sig_rows ORDER BY i) r, generate_series(1, 10) j GROUP BY j) z
+), fit AS (
+    SELECT wib.logreg_fit_agg(wib.ml_scale(r.features, st.means, st.scales), r.label, 1.0 ORDER BY r.i) AS coef
+      FROM sig_rows r, st WHERE NOT r.is_eval
+), ev AS (
+    SELECT array_agg(wib.logreg_predict(fit.coef, wib.ml_scale(r.features, st.means, st.scales)) ORDER BY r.i) AS p,
+           array_agg(r.label ORDER BY r.i) AS y
+      FROM sig_rows r, st, fit WHERE r.is_eval
+)
+SELECT st.means, st.scales, fit.coef, ev.p, wib.roc_auc(ev.p, ev.y) AS auc, wib.log_loss(ev.p, ev.y) AS log_loss,
+       wib.brier_score(ev.p, ev.y) AS brier
+  FROM st, fit, ev;
+CREATE TEMP TABLE sig_c AS
+SELECT f.* FROM (SELECT array_agg(r.features ORDER BY r.i) AS x, array_agg(r.is_eval ORDER BY r.i) AS e,
+                        array_agg(r.label ORDER BY r.i) AS y FROM sig_rows r) a,
+                wib.ml_fit_eval(a.x, a.e, a.y, 1.0, 50, 30, 10) f;
+SELECT ok((SELECT c.means = s.means AND c.scales = s.scales AND c.coefficients = s.coef
+                  AND c.eval_probabilities = s.p AND c.auc = s.auc AND c.log_loss = s.log_loss AND c.brier = s.brier
+                  AND c.enough
+             FROM sig_c c, sig_sql s),
+          'ml_fit_eval_equals_its_sql_composition_exactly');
+SELECT ok((SELECT c.n_train = count(*) FILTER (WHERE NOT r.is_eval) AND c.pos_train = count(*) FILTER (WHERE NOT r.is_eval AND r.label)
+                  AND c.n_eval = count(*) FILTER (WHERE r.is_eval) AND c.pos_eval = count(*) FILTER (WHERE r.is_eval AND r.label)
+                  AND c.eval_labels = array_agg(r.label ORDER BY r.i) FILTER (WHERE r.is_eval)
+             FROM sig_c c, sig_rows r GROUP BY c.n_train, c.pos_train, c.n_eval, c.pos_eval, c.eval_labels),
+          'ml_fit_eval_counts_the_classes_and_returns_the_holdout_labels');
+SELECT ok((SELECT m.coefficients = c.coefficients AND m.auc = c.auc AND m.feature_means = c.means
+             FROM trained m, sig_c c WHERE m.organization_id = :'sig' AND m.prediction_type = 'deal_probability'),
+          'the_trained_model_is_ml_fit_eval_of_its_rows');
+SELECT ok((SELECT NOT f.enough AND f.coefficients IS NULL AND f.n_train = 2 AND f.n_eval = 1
+                  AND f.means = ARRAY[2, NULL]::float8[] AND f.scales = ARRAY[1, NULL]::float8[]
+             FROM wib.ml_fit_eval(ARRAY[[1, NULL], [3, NULL], [5, 7]]::float8[], ARRAY[false, false, true],
+                                  ARRAY[true, false, true], 1, 50, 1, 1) f),
+          'ml_fit_eval_too_few_rows_gives_counts_and_scaling_without_a_fit');
+SELECT ok((SELECT NOT f.enough AND f.n_train = 0 AND f.n_eval = 0
+             FROM wib.ml_fit_eval('{}', '{}', '{}', 1, 50, 1, 1) f),
+          'ml_fit_eval_no_rows');
+SELECT throws_ok($$SELECT * FROM wib.ml_fit_eval(ARRAY[1, 2]::float8[], ARRAY[false, true], ARRAY[true, false], 1, 50, 1, 1)$$,
+                 '22023', 'invalid features', 'ml_fit_eval_one_dimensional_features');
+SELECT throws_ok($$SELECT * FROM wib.ml_fit_eval(ARRAY[[1], [2]]::float8[], ARRAY[false], ARRAY[true, false], 1, 50, 1, 1)$$,
+                 '22023', 'invalid is_eval', 'ml_fit_eval_is_eval_length');
+SELECT throws_ok($$SELECT * FROM wib.ml_fit_eval(ARRAY[[1], ['NaN']]::float8[], ARRAY[false, true], ARRAY[true, false], 1, 50, 1, 1)$$,
+                 '22023', 'invalid features', 'ml_fit_eval_nan');
+SELECT throws_ok($$SELECT * FROM wib.ml_fit_eval(NULL, ARRAY[false], ARRAY[true], 1, 50, 1, 1)$$,
+                 '22023', 'invalid features', 'ml_fit_eval_null');
+
+-- A prediction's features (wib.ml_contact_features, one contact's calls) are
+-- its row of the training query at the same time, for every contact of the
+-- organization, now and at a past cutoff: the same contacts, agents and
+-- values (to rounding: sums taken in another order).
+CREATE TEMP TABLE feat_cmp AS
+WITH cuts AS (SELECT unnest(ARRAY[now(), wib.ml_today() - interval '45 days']) AS t),
+contacts AS (SELECT DISTINCT counterparty_e164 AS contact FROM wib.calls WHERE organization_id = :'sig')
+SELECT cuts.t, k.contact, r.features AS rf, r.last_agent AS ra, l.features AS lf, l.last_agent AS la
+  FROM cuts CROSS JOIN contacts k
+  LEFT JOIN wib.ml_feature_rows(:'sig', ARRAY(SELECT t FROM cuts), 30) r ON r.cutoff = cuts.t AND r.contact = k.contact
+  LEFT JOIN LATERAL wib.ml_contact_features(:'sig', k.contact, cuts.t) l ON true;
+SELECT ok((SELECT count(*) FILTER (WHERE rf IS NOT NULL) > 100 AND count(*) FILTER (WHERE rf IS NULL) > 0
+                  AND bool_and((rf IS NULL) = (lf IS NULL)) AND bool_and(ra IS NOT DISTINCT FROM la)
+             FROM feat_cmp),
+          'contact_features_exist_for_the_same_contacts_with_the_same_agent');
+SELECT ok((SELECT bool_and(cardinality(rf) = 10 AND cardinality(lf) = 10
+                           AND (SELECT bool_and(CASE WHEN a IS NULL THEN b IS NULL
+                                                     ELSE abs(a - b) <= 1e-12 * greatest(1, abs(a)) END)
+                                  FROM unnest(rf, lf) u(a, b)))
+             FROM feat_cmp WHERE rf IS NOT NULL),
+          'contact_features_equal_the_training_features');
 
 -- Random outcomes: the model is trained and its AUC, about 0.5, reported as it is.
 SELECT is((SELECT status FROM trained WHERE organization_id = :'rnd' AND prediction_type = 'deal_probability'), 'active',

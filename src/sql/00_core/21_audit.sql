@@ -40,21 +40,29 @@ COMMENT ON FUNCTION wib.redact_text(text) IS
 -- Redacts a JSON value before it is written to the audit log: values under keys
 -- that name secrets, and strings shaped like secrets, at any depth.
 CREATE OR REPLACE FUNCTION wib.redact(value jsonb) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
-    SELECT CASE jsonb_typeof(value)
-        WHEN 'object' THEN (
-            SELECT coalesce(jsonb_object_agg(k,
-                       CASE WHEN k ~* '(secret|token|password|passwd|api_?key|private_?key|credential|authorization|nonce|cookie|signature|session|verifier|^auth$|^code$)'
-                            THEN to_jsonb('[redacted]'::text)
-                            ELSE wib.redact(v) END), '{}'::jsonb)
-              FROM jsonb_each(value) AS e(k, v))
-        WHEN 'array' THEN (
-            SELECT coalesce(jsonb_agg(wib.redact(v) ORDER BY n), '[]'::jsonb)
-              FROM jsonb_array_elements(value) WITH ORDINALITY AS a(v, n))
-        WHEN 'string' THEN to_jsonb(wib.redact_text(value #>> '{}'))
-        ELSE value
-    END
+BEGIN
+    -- PL/pgSQL keeps its queries' plans for the session, where a SQL function
+    -- would plan them again on every call (and once more per nested value).
+    CASE jsonb_typeof(value)
+    WHEN 'object' THEN
+        RETURN (SELECT coalesce(jsonb_object_agg(e.k,
+                           CASE WHEN e.k ~* '(secret|token|password|passwd|api_?key|private_?key|credential|authorization|nonce|cookie|signature|session|verifier|^auth$|^code$)'
+                                THEN to_jsonb('[redacted]'::text)
+                                WHEN jsonb_typeof(e.v) = 'string' THEN to_jsonb(wib.redact_text(e.v #>> '{}'))
+                                WHEN jsonb_typeof(e.v) NOT IN ('object', 'array') THEN e.v
+                                ELSE wib.redact(e.v) END), '{}'::jsonb)
+                  FROM jsonb_each(value) AS e(k, v));
+    WHEN 'array' THEN
+        RETURN (SELECT coalesce(jsonb_agg(wib.redact(a.v) ORDER BY a.n), '[]'::jsonb)
+                  FROM jsonb_array_elements(value) WITH ORDINALITY AS a(v, n));
+    WHEN 'string' THEN
+        RETURN to_jsonb(wib.redact_text(value #>> '{}'));
+    ELSE
+        RETURN value;
+    END CASE;
+END
 $$;
 COMMENT ON FUNCTION wib.redact(jsonb) IS
     'Replaces values under keys naming secrets (secret, token, password, api_key, auth, cookie, signature, ...) and strings shaped like secrets (whsec_..., Bearer ..., JWTs, credentials in URL query strings) with "[redacted]", at any depth.';

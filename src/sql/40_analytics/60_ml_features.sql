@@ -21,8 +21,8 @@ COMMENT ON FUNCTION wib.ml_horizon_days(text) IS
 
 -- The rows of features of one organization's contacts at each cutoff: one
 -- row per contact with a call in the 90 days before the cutoff.  Labels look
--- at [cutoff, cutoff + horizon_days).  wib.ml_contact_feature_rows, made from
--- this function below, computes the same for one contact.
+-- at [cutoff, cutoff + horizon_days).  wib.ml_contact_features, below,
+-- computes the same features for one contact.
 --
 --   calls_7d, calls_30d, calls_90d  calls in the 7, 30, 90 days before the cutoff
 --   inbound_share                   share of those 90 days' calls that were inbound
@@ -49,17 +49,25 @@ AS $$
           FROM (SELECT DISTINCT v.t FROM unnest(cutoffs) AS v(t) WHERE v.t IS NOT NULL) u
     ), span AS (
         SELECT min(cut.lo90) AS lo, max(cut.t) AS hi, max(cut.hi) AS hi_label FROM cut
+    ), oc AS (
+        -- Each call's outcomes: that it has one, and whether one is a success.
+        SELECT o.call_id, bool_or(o.is_success) AS success
+          FROM wib.call_outcomes o
+         WHERE o.organization_id = org
+         GROUP BY o.call_id
     ), c AS MATERIALIZED (
-        -- The contacts' calls (all history: prior successes count every one).
-        SELECT k.counterparty_e164 AS contact, k.direction = 'inbound' AS inbound, k.started_at,
+        -- The contacts' calls (all history: prior successes count every one),
+        -- each with its outcomes.  The number in the "C" collation: sorting and
+        -- grouping by it compare bytes, not locale rules (the same order for
+        -- E.164 numbers), which halves the query's time.
+        SELECT k.counterparty_e164 COLLATE "C" AS contact, k.direction = 'inbound' AS inbound, k.started_at,
                k.duration_seconds, k.agent_id, s.sentiment_score::float8 AS sentiment,
-               coalesce(bool_or(o.is_success), false) AS success
+               oc.call_id IS NOT NULL AS has_outcome, coalesce(oc.success, false) AS success
           FROM span, wib.calls k
           LEFT JOIN wib.sentiment_scores s ON s.organization_id = k.organization_id AND s.call_id = k.id
-          LEFT JOIN wib.call_outcomes o ON o.organization_id = k.organization_id AND o.call_id = k.id
+          LEFT JOIN oc ON oc.call_id = k.id
          WHERE k.organization_id = org AND k.counterparty_e164 IS NOT NULL
            AND k.started_at < span.hi_label
-         GROUP BY k.organization_id, k.id, s.sentiment_score
     ), f AS MATERIALIZED (
         -- One pass over each cutoff's windows: the 90 days before it (features)
         -- and the horizon after it (labels).
@@ -86,13 +94,10 @@ AS $$
     ), ac AS (
         -- Those agents' calls with a contact number in the windows, whether
         -- each had an outcome and whether one was a success.
-        SELECT a.agent_id, a.started_at, count(o.call_id) > 0 AS has_outcome,
-               coalesce(bool_or(o.is_success), false) AS success
-          FROM span, wib.calls a
-          LEFT JOIN wib.call_outcomes o ON o.organization_id = a.organization_id AND o.call_id = a.id
-         WHERE a.organization_id = org AND a.agent_id IN (SELECT la.agent_id FROM la)
-           AND a.counterparty_e164 IS NOT NULL AND a.started_at >= span.lo AND a.started_at < span.hi
-         GROUP BY a.organization_id, a.id
+        SELECT c.agent_id, c.started_at, c.has_outcome, c.success
+          FROM span, c
+         WHERE c.agent_id IN (SELECT la.agent_id FROM la)
+           AND c.started_at >= span.lo AND c.started_at < span.hi
     ), ar AS (
         SELECT cut.t, ac.agent_id,
                count(*) FILTER (WHERE ac.success)::float8 / nullif(count(*) FILTER (WHERE ac.has_outcome), 0) AS rate
@@ -117,32 +122,58 @@ $$;
 COMMENT ON FUNCTION wib.ml_feature_rows(uuid, timestamptz[], integer) IS
     'Internal: for each cutoff, one row per contact of org (counterparty_e164) with a call in the 90 days before it: the features (see wib.ml_feature_names(); NULL where undefined), the agent of the latest call, and the labels over [cutoff, cutoff + horizon_days): succeeded (a call with a sale or appointment_set outcome), called (any call).';
 
--- The same query for one contact: the text of wib.ml_feature_rows with the
--- contact's number in place of "any number", so that the two can never
--- compute different features.  A function of its own (rather than a filter
--- "only_contact IS NULL OR ...") because a prediction's plan is then cached
--- with the contact as a parameter and still reads the contact's calls
--- through calls_org_counterparty_idx: planning this query costs more than
--- running it for one contact.
-DO $twin$
-DECLARE
-    body   text := (SELECT p.prosrc FROM pg_catalog.pg_proc p
-                     WHERE p.oid = 'wib.ml_feature_rows(uuid, timestamptz[], integer)'::pg_catalog.regprocedure);
-    marker text := 'k.counterparty_e164 IS NOT NULL';
-BEGIN
-    IF body IS NULL OR pg_catalog.strpos(body, marker) = 0
-       OR pg_catalog.strpos(pg_catalog.substr(body, pg_catalog.strpos(body, marker) + 1), marker) > 0 THEN
-        RAISE EXCEPTION 'wib.ml_feature_rows must contain "%" exactly once', marker;
-    END IF;
-    EXECUTE pg_catalog.format(
-        'CREATE OR REPLACE FUNCTION wib.ml_contact_feature_rows(org uuid, cutoffs timestamptz[], horizon_days integer, only_contact text)'
-        ' RETURNS TABLE (contact text, cutoff timestamptz, features float8[], last_agent text, succeeded boolean, called boolean)'
-        ' LANGUAGE sql STABLE AS %L',
-        pg_catalog.replace(body, marker, 'k.counterparty_e164 = only_contact'));
-END
-$twin$;
-COMMENT ON FUNCTION wib.ml_contact_feature_rows(uuid, timestamptz[], integer, text) IS
-    'Internal: wib.ml_feature_rows for the one contact only_contact (an E.164 number), made from its text; predictions read it.';
+-- The features of one contact at one time t, as wib.ml_feature_rows computes
+-- them (the same expressions, so the same doubles; a test holds the two
+-- equal), for a prediction: it reads only the contact's calls before t
+-- (calls_org_counterparty_idx), their sentiment and outcomes by call, and
+-- the 90 days of calls of the agent of the contact's latest call
+-- (calls_org_agent_idx), each call's outcomes looked up by its id, so its
+-- cost follows the contact's and the agent's calls, not the organization's.
+-- No row when the contact has no call in the 90 days before t.
+CREATE OR REPLACE FUNCTION wib.ml_contact_features(org uuid, contact text, t timestamptz)
+    RETURNS TABLE (features float8[], last_agent text)
+    LANGUAGE sql STABLE
+AS $$
+    WITH c AS MATERIALIZED (
+        SELECT k.direction = 'inbound' AS inbound, k.started_at, k.duration_seconds, k.agent_id,
+               s.sentiment_score::float8 AS sentiment,
+               coalesce((SELECT bool_or(o.is_success) FROM wib.call_outcomes o
+                          WHERE o.organization_id = org AND o.call_id = k.id), false) AS success
+          FROM wib.calls k
+          LEFT JOIN wib.sentiment_scores s ON s.organization_id = org AND s.call_id = k.id
+         WHERE k.organization_id = org AND k.counterparty_e164 = contact AND k.started_at < t
+    ), f AS (
+        SELECT count(*) FILTER (WHERE c.started_at >= t - interval '168 hours') AS calls_7d,
+               count(*) FILTER (WHERE c.started_at >= t - interval '720 hours') AS calls_30d,
+               count(*) AS calls_90d,
+               avg(c.inbound::integer) AS inbound_share,
+               avg(c.sentiment) AS sentiment_mean,
+               regr_slope(c.sentiment, extract(epoch FROM c.started_at - t)::float8 / 2592000) AS sentiment_slope,
+               avg(c.duration_seconds) / 60.0 AS mean_duration_min,
+               max(c.started_at) AS last_at
+          FROM c
+         WHERE c.started_at >= t - interval '2160 hours'
+        HAVING count(*) > 0
+    ), la AS (
+        SELECT min(c.agent_id) AS agent_id FROM f JOIN c ON c.started_at = f.last_at
+    ), ar AS (
+        SELECT count(*) FILTER (WHERE x.success)::float8 / nullif(count(*) FILTER (WHERE x.has_outcome), 0) AS rate
+          FROM la
+          JOIN wib.calls a ON a.organization_id = org AND a.agent_id = la.agent_id
+          CROSS JOIN LATERAL (SELECT count(o.call_id) > 0 AS has_outcome, coalesce(bool_or(o.is_success), false) AS success
+                                FROM wib.call_outcomes o
+                               WHERE o.organization_id = org AND o.call_id = a.id) x
+         WHERE a.counterparty_e164 IS NOT NULL
+           AND a.started_at >= t - interval '2160 hours' AND a.started_at < t
+    )
+    SELECT ARRAY[f.calls_7d, f.calls_30d, f.calls_90d, f.inbound_share, f.sentiment_mean, f.sentiment_slope,
+                 f.mean_duration_min, extract(epoch FROM t - f.last_at)::float8 / 86400,
+                 (SELECT count(*) FROM c WHERE c.success), ar.rate]::float8[],
+           la.agent_id
+      FROM f, la, ar
+$$;
+COMMENT ON FUNCTION wib.ml_contact_features(uuid, text, timestamptz) IS
+    'Internal: the contact-model features (see wib.ml_feature_names()) of one contact (an E.164 number) of org at time t, equal to its row of wib.ml_feature_rows at cutoff t, and the agent of its latest call; read from the contact''s own calls and that agent''s, for predictions. No row without a call in the 90 days before t.';
 
 -- Standardizes a features array with the training means and scales; a
 -- missing value (NULL) or a feature without spread becomes 0, the training

@@ -76,6 +76,20 @@ $$;
 COMMENT ON FUNCTION wib.ml_training_rows(uuid, text, timestamptz) IS
     'Internal: the (contact, cutoff) rows a model of ptype is trained on as of train_as_of: is_eval for the holdout cutoff, the label (deal_probability: a sale or appointment within 30 days; churn_risk: no call within 60 days) and the features; none without two training cutoffs. What wib.ml_train_model fits, and what an export to fit elsewhere would copy.';
 
+-- One training's arithmetic on its rows (features with NULLs for missing
+-- values, is_eval, label), in C: see src/analytics/ml_fit.c.
+CREATE OR REPLACE FUNCTION wib.ml_fit_eval(features float8[], is_eval boolean[], labels boolean[], l2 float8,
+                                           max_iter integer, min_train integer, min_eval integer,
+                                           OUT n_train bigint, OUT pos_train bigint, OUT n_eval bigint,
+                                           OUT pos_eval bigint, OUT means float8[], OUT scales float8[],
+                                           OUT enough boolean, OUT coefficients float8[],
+                                           OUT eval_probabilities float8[], OUT eval_labels boolean[],
+                                           OUT auc float8, OUT log_loss float8, OUT brier float8)
+    LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'wib_ml_fit_eval';
+COMMENT ON FUNCTION wib.ml_fit_eval(float8[], boolean[], boolean[], float8, integer, integer, integer) IS
+    'Internal: one training of a contact model on rows x p features (two-dimensional, NULL for a missing value) with is_eval and a label per row: class counts; the training rows'' means and population standard deviations per feature (as avg and stddev_pop, NULL without values); enough when each class has min_train training and min_eval holdout rows; then the logistic regression (penalty l2, at most max_iter Newton steps) on the standardized training rows (a missing value or a feature without spread is 0, as wib.ml_scale), the holdout''s probabilities and labels, AUC, log loss and Brier score. A failing fit raises wib.logreg_fit''s error.';
+
 -- Trains one model of an organization as of a time and records it (or why
 -- there is none) as the newest row of wib.ml_models.  A failing fit is
 -- recorded as failed; the caller's transaction goes on.
@@ -140,46 +154,16 @@ BEGIN
                            wib.ml_min_history_days(ptype), h, h);
     ELSE
         BEGIN
-            WITH rows AS MATERIALIZED (
-                SELECT t.features AS x, t.is_eval, t.label AS y
-                  FROM wib.ml_training_rows(org, ptype, train_as_of) t
-            ), st AS (
-                SELECT count(*) FILTER (WHERE NOT q.is_eval) AS n_train,
-                       count(*) FILTER (WHERE NOT q.is_eval AND q.y) AS pos_train,
-                       count(*) FILTER (WHERE q.is_eval) AS n_eval,
-                       count(*) FILTER (WHERE q.is_eval AND q.y) AS pos_eval,
-                       ARRAY[avg(q.x[1]) FILTER (WHERE NOT q.is_eval), avg(q.x[2]) FILTER (WHERE NOT q.is_eval),
-                             avg(q.x[3]) FILTER (WHERE NOT q.is_eval), avg(q.x[4]) FILTER (WHERE NOT q.is_eval),
-                             avg(q.x[5]) FILTER (WHERE NOT q.is_eval), avg(q.x[6]) FILTER (WHERE NOT q.is_eval),
-                             avg(q.x[7]) FILTER (WHERE NOT q.is_eval), avg(q.x[8]) FILTER (WHERE NOT q.is_eval),
-                             avg(q.x[9]) FILTER (WHERE NOT q.is_eval), avg(q.x[10]) FILTER (WHERE NOT q.is_eval)]
-                           AS means,
-                       ARRAY[stddev_pop(q.x[1]) FILTER (WHERE NOT q.is_eval), stddev_pop(q.x[2]) FILTER (WHERE NOT q.is_eval),
-                             stddev_pop(q.x[3]) FILTER (WHERE NOT q.is_eval), stddev_pop(q.x[4]) FILTER (WHERE NOT q.is_eval),
-                             stddev_pop(q.x[5]) FILTER (WHERE NOT q.is_eval), stddev_pop(q.x[6]) FILTER (WHERE NOT q.is_eval),
-                             stddev_pop(q.x[7]) FILTER (WHERE NOT q.is_eval), stddev_pop(q.x[8]) FILTER (WHERE NOT q.is_eval),
-                             stddev_pop(q.x[9]) FILTER (WHERE NOT q.is_eval), stddev_pop(q.x[10]) FILTER (WHERE NOT q.is_eval)]
-                           AS scales
-                  FROM rows q
-            ), ok AS (
-                SELECT st.*, st.pos_train >= min_n AND st.n_train - st.pos_train >= min_n
-                             AND st.pos_eval >= min_eval AND st.n_eval - st.pos_eval >= min_eval AS enough
-                  FROM st
-            ), fit AS (
-                SELECT wib.logreg_fit_agg(wib.ml_scale(q.x, ok.means, ok.scales), q.y, m.l2) AS coef
-                  FROM rows q, ok
-                 WHERE NOT q.is_eval AND ok.enough
-            ), ev AS (
-                SELECT array_agg(wib.logreg_predict(fit.coef, wib.ml_scale(q.x, ok.means, ok.scales))) AS p,
-                       array_agg(q.y) AS y
-                  FROM rows q, ok, fit
-                 WHERE q.is_eval AND fit.coef IS NOT NULL
-            )
-            SELECT ok.n_train, ok.pos_train, ok.n_eval, ok.pos_eval, ok.means, ok.scales, ok.enough, fit.coef,
-                   wib.roc_auc(ev.p, ev.y) AS auc, wib.log_loss(ev.p, ev.y) AS log_loss,
-                   wib.brier_score(ev.p, ev.y) AS brier, wib.ml_calibration(ev.p, ev.y) AS calibration
+            -- The rows in three arrays, then one call: standardization,
+            -- fit and holdout metrics in C (wib.ml_fit_eval).
+            SELECT f.n_train, f.pos_train, f.n_eval, f.pos_eval, f.means, f.scales, f.enough,
+                   f.coefficients AS coef, f.auc, f.log_loss, f.brier,
+                   CASE WHEN f.enough THEN wib.ml_calibration(f.eval_probabilities, f.eval_labels) END AS calibration
               INTO r
-              FROM ok, fit, ev;
+              FROM (SELECT coalesce(array_agg(t.features), '{}') AS x, coalesce(array_agg(t.is_eval), '{}') AS e,
+                           coalesce(array_agg(t.label), '{}') AS y
+                      FROM wib.ml_training_rows(org, ptype, train_as_of) t) a,
+                   wib.ml_fit_eval(a.x, a.e, a.y, m.l2, 50, min_n, min_eval) f;
 
             m.training_rows := r.n_train;
             m.training_positives := r.pos_train;

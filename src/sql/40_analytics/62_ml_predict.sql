@@ -86,8 +86,10 @@ COMMENT ON FUNCTION wib.ml_current_model(uuid, text) IS
     'Internal: the newest training of the organization''s model of ptype; raises WB402 when there is none or it is not active (insufficient data, failed fit).';
 
 -- A feature's value in words, as an explanation says it.
+-- STABLE, as what it calls (to_char and float8 to text read settings): so it
+-- is inlined into the query that calls it instead of run as a function.
 CREATE OR REPLACE FUNCTION wib.ml_feature_phrase(feature text, value float8) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     RETURN CASE feature
         WHEN 'calls_7d' THEN CASE WHEN value = 0 THEN 'no call in the last 7 days' WHEN value = 1 THEN '1 call in the last 7 days'
                                   ELSE round(value) || ' calls in the last 7 days' END
@@ -122,18 +124,15 @@ COMMENT ON FUNCTION wib.ml_feature_phrase(text, float8) IS
 -- the direction it moved it: "(+)" raises the score, "(−)" lowers it.
 CREATE OR REPLACE FUNCTION wib.ml_explanation(ptype text, label text, score float8, names text[], x float8[],
                                               contributions float8[]) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
 DECLARE
-    f     record;
-    parts text[] := '{}';
+    parts text[];
 BEGIN
-    FOR f IN SELECT u.n, u.v, u.c
-               FROM unnest(names, x, contributions) WITH ORDINALITY AS u(n, v, c, i)
-              WHERE abs(u.c) >= 0.05
-              ORDER BY abs(u.c) DESC, u.i LIMIT 3 LOOP
-        parts := parts || (wib.ml_feature_phrase(f.n, f.v) || CASE WHEN f.c > 0 THEN ' (+)' ELSE ' (−)' END);
-    END LOOP;
+    parts := ARRAY(SELECT wib.ml_feature_phrase(u.n, u.v) || CASE WHEN u.c > 0 THEN ' (+)' ELSE ' (−)' END
+                     FROM unnest(names, x, contributions) WITH ORDINALITY AS u(n, v, c, i)
+                    WHERE abs(u.c) >= 0.05
+                    ORDER BY abs(u.c) DESC, u.i LIMIT 3);
     RETURN format('%s %s for %s (%s): %s',
                   CASE ptype WHEN 'deal_probability' THEN 'Deal probability' ELSE 'Churn risk' END,
                   CASE WHEN score > 0 AND score < 0.005 THEN '<1%' WHEN score < 1 AND score > 0.995 THEN '>99%'
@@ -209,7 +208,7 @@ BEGIN
     m := wib.ml_current_model(org, prediction_type);
 
     -- A generic plan, cached for the session: the contact is a parameter.
-    SELECT f.features INTO fr FROM wib.ml_contact_feature_rows(org, ARRAY[now()], m.horizon_days, contact) f;
+    SELECT f.features INTO fr FROM wib.ml_contact_features(org, contact, now()) f;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'WB403',
             MESSAGE = format('contact %s has no call in the 90 days before now', contact),
