@@ -4,13 +4,17 @@
  *		into a multipart upload (wib.export_s3_begin, wib.export_s3_write).
  *
  * The writer's chunks are cut into parts of exactly wib.export_part_size
- * bytes (R2 wants every part but the last the same size).  Each part is sent
- * as soon as it is full, through the HTTP engine's started requests, and the
- * writer goes on formatting rows meanwhile, moving the transfers along
- * between chunks; up to wib.export_upload_concurrency parts are in flight,
- * and a new part waits for a buffer only when that many are.  Memory is
- * those buffers plus the one being filled, whatever the export's size, and
- * nothing is written to local disk.  A part that fails transiently is sent
+ * bytes (R2 wants every part but the last the same size).  The writer
+ * formats rows straight into the part being filled: the sink's buffer is a
+ * window at the part's end (part_window_alloc), so a chunk costs no copy;
+ * the bytes of the last chunk past the part's size move to the next part,
+ * and a row too large for the window is formatted apart and copied.  Each
+ * part is sent as soon as it is full, through the HTTP engine's started
+ * requests, and the writer goes on formatting rows meanwhile, moving the
+ * transfers along between chunks; up to wib.export_upload_concurrency parts
+ * are in flight, and a new part waits for a buffer only when that many are.
+ * Memory is those buffers plus the one being filled, whatever the export's
+ * size, and nothing is written to local disk.  A part that fails transiently is sent
  * again (with backoff) once the others in flight have finished.  The last
  * part (any size, even empty) and the CompleteMultipartUpload document
  * follow at the end.  Object size and SHA-256 are counted over the bytes as
@@ -40,10 +44,17 @@
 #include "export/s3_xml.h"
 #include "http/http_settings.h"
 
+/*
+ * Room past the part's size in each part buffer: the sink's window reaches
+ * that far, so the chunk that fills a part is formatted in place (the
+ * sink's buffer never holds more than 4 chunks; it gives back more).
+ */
+#define S3_PART_SLACK		(4 * EXPORT_SINK_CHUNK)
+
 /* One part buffer: free (number 0), being filled, or in flight. */
 typedef struct S3Part
 {
-	char	   *data;			/* part_size bytes */
+	char	   *data;			/* part_size + S3_PART_SLACK bytes */
 	int			len;
 	int			number;			/* part number; 0 while free or being filled */
 	S3Call		call;
@@ -65,6 +76,7 @@ typedef struct S3Writer
 	char	  **etags;			/* ETag of part i + 1 */
 	int			etags_cap;
 	pg_cryptohash_ctx *sha;		/* of the whole object */
+	ExportSink *sink;			/* whose buffer is a window into the part being filled */
 	int			header_lines;
 	MemoryContext cxt;			/* the upload's lifetime */
 } S3Writer;
@@ -217,32 +229,105 @@ free_part(S3Writer *w)
 	}
 }
 
-/* Sink target: bytes into the part being filled; full parts are sent as they fill. */
+/* The part buffer ptr points into, or NULL. */
+static S3Part *
+part_holding(S3Writer *w, const char *ptr)
+{
+	for (int i = 0; i <= w->in_flight_max; i++)
+		if (ptr >= w->bufs[i].data && ptr < w->bufs[i].data + w->part_size + S3_PART_SLACK)
+			return &w->bufs[i];
+	return NULL;
+}
+
+/*
+ * ByteBufAlloc of the sink: memory of up to S3_PART_SLACK bytes is the
+ * window at the end of the part being filled; a larger request (a row of
+ * more than a few chunks) moves the bytes to memory of their own in the
+ * upload's context, given back at the next flush.
+ */
+static void *
+part_window_alloc(void *ptr, size_t size, void *arg)
+{
+	S3Writer   *w = (S3Writer *) arg;
+	S3Part	   *p = w->filling;
+	bool		window = ptr != NULL && part_holding(w, ptr) != NULL;
+	char	   *moved;
+
+	if (size == 0)
+	{
+		if (ptr != NULL && !window)
+			pfree(ptr);
+		return NULL;
+	}
+	if (size <= S3_PART_SLACK && (ptr == NULL || window))
+		return ptr != NULL ? ptr : p->data + p->len;
+	if (ptr != NULL && !window)
+		return repalloc_huge(ptr, size);
+	moved = MemoryContextAllocHuge(w->cxt, size);
+	if (ptr != NULL)
+		memcpy(moved, ptr, w->sink->buf.len + 1);
+	return moved;
+}
+
+/*
+ * Sink target: the bytes are the object's next ones.  They were formatted in
+ * place at the end of the part being filled (or, for a huge row, apart, and
+ * are copied there); a part that is full is sent, the bytes past its size
+ * moved to the next part, and the sink's window set at the new end.
+ */
 static void
 emit_to_s3(ExportSink *sink, const char *data, int len)
 {
 	S3Writer   *w = (S3Writer *) sink->target;
+	S3Part	   *p = w->filling;
 
 	if (pg_cryptohash_update(w->sha, (const uint8 *) data, len) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute the export checksum")));
 	export_progress_update(sink, len, w->header_lines);
-	while (len > 0)
+	if (data == p->data + p->len)
 	{
-		S3Part	   *p = w->filling;
-		int			n = Min(len, w->part_size - p->len);
-
-		memcpy(p->data + p->len, data, n);
-		p->len += n;
-		data += n;
-		len -= n;
-		if (p->len == w->part_size)
+		/* Formatted in place: the bytes are there already. */
+		p->len += len;
+		if (p->len >= w->part_size)
 		{
+			int			over = p->len - w->part_size;
+			S3Part	   *next;
+
+			p->len = w->part_size;
 			send_part(w, p);
-			w->filling = free_part(w);
-			w->filling->len = 0;
+			next = free_part(w);
+			memcpy(next->data, p->data + w->part_size, over);
+			next->len = over;
+			w->filling = next;
 		}
+	}
+	else
+	{
+		while (len > 0)
+		{
+			int			n;
+
+			p = w->filling;
+			n = Min(len, w->part_size - p->len);
+			memcpy(p->data + p->len, data, n);
+			p->len += n;
+			data += n;
+			len -= n;
+			if (p->len == w->part_size)
+			{
+				send_part(w, p);
+				w->filling = free_part(w);
+				w->filling->len = 0;
+			}
+		}
+	}
+	/* The sink's buffer, emptied after this, goes on at the end of the part being filled. */
+	if (part_holding(w, sink->buf.data) != NULL)
+	{
+		sink->buf.data = w->filling->data + w->filling->len;
+		sink->buf.cap = S3_PART_SLACK;
 	}
 	/* The transfers in flight move along between chunks. */
 	if (w->in_flight > 0)
@@ -393,7 +478,7 @@ wib_export_s3_write(PG_FUNCTION_ARGS)
 	w.bufs = (S3Part *) MemoryContextAllocZero(w.cxt, sizeof(S3Part) * (w.in_flight_max + 1));
 	for (int i = 0; i <= w.in_flight_max; i++)
 	{
-		w.bufs[i].data = (char *) MemoryContextAllocHuge(w.cxt, w.part_size);
+		w.bufs[i].data = (char *) MemoryContextAllocHuge(w.cxt, (Size) w.part_size + S3_PART_SLACK);
 		w.bufs[i].cxt = AllocSetContextCreate(w.cxt, "wib export upload part", ALLOCSET_SMALL_SIZES);
 	}
 	w.filling = &w.bufs[0];
@@ -406,7 +491,11 @@ wib_export_s3_write(PG_FUNCTION_ARGS)
 				 errmsg("could not start the export checksum")));
 
 	export_progress_start(storage_key);
+	/* The sink formats into the part being filled (part_window_alloc). */
 	sink_init(&sink, emit_to_s3, &w);
+	bytebuf_free(&sink.buf);
+	w.sink = &sink;
+	bytebuf_init(&sink.buf, part_window_alloc, &w, MaxAllocSize);
 	http_engine_begin();
 	PG_TRY();
 	{
@@ -430,7 +519,7 @@ wib_export_s3_write(PG_FUNCTION_ARGS)
 
 	export_sha256_hex(w.sha, hex);
 	pg_cryptohash_free(w.sha);
-	pfree(sink.buf.data);
+	bytebuf_free(&sink.buf);
 	MemoryContextDelete(w.cxt);
 
 	values[0] = Int64GetDatum(rows);

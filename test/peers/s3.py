@@ -185,14 +185,16 @@ class Handler(BaseHTTPRequestHandler):
         self.copy(body, int(length))
 
     def copy(self, body, n):
+        """Moves n bytes of the request into body, through one buffer of up to 1 MiB."""
+        buf = memoryview(bytearray(min(n, 1 << 20)))
         while n > 0:
-            chunk = self.rfile.read(min(n, 1 << 20))
-            if not chunk:
+            got = self.rfile.readinto(buf[:min(n, len(buf))])
+            if not got:
                 self.close_connection = True
                 raise S3Error(400, "IncompleteBody", "You did not provide the number of bytes specified "
                               "by the Content-Length HTTP header.")
-            body.write(chunk)
-            n -= len(chunk)
+            body.write(buf[:got])
+            n -= got
 
     # Writing.
 
@@ -214,7 +216,12 @@ class Handler(BaseHTTPRequestHandler):
         self.error_code = e.code
         self.reply(e.status, b"" if self.command == "HEAD" else doc)
 
-    def reply_file(self, status, path, start, length, headers):
+    def reply_file(self, status, segments, start, length, headers):
+        """Sends length bytes from offset start of an object stored as segments ([path, size] in order)."""
+        files = []
+        if self.command != "HEAD":
+            # Opened first, so a concurrent replace or delete of the object does not cut the answer.
+            files = [(open(path, "rb"), size) for path, size in segments]
         self.send_response(status)
         self.send_header("x-amz-request-id", self.request_id)
         for k, v in headers.items():
@@ -222,17 +229,25 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         self.end_headers()
         self.bytes_out = 0
-        if self.command == "HEAD":
-            return
-        with open(path, "rb") as f:
-            f.seek(start)
-            while length > 0:
-                chunk = f.read(min(length, 1 << 20))
-                if not chunk:
+        try:
+            for f, size in files:
+                if start >= size:
+                    start -= size
+                    continue
+                f.seek(start)
+                start = 0
+                while length > 0:
+                    chunk = f.read(min(length, 1 << 20))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    length -= len(chunk)
+                    self.bytes_out += len(chunk)
+                if length == 0:
                     break
-                self.wfile.write(chunk)
-                length -= len(chunk)
-                self.bytes_out += len(chunk)
+        finally:
+            for f, _ in files:
+                f.close()
 
     # The request.
 
@@ -439,7 +454,7 @@ class Handler(BaseHTTPRequestHandler):
                               ActualObjectSize=str(size))
             length, status = end - start + 1, 206
             headers["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
-        self.reply_file(status, meta["path"], start, length, headers)
+        self.reply_file(status, meta["segments"], start, length, headers)
 
     def list_uploads(self, bucket, q):
         try:
@@ -511,7 +526,7 @@ class Handler(BaseHTTPRequestHandler):
                 meta = peer.store.head_object(q.get("bucket", ""), q.get("key", ""))
                 if meta is None:
                     return self.reply_json(404, {"error": "no such object"})
-                return self.reply_file(200, meta["path"], 0, meta["size"],
+                return self.reply_file(200, meta["segments"], 0, meta["size"],
                                        {"Content-Type": "application/octet-stream", "ETag": meta["etag"]})
             return self.reply_json(404, {"error": "unknown admin path"})
         except (ValueError, S3Error) as e:

@@ -2,14 +2,21 @@
 
 Layout under the data directory (names are hashes, so any UTF-8 key is safe):
   tmp/                         request bodies while they arrive
-  objects/<bucket>/<h>.data    object bytes, h = sha256(key)
-  objects/<bucket>/<h>.json    {"key", "size", "etag", "mtime", "content_type"}
+  objects/<bucket>/<h>.data    bytes of an object put whole (PutObject), h = sha256(key)
+  objects/<bucket>/<h>.<v>.parts/<n>.part
+                               bytes of an object assembled by CompleteMultipartUpload:
+                               its listed parts, in order (v: a fresh name per upload)
+  objects/<bucket>/<h>.json    {"key", "size", "etag", "mtime", "content_type"}, plus
+                               "parts": [[file, size], ...] (files under objects/<bucket>/)
+                               for an assembled object
   uploads/<u>/meta.json        {"bucket", "key", "upload_id", "initiated", "seq", "content_type"}
   uploads/<u>/<n>.part         part n, with <n>.json {"size", "md5"}; u = sha256(upload id)
 
-Bodies are streamed to disk and parts concatenated file to file, so a
-200 MB object never sits in memory.  One lock guards the metadata; a store
-survives a restart of the peer.
+Bodies are streamed to disk, so a 200 MB object never sits in memory.  An
+assembled object keeps its part files as they arrived (moved, not copied, as
+a store completes an upload without rewriting its bytes); a GET reads them
+in order.  One lock guards the metadata; a store survives a restart of the
+peer.
 
 Limits, as the stores enforce them: every part of a completed upload but the
 last at least min_part_size (S3 and R2: 5 MiB; 400 EntityTooSmall at
@@ -49,28 +56,6 @@ def _write_json(path, value):
     with open(tmp, "w") as f:
         json.dump(value, f)
     os.replace(tmp, path)
-
-
-def _append(src, dst, size):
-    """Appends the size bytes of src to dst: in the kernel where it can (a 200 MB object is many parts)."""
-    dst.flush()
-    start = os.lseek(dst.fileno(), 0, os.SEEK_CUR)
-    try:
-        left = size
-        while left > 0:
-            n = os.copy_file_range(src.fileno(), dst.fileno(), left)
-            if n == 0:
-                break
-            left -= n
-        if left == 0:
-            return
-    except (AttributeError, OSError):
-        pass
-    # Not supported here (or cut short): start this part over the plain way.
-    os.ftruncate(dst.fileno(), start)
-    os.lseek(dst.fileno(), start, os.SEEK_SET)
-    src.seek(0)
-    shutil.copyfileobj(src, dst, 1 << 20)
 
 
 class _NoHash:
@@ -171,34 +156,65 @@ class Store:
             raise StoreError(507, "QuotaExceeded", "Bucket quota exceeded.", BucketName=bucket,
                              QuotaBytes=str(self.quota_bytes))
 
-    def _install(self, bucket, key, data_path, size, etag, content_type):
+    def _install(self, bucket, key, data_path, size, etag, content_type, parts=None):
+        """Makes data_path (a file, or with parts the directory of the listed part files) the object's bytes."""
         base = self._object_base(bucket, key)
         with self.lock:
             os.makedirs(os.path.dirname(base), exist_ok=True)
-            os.replace(data_path, base + ".data")
-            _write_json(base + ".json", {"key": key, "size": size, "etag": etag, "mtime": time.time(),
-                                         "content_type": content_type})
+            old = self._read_meta(base)
+            meta = {"key": key, "size": size, "etag": etag, "mtime": time.time(), "content_type": content_type}
+            if parts is None:
+                os.replace(data_path, base + ".data")
+            else:
+                meta["parts"] = parts
+            _write_json(base + ".json", meta)
+            if old is not None:
+                self._drop_data(base, old, keep_file=parts is None)
+
+    @staticmethod
+    def _read_meta(base):
+        try:
+            with open(base + ".json") as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def _drop_data(base, meta, keep_file=False):
+        """Removes the bytes meta names (not the .json); keep_file leaves <h>.data (just replaced)."""
+        if "parts" in meta:
+            d = os.path.dirname(base)
+            for name in {os.path.dirname(p) for p, _ in meta["parts"]}:
+                shutil.rmtree(os.path.join(d, name), ignore_errors=True)
+        elif not keep_file:
+            try:
+                os.unlink(base + ".data")
+            except FileNotFoundError:
+                pass
 
     def head_object(self, bucket, key):
-        """Metadata and data path of an object, or None."""
+        """Metadata of an object with "segments", the [path, size] pieces of its bytes in order; or None."""
         base = self._object_base(bucket, key)
         with self.lock:
-            try:
-                with open(base + ".json") as f:
-                    meta = json.load(f)
-            except (OSError, ValueError):
-                return None
-        meta["path"] = base + ".data"
+            meta = self._read_meta(base)
+        if meta is None:
+            return None
+        if "parts" in meta:
+            d = os.path.dirname(base)
+            meta["segments"] = [(os.path.join(d, p), n) for p, n in meta["parts"]]
+        else:
+            meta["segments"] = [(base + ".data", meta["size"])]
         return meta
 
     def delete_object(self, bucket, key):
         base = self._object_base(bucket, key)
         with self.lock:
-            for ext in (".json", ".data"):
-                try:
-                    os.unlink(base + ext)
-                except FileNotFoundError:
-                    pass
+            meta = self._read_meta(base)
+            try:
+                os.unlink(base + ".json")
+            except FileNotFoundError:
+                pass
+            self._drop_data(base, meta or {})
 
     def list_objects(self, bucket, prefix=""):
         d = os.path.join(self.dir, "objects", bucket)
@@ -291,17 +307,22 @@ class Store:
                                      "allowed object size.", ProposedSize=str(have[n]["size"]),
                                      MinSizeAllowed=str(self.min_part_size), PartNumber=str(n))
             d = self._upload_dir(upload_id)
-            tmp = os.path.join(self.dir, "tmp", secrets.token_hex(12))
             digest = hashlib.md5(usedforsecurity=False)
             size = 0
-            with open(tmp, "wb") as out:
-                for n in numbers:
-                    with open(os.path.join(d, "%d.part" % n), "rb") as part:
-                        _append(part, out, have[n]["size"])
-                    digest.update(bytes.fromhex(have[n]["md5"]))
-                    size += have[n]["size"]
+            for n in numbers:
+                digest.update(bytes.fromhex(have[n]["md5"]))
+                size += have[n]["size"]
             etag = '"%s-%d"' % (digest.hexdigest(), len(numbers))
-            self._install(bucket, key, tmp, size, etag, meta["content_type"])
+            # The listed parts become the object's bytes where they lie; the others go with the upload.
+            base = self._object_base(bucket, key)
+            os.makedirs(os.path.dirname(base), exist_ok=True)
+            name = "%s.%s.parts" % (os.path.basename(base), secrets.token_hex(6))
+            os.mkdir(os.path.join(os.path.dirname(base), name))
+            parts = []
+            for n in numbers:
+                os.replace(os.path.join(d, "%d.part" % n), os.path.join(os.path.dirname(base), name, "%d.part" % n))
+                parts.append([os.path.join(name, "%d.part" % n), have[n]["size"]])
+            self._install(bucket, key, None, size, etag, meta["content_type"], parts)
             shutil.rmtree(d)
             del self.uploads[upload_id]
         return etag

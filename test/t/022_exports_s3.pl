@@ -355,6 +355,29 @@ is($swept, '1', 'the_sweep_finds_the_stale_upload');
 ok(wait_for_queue(), 'the_sweep_abort_is_sent');
 is(uploads_in_progress(), 0, 'the_sweep_leaves_no_upload_in_progress');
 
+# ---------------------------------------------------------------- rows of any size
+# The writer formats rows in place in the part being filled; a row larger than
+# that window (a few 64 kB chunks) is formatted apart and copied in.  Rows of
+# 300 kB to 1.5 MB among small ones, across the 5 MB part boundaries: the
+# object holds exactly the bytes counted, and they are the stream's bytes.
+$node->safe_psql('postgres', qq{
+	SELECT wib.set_context('$other', 'tester');
+	INSERT INTO wib.users (organization_id, id, name, email) VALUES ('$other', 'agent-x', 'Agent X', 'x\@example.test');
+	INSERT INTO wib.calls (organization_id, agent_id, from_number, to_number, disposition, started_at)
+	SELECT '$other', 'agent-x', '+1777' || lpad(g::text, 7, '0'), '+1888' || g,
+	       CASE WHEN g % 3 = 0 THEN repeat('big, "row" ' || g, 30000 + 10000 * (g % 13)) ELSE 'small ' || g END,
+	       '2026-03-01'::timestamptz + g * interval '1 second'
+	  FROM generate_series(1, 60) g;
+});
+my ($big) = as_app($other, $create);
+ok(wait_for_job($big), 'an_export_with_rows_larger_than_a_chunk_finishes');
+my ($bs, $bn) = split / /, job_row($big, "sha256 || ' ' || file_size_bytes");
+cmp_ok($bn, '>', 2 * 5 * 1024 * 1024, 'its_rows_span_several_parts');
+is(object_digest("$prefix$other/$big.csv"), "$bs $bn", 'the_object_holds_exactly_the_bytes_counted');
+my ($streamed) = as_app($other, q{SELECT encode(sha256(string_agg(convert_to(c, 'UTF8'), ''::bytea)), 'hex') || ' ' ||
+	sum(octet_length(c)) FROM wib.export_stream('calls', 'csv') c});
+is($streamed, "$bs $bn", 'and_they_are_the_bytes_of_the_same_export_streamed');
+
 # ---------------------------------------------------------------- secrets
 my $log = slurp_file($node->logfile);
 unlike($log, qr/\Q$secret\E/, 'the_secret_is_never_in_the_server_log');
