@@ -116,10 +116,10 @@ BEGIN
            crm_object_id = coalesce(object_id, x.crm_object_id),
            crm_contact_id = coalesce(contact_id, x.crm_contact_id),
            last_error = left(error, 2000),
-           pushed_at = CASE WHEN outcome = 'pushed' THEN clock_timestamp() ELSE x.pushed_at END,
-           due_at = CASE outcome WHEN 'pending' THEN clock_timestamp() + interval '30 seconds'
-                                 WHEN 'retry' THEN clock_timestamp() ELSE x.due_at END,
-           pushing_since = CASE WHEN outcome = 'unknown' THEN clock_timestamp()
+           pushed_at = CASE WHEN outcome = 'pushed' THEN wib.clock_now() ELSE x.pushed_at END,
+           due_at = CASE outcome WHEN 'pending' THEN wib.clock_now() + interval '30 seconds'
+                                 WHEN 'retry' THEN wib.clock_now() ELSE x.due_at END,
+           pushing_since = CASE WHEN outcome = 'unknown' THEN wib.clock_now()
                                 WHEN outcome IN ('pending', 'retry') THEN NULL ELSE x.pushing_since END
      WHERE x.organization_id = org AND x.id = push_id;
     RETURN CASE outcome
