@@ -20,7 +20,7 @@ my @orgs = map { $node->safe_psql('postgres', "SELECT wib.organization_create('E
 for my $i (0, 1)
 {
 	my $org = $orgs[$i];
-	$node->safe_psql('postgres', "BEGIN; SELECT wib.act_as('$org', 'tester') \\g /dev/null\n" . qq{
+	$node->safe_psql('postgres', "BEGIN; SELECT wib.set_context('$org', 'tester', true) \\g /dev/null\n" . qq{
 		INSERT INTO wib.calls (organization_id, from_number, to_number, disposition, telnyx_call_id, started_at)
 		SELECT '$org', (ARRAY['a,b', 'say "hi"', E'line1\\nline2', '=1+2', '', NULL, '😀 ünï', E'tab\\there'])[1 + g % 8],
 		       '+1555000' || lpad(g::text, 4, '0'), 'org $i', 'c' || g,
@@ -57,7 +57,7 @@ for my $i (0, 1)
 for my $key (sort keys %jobs)
 {
 	my ($org, $type, $format) = @{ $jobs{$key} };
-	push @{ $jobs{$key} }, $node->safe_psql('postgres', "BEGIN; SELECT wib.act_as('$org', 'tester') \\g /dev/null\n"
+	push @{ $jobs{$key} }, $node->safe_psql('postgres', "BEGIN; SELECT wib.set_context('$org', 'tester', true) \\g /dev/null\n"
 		  . "SELECT wib.export_create('$type', '$format', '{\"formula_guard\": false}'); COMMIT");
 }
 ok($node->poll_query_until('postgres', "SELECT bool_and(status = 'completed') FROM wib.export_jobs"),

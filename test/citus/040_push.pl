@@ -36,14 +36,14 @@ for my $o ('One', 'Two')
 		my ($s) = @{ push_admin($ps, 'POST', '/__admin/subscriptions', { count => 1, application_server_key => $vapid }) };
 		my $json = encode_json({ endpoint => $s->{endpoint}, expirationTime => undef, keys => $s->{keys} });
 		$json =~ s/'/''/g;
-		my $ctx = "BEGIN; SELECT wib.act_as('$org', '$user') \\g /dev/null\n";
+		my $ctx = "BEGIN; SELECT wib.set_context('$org', '$user', true) \\g /dev/null\n";
 		my $dev = sql("$ctx SELECT wib.device_register('$user phone', 'pwa'); COMMIT");
 		$sub{$user} = sql("$ctx SELECT wib.push_subscribe('$dev', '$json', NULL); COMMIT");
 		$peer_id{$user} = $s->{id};
 		$org_of{$user} = $org;
 	}
 }
-my $as = sub { my ($user, $q) = @_; return sql("BEGIN; SELECT wib.act_as('$org_of{$user}', '$user') \\g /dev/null\n$q; COMMIT") };
+my $as = sub { my ($user, $q) = @_; return sql("BEGIN; SELECT wib.set_context('$org_of{$user}', '$user', true) \\g /dev/null\n$q; COMMIT") };
 
 # Pushes to a user of each organization: what the peer decrypts is what was queued.
 for my $user ('aliceOne', 'aliceTwo')

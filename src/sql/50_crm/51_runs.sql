@@ -36,6 +36,12 @@ CREATE OR REPLACE FUNCTION wib.crm_run_add(org uuid, run_id uuid, counts jsonb) 
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
+DECLARE
+    -- Computed here: Citus refuses functions other than IMMUTABLE ones in a
+    -- CASE of an UPDATE on a distributed table.
+    entry jsonb := CASE WHEN counts ? 'error'
+                        THEN jsonb_build_array(jsonb_build_object('at', wib.clock_now(), 'error', left(counts ->> 'error', 500)))
+                   END;
 BEGIN
     UPDATE wib.crm_sync_log l
        SET records_synced = l.records_synced + coalesce((counts ->> 'synced')::integer, 0),
@@ -45,10 +51,8 @@ BEGIN
            calls_failed = l.calls_failed + coalesce((counts ->> 'push_failed')::integer, 0),
            requests = l.requests + coalesce((counts ->> 'requests')::integer, 0),
            rate_limited = l.rate_limited + coalesce((counts ->> 'rate_limited')::integer, 0),
-           errors = CASE WHEN counts ? 'error' AND jsonb_array_length(l.errors) < 10
-                         THEN l.errors || jsonb_build_array(jsonb_build_object(
-                                  'at', wib.clock_now(), 'error', left(counts ->> 'error', 500)))
-                         ELSE l.errors END
+           errors = CASE WHEN entry IS NOT NULL AND jsonb_array_length(l.errors) < 10
+                         THEN l.errors || entry ELSE l.errors END
      WHERE l.organization_id = crm_run_add.org AND l.id = crm_run_add.run_id AND l.status = 'running';
 END
 $$;
@@ -67,6 +71,7 @@ DECLARE
     l       wib.crm_sync_log;
     result  text;
     payload jsonb;
+    next_at timestamptz;
 BEGIN
     SELECT * INTO i FROM wib.crm_integrations x WHERE x.organization_id = org AND x.id = integration FOR UPDATE;
     IF i.current_sync_id IS NULL THEN
@@ -82,16 +87,17 @@ BEGIN
        SET status = result, finished_at = wib.clock_now(), error_detail = left(failure, 2000)
      WHERE x.organization_id = org AND x.id = l.id
     RETURNING * INTO l;
+    -- Computed here: Citus refuses functions other than IMMUTABLE ones in a
+    -- CASE of an UPDATE on a distributed table.
+    next_at := CASE WHEN result = 'failed'
+                    THEN wib.clock_now() + least(current_setting('wib.crm_sync_interval')::interval, interval '5 minutes')
+                    ELSE wib.clock_now() + current_setting('wib.crm_sync_interval')::interval END;
     UPDATE wib.crm_integrations x
        SET current_sync_id = NULL, last_sync_at = l.finished_at, last_sync_status = result,
            records_synced = x.records_synced + l.records_synced,
            records_failed = x.records_failed + l.records_failed + l.calls_failed,
            error_detail = CASE WHEN x.status = 'error' THEN x.error_detail ELSE left(failure, 2000) END,
-           next_sync_at = CASE
-               WHEN l.trigger = 'calls' THEN x.next_sync_at
-               WHEN result = 'failed' THEN wib.clock_now() + least(current_setting('wib.crm_sync_interval')::interval,
-                                                                     interval '5 minutes')
-               ELSE wib.clock_now() + current_setting('wib.crm_sync_interval')::interval END
+           next_sync_at = CASE WHEN l.trigger = 'calls' THEN x.next_sync_at ELSE next_at END
      WHERE x.organization_id = org AND x.id = integration;
     payload := jsonb_build_object('integration_id', integration, 'crm_type', i.crm_type, 'sync_id', l.id,
                                   'trigger', l.trigger, 'status', result, 'records_synced', l.records_synced,
@@ -148,17 +154,20 @@ CREATE OR REPLACE FUNCTION wib.crm_pause(org uuid, integration uuid, reason text
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
-    i wib.crm_integrations;
+    i    wib.crm_integrations;
+    soon timestamptz;
 BEGIN
     SELECT * INTO i FROM wib.crm_integrations x WHERE x.organization_id = org AND x.id = integration;
     IF i.current_sync_id IS NOT NULL THEN
         PERFORM wib.crm_run_add(org, i.current_sync_id, jsonb_build_object('error', reason));
         PERFORM wib.crm_run_finish(org, integration, reason);
     END IF;
+    -- (a value, not an expression: Citus refuses functions other than
+    -- IMMUTABLE ones in a CASE of an UPDATE on a distributed table)
+    soon := wib.clock_now() + interval '1 minute';
     UPDATE wib.crm_integrations x
-       SET next_sync_at = greatest(x.next_sync_at, wib.clock_now() + interval '1 minute'),
-           calls_due_at = CASE WHEN x.calls_due_at IS NULL THEN NULL
-                               ELSE greatest(x.calls_due_at, wib.clock_now() + interval '1 minute') END,
+       SET next_sync_at = greatest(x.next_sync_at, soon),
+           calls_due_at = CASE WHEN x.calls_due_at IS NULL THEN NULL ELSE greatest(x.calls_due_at, soon) END,
            error_detail = left(reason, 2000)
      WHERE x.organization_id = org AND x.id = integration;
 END

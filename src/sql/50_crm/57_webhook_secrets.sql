@@ -29,10 +29,14 @@ AS $$
 DECLARE
     secret text := wib.crm_random_state();
     new_id uuid := gen_random_uuid();
+    ts     timestamptz;
 BEGIN
     DELETE FROM wib.crm_webhook_secrets s
      WHERE s.organization_id = org AND s.integration_id = integration AND s.valid_until IS NOT NULL;
-    UPDATE wib.crm_webhook_secrets s SET valid_until = coalesce(previous_until, wib.clock_now())
+    -- (a value, not an expression: Citus refuses functions other than
+    -- IMMUTABLE ones in a COALESCE of an UPDATE on a distributed table)
+    ts := coalesce(previous_until, wib.clock_now());
+    UPDATE wib.crm_webhook_secrets s SET valid_until = ts
      WHERE s.organization_id = org AND s.integration_id = integration AND s.valid_until IS NULL;
     DELETE FROM wib.crm_webhook_secrets s
      WHERE s.organization_id = org AND s.integration_id = integration AND s.valid_until <= wib.clock_now();
