@@ -26,6 +26,9 @@ DECLARE
     sendable uuid[];
     c        record;
     s        wib.push_subscriptions;
+    -- (a value: Citus refuses functions other than IMMUTABLE ones in a CASE
+    -- of an UPDATE on a distributed table)
+    lease_end timestamptz := now() + lease;
 BEGIN
     FOR org IN
         SELECT d.organization_id FROM wib.push_deliveries d
@@ -55,8 +58,8 @@ BEGIN
                    status = CASE WHEN d.id = ANY (sendable) THEN d.status ELSE 'failed' END,
                    last_error = CASE WHEN d.id = ANY (sendable) THEN d.last_error
                                      ELSE 'the subscription is inactive or its device revoked' END,
-                   next_retry_at = CASE WHEN d.id = ANY (sendable) THEN now() + lease ELSE d.next_retry_at END,
-                   leased_until = CASE WHEN d.id = ANY (sendable) THEN now() + lease END
+                   next_retry_at = CASE WHEN d.id = ANY (sendable) THEN lease_end ELSE d.next_retry_at END,
+                   leased_until = CASE WHEN d.id = ANY (sendable) THEN lease_end END
              WHERE d.organization_id = org AND d.id = ANY (ids)
             RETURNING d.id, d.subscription_id, d.attempt_number, d.event_type, d.notification, d.urgency, d.topic,
                       d.id = ANY (sendable) AS sendable
@@ -102,6 +105,8 @@ DECLARE
     k            integer;
     new_status   text;
     message      text;
+    done_at      timestamptz;
+    next_at      timestamptz;
     -- Per subscription of the organization: any delivered, failures, and the
     -- status and error of the first failed attempt (as on one node).
     sub_ids      uuid[];
@@ -132,6 +137,14 @@ BEGIN
             message := CASE WHEN http_status[i] BETWEEN 200 AND 299 THEN NULL
                             WHEN http_status[i] = 0 THEN coalesce(errors[i], 'no answer from the push service')
                             ELSE wib.push_status_error(http_status[i], bodies[i]) END;
+            -- Values, not expressions: Citus refuses functions other than
+            -- IMMUTABLE ones (timestamptz + interval is STABLE) in a CASE of an UPDATE.
+            done_at := CASE WHEN new_status = 'delivered' THEN ts END;
+            next_at := CASE WHEN new_status = 'retrying'
+                            THEN ts + make_interval(secs => greatest(
+                                     least(base * power(2, least(attempts[i] - 1, 20)), 3600),
+                                     coalesce(retry_after[i], 0)))
+                            ELSE r.next_retry_at END;
             UPDATE wib.push_deliveries x
                SET status = new_status,
                    response_status = nullif(http_status[i], 0),
@@ -139,12 +152,8 @@ BEGIN
                    duration_ms = durations[i],
                    last_attempt_at = ts,
                    leased_until = NULL,
-                   delivered_at = CASE WHEN new_status = 'delivered' THEN ts END,
-                   next_retry_at = CASE WHEN new_status = 'retrying'
-                                        THEN ts + make_interval(secs => greatest(
-                                                 least(base * power(2, least(attempts[i] - 1, 20)), 3600),
-                                                 coalesce(retry_after[i], 0)))
-                                        ELSE r.next_retry_at END
+                   delivered_at = done_at,
+                   next_retry_at = next_at
              WHERE x.organization_id = org AND x.id = r.id;
             n := n + 1;
             k := array_position(sub_ids, r.subscription_id);
