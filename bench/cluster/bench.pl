@@ -31,6 +31,8 @@ if ($sink == 0)
 }
 for (1 .. 50) { last if -s "$tmp/sink.port"; usleep(100_000) }
 my $port = slurp_file("$tmp/sink.port");
+chomp $port;
+END { kill 'TERM', $sink if $sink }
 
 my $conf = join("\n",
 	"wib.http_allow_http = on",
