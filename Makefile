@@ -53,7 +53,7 @@ wib--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 wib--%--$(EXTVERSION).sql: $(SQL_PARTS) wib.control tools/sql_script.sh
 	@tools/sql_script.sh update $* $(EXTVERSION) > $@
 
-.PHONY: deps demo test bench bench-save fuzz test-citus
+.PHONY: deps demo test bench bench-save fuzz test-citus bench-citus
 
 # Seconds each fuzz target runs under make fuzz (make test runs each for 3).
 FUZZ_SECONDS ?= 60
@@ -107,3 +107,10 @@ fuzz: deps
 test-citus: deps
 	@$(MAKE) --no-print-directory -s all
 	@tools/test_citus.sh
+
+# Webhook deliveries/s, export rows/s and the isolation suite's time on a
+# single node and on the 3-node loopback cluster, same data, same run
+# (docs/scale-out.md).  Not part of make bench.
+bench-citus: deps
+	@$(MAKE) --no-print-directory -s all
+	@tools/bench_citus.sh

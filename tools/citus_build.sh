@@ -30,6 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 1
 	fi
 	echo "wib: installing ${missing[*]}" >&2
+	# A fresh machine may have no package lists yet.
+	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

@@ -15,13 +15,15 @@ install_private_citus || exit 1
 log=$TMP_CHECK/citus.log
 rm -rf "$TMP_CHECK/citus" && scratch_dir "$TMP_CHECK" && scratch_dir "$TMP_CHECK/citus"
 (cd "$TMP_CHECK/citus" && as_runner env TESTDIR="$TMP_CHECK/citus" PG_TEST_PORT_DIR=/tmp PG_REGRESS="$PG_REGRESS" \
-	PERL5LIB="$PG_PERL_LIB:$WIB_ROOT/test/t" WIB_ROOT="$WIB_ROOT" \
+	PERL5LIB="$PG_PERL_LIB:$WIB_ROOT/test/t:$WIB_ROOT/test/citus" WIB_ROOT="$WIB_ROOT" \
 	prove -v $(ls "$WIB_ROOT"/test/citus/${WIB_TAP:-*}.pl)) >"$log" 2>&1
 status=$?
 grep -E '^[[:space:]]*(not ok [0-9]+|#)|^/.*\.pl \.+|^(All tests|Files=|Result|Failed|Dubious)|\(Wstat' "$log"
-ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$log")
-notok=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$log")
+ok=$(grep -E '^[[:space:]]*ok [0-9]+' "$log" | grep -cv '# TODO')
+notok=$(grep -E '^[[:space:]]*not ok [0-9]+' "$log" | grep -cv '# TODO')
+# Known open items (docs/scale-out.md), reported apart: TODO tests do not fail the run.
+todo=$(grep -cE '^[[:space:]]*(not )?ok [0-9]+.*# TODO' "$log")
 [ "$status" -ne 0 ] && [ "$notok" -eq 0 ] && notok=1
 echo
-echo "$ok passed, $notok failed"
+echo "$ok passed, $notok failed ($todo TODO)"
 [ "$notok" -eq 0 ]

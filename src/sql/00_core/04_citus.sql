@@ -17,3 +17,14 @@ END
 $$;
 COMMENT ON FUNCTION wib.is_distributed(regclass) IS
     'Internal: true when the table is a Citus distributed or reference table (wib.distribute() ran); false on a single node.';
+
+-- The clock time (clock_timestamp()), declared STABLE so that Citus accepts it
+-- in UPDATE and DELETE statements on distributed tables (it refuses any
+-- VOLATILE function there) and evaluates it once per statement on the
+-- coordinator.  On a single node it reads the clock wherever it is called,
+-- as clock_timestamp() does.
+CREATE OR REPLACE FUNCTION wib.clock_now() RETURNS timestamptz
+    LANGUAGE internal STABLE PARALLEL SAFE
+    AS 'clock_timestamp';
+COMMENT ON FUNCTION wib.clock_now() IS
+    'Internal: clock_timestamp(), declared STABLE so that Citus accepts it in UPDATE and DELETE statements on distributed tables (evaluated once per statement on the coordinator).';

@@ -1,10 +1,20 @@
 -- Plan gating: does the organization's plan include a feature, and what are its quotas.
 
 -- The plan of the organization in context (raises WB005 without one).
+-- (PL/pgSQL: the organization is read here, so that on a Citus cluster the
+-- statement sent to the organization's shard carries it as a value.)
 CREATE OR REPLACE FUNCTION wib.current_plan() RETURNS text
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
-    RETURN (SELECT o.plan FROM wib.organizations o WHERE o.id = wib.require_org());
+AS $$
+DECLARE
+    org    uuid := wib.require_org();
+    result text;
+BEGIN
+    SELECT o.plan INTO result FROM wib.organizations o WHERE o.id = org;
+    RETURN result;
+END
+$$;
 COMMENT ON FUNCTION wib.current_plan() IS 'The plan of the organization in context.';
 
 -- Whether org's plan includes feature: the one test of plan gating, for the

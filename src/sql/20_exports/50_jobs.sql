@@ -1,5 +1,42 @@
 -- The job runner, expiry, and the event and jobs exports register.
 
+-- The oldest export job to run (pending; unless pending_only, also processing
+-- for over an hour: its runner died) that is not in skip, locked with SKIP
+-- LOCKED, on a Citus cluster: the candidates are listed first (a multi-shard
+-- read, oldest first, no lock), then each is locked by a statement routed to
+-- its organization's shard, its state checked again under the lock; the first
+-- one locked is returned (no row: none).
+CREATE OR REPLACE FUNCTION wib.export_job_claim_by_org(skip uuid[], pending_only boolean)
+    RETURNS SETOF wib.export_jobs
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    cand record;
+BEGIN
+    FOR cand IN
+        SELECT j.organization_id AS org, j.id AS job_id
+          FROM wib.export_jobs j
+         WHERE (j.status = 'pending'
+                OR (NOT pending_only AND j.status = 'processing' AND j.started_at < now() - interval '1 hour'))
+           AND j.id <> ALL (skip)
+         ORDER BY j.created_at
+    LOOP
+        RETURN QUERY
+        SELECT * FROM wib.export_jobs j
+         WHERE j.organization_id = cand.org AND j.id = cand.job_id
+           AND (j.status = 'pending'
+                OR (NOT pending_only AND j.status = 'processing' AND j.started_at < now() - interval '1 hour'))
+           FOR UPDATE SKIP LOCKED;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION wib.export_job_claim_by_org(uuid[], boolean) IS
+    'Internal (export runner, on a Citus cluster): the oldest runnable export job not in skip (pending_only: pending ones), locked with SKIP LOCKED by a statement routed to its organization''s shard; no row when none.';
+
 -- Runs pending export jobs (the scheduler calls it; so can pg_cron or an operator).
 -- Each job runs in a subtransaction: a failure marks it failed, a crash rolls
 -- its claim back to pending, so it is picked up again and rewritten.
@@ -26,17 +63,23 @@ DECLARE
     state     text;
     obj_key   text;
     begun     uuid[] := '{}';
+    cluster   boolean := wib.is_distributed('wib.export_jobs');
 BEGIN
     SELECT * INTO store FROM wib.export_storage s WHERE s.name = 'default';
     LOOP
         EXIT WHEN done >= coalesce(max_jobs, 10);
-        SELECT * INTO job FROM wib.export_jobs j
-         WHERE (j.status = 'pending'
-                OR (j.status = 'processing' AND j.started_at < now() - interval '1 hour'))
-           AND j.id <> ALL (begun)
-         ORDER BY j.created_at
-         LIMIT 1
-         FOR UPDATE SKIP LOCKED;
+        IF cluster THEN
+            -- Citus runs FOR UPDATE only in statements routed to one shard.
+            SELECT * INTO job FROM wib.export_job_claim_by_org(begun, false);
+        ELSE
+            SELECT * INTO job FROM wib.export_jobs j
+             WHERE (j.status = 'pending'
+                    OR (j.status = 'processing' AND j.started_at < now() - interval '1 hour'))
+               AND j.id <> ALL (begun)
+             ORDER BY j.created_at
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED;
+        END IF;
         EXIT WHEN NOT FOUND;
 
         PERFORM wib.act_as(job.organization_id, job.user_id);
@@ -60,8 +103,8 @@ BEGIN
                 EXCEPTION WHEN others THEN
                     GET STACKED DIAGNOSTICS detail = MESSAGE_TEXT, more = PG_EXCEPTION_DETAIL, state = RETURNED_SQLSTATE;
                     UPDATE wib.export_jobs j
-                       SET status = 'failed', attempts = j.attempts + 1, started_at = clock_timestamp(),
-                           completed_at = clock_timestamp(),
+                       SET status = 'failed', attempts = j.attempts + 1, started_at = wib.clock_now(),
+                           completed_at = wib.clock_now(),
                            error_detail = detail || CASE WHEN state LIKE 'WB2%' AND more <> '' THEN ': ' || more ELSE '' END
                      WHERE j.organization_id = job.organization_id AND j.id = job.id;
                 END;
@@ -76,7 +119,7 @@ BEGIN
         END IF;
 
         UPDATE wib.export_jobs j
-           SET status = 'processing', started_at = clock_timestamp(), attempts = j.attempts + 1,
+           SET status = 'processing', started_at = wib.clock_now(), attempts = j.attempts + 1,
                progress_rows = 0, error_detail = NULL
          WHERE j.organization_id = job.organization_id AND j.id = job.id;
         BEGIN
@@ -96,8 +139,8 @@ BEGIN
             END IF;
             UPDATE wib.export_jobs j
                SET status = 'completed', total_rows = res.rows, progress_rows = res.rows,
-                   file_size_bytes = res.bytes, sha256 = res.sha256, completed_at = clock_timestamp(),
-                   expires_at = clock_timestamp() + current_setting('wib.export_ttl')::interval,
+                   file_size_bytes = res.bytes, sha256 = res.sha256, completed_at = wib.clock_now(),
+                   expires_at = wib.clock_now() + current_setting('wib.export_ttl')::interval,
                    storage = CASE WHEN up.upload_id IS NULL THEN 'local' ELSE 's3' END,
                    r2_key = up.r2_key, storage_endpoint = up.endpoint, storage_bucket = up.bucket,
                    upload_id = up.upload_id
@@ -108,7 +151,7 @@ BEGIN
             -- Nothing of the attempt is kept; an upload begun for it is aborted.
             PERFORM wib.export_upload_drop(job.organization_id, job.id);
             UPDATE wib.export_jobs j
-               SET status = 'failed', completed_at = clock_timestamp(),
+               SET status = 'failed', completed_at = wib.clock_now(),
                    error_detail = detail || CASE WHEN state LIKE 'WB2%' AND more <> '' THEN ': ' || more ELSE '' END
              WHERE j.organization_id = job.organization_id AND j.id = job.id
             RETURNING * INTO job;
@@ -131,7 +174,11 @@ BEGIN
     -- the next run): make the scheduler's job due again at once (it runs one job per
     -- transaction).  Jobs another runner holds do not count, so nothing spins.
     IF done > 0 THEN
-        PERFORM 1 FROM wib.export_jobs j WHERE j.status = 'pending' LIMIT 1 FOR UPDATE SKIP LOCKED;
+        IF cluster THEN
+            PERFORM 1 FROM wib.export_job_claim_by_org('{}', true);
+        ELSE
+            PERFORM 1 FROM wib.export_jobs j WHERE j.status = 'pending' LIMIT 1 FOR UPDATE SKIP LOCKED;
+        END IF;
         IF FOUND THEN
             PERFORM wib.export_kick();
         END IF;
@@ -142,6 +189,27 @@ $$;
 COMMENT ON FUNCTION wib.run_export_jobs(integer) IS
     'Runs up to max_jobs pending export jobs, in the caller''s transaction, into files under wib.export_directory or into object storage (a job in object storage takes two runs: one begins its upload, the next writes it); returns how many ran or began. The scheduler runs it with max_jobs 1 (job export_jobs) and comes back at once while jobs wait.';
 
+-- Expires one locked export job: its file removed (an object in object
+-- storage: its delete queued for the deliverer, true), the job marked expired.
+CREATE OR REPLACE FUNCTION wib.export_expire_job(job wib.export_jobs) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
+    IF job.storage = 's3' THEN
+        INSERT INTO wib.export_storage_queue (organization_id, job_id, op, endpoint, bucket, object_key)
+        VALUES (job.organization_id, job.id, 'delete_object', job.storage_endpoint, job.storage_bucket, job.r2_key);
+    ELSE
+        PERFORM wib.export_file_remove(job.storage_key);
+    END IF;
+    UPDATE wib.export_jobs j SET status = 'expired'
+     WHERE j.organization_id = job.organization_id AND j.id = job.id;
+    RETURN job.storage = 's3';
+END
+$$;
+COMMENT ON FUNCTION wib.export_expire_job(wib.export_jobs) IS
+    'Internal (wib.export_expire): removes a locked job''s file, or queues the delete of its object (then true), and marks the job expired.';
+
 -- Retention: removes the files of exports past expires_at and marks them expired;
 -- objects in object storage are queued for the deliverer to delete (retried until
 -- the store confirms).
@@ -151,24 +219,34 @@ CREATE OR REPLACE FUNCTION wib.export_expire() RETURNS bigint
 AS $$
 DECLARE
     job    wib.export_jobs;
+    cand   record;
     n      bigint := 0;
     queued boolean := false;
 BEGIN
-    FOR job IN SELECT * FROM wib.export_jobs j
-                WHERE j.status = 'completed' AND j.expires_at <= now()
-                ORDER BY j.expires_at
-                FOR UPDATE SKIP LOCKED LOOP
-        IF job.storage = 's3' THEN
-            INSERT INTO wib.export_storage_queue (organization_id, job_id, op, endpoint, bucket, object_key)
-            VALUES (job.organization_id, job.id, 'delete_object', job.storage_endpoint, job.storage_bucket, job.r2_key);
-            queued := true;
-        ELSE
-            PERFORM wib.export_file_remove(job.storage_key);
-        END IF;
-        UPDATE wib.export_jobs j SET status = 'expired'
-         WHERE j.organization_id = job.organization_id AND j.id = job.id;
-        n := n + 1;
-    END LOOP;
+    IF wib.is_distributed('wib.export_jobs') THEN
+        -- On a Citus cluster FOR UPDATE runs only in statements routed to one
+        -- shard: the expired jobs are listed first, then each is locked on its
+        -- organization's shard and checked again.
+        FOR cand IN SELECT j.organization_id AS org, j.id AS job_id FROM wib.export_jobs j
+                     WHERE j.status = 'completed' AND j.expires_at <= now()
+                     ORDER BY j.expires_at LOOP
+            SELECT * INTO job FROM wib.export_jobs j
+             WHERE j.organization_id = cand.org AND j.id = cand.job_id
+               AND j.status = 'completed' AND j.expires_at <= now()
+               FOR UPDATE SKIP LOCKED;
+            CONTINUE WHEN NOT FOUND;
+            queued := wib.export_expire_job(job) OR queued;
+            n := n + 1;
+        END LOOP;
+    ELSE
+        FOR job IN SELECT * FROM wib.export_jobs j
+                    WHERE j.status = 'completed' AND j.expires_at <= now()
+                    ORDER BY j.expires_at
+                    FOR UPDATE SKIP LOCKED LOOP
+            queued := wib.export_expire_job(job) OR queued;
+            n := n + 1;
+        END LOOP;
+    END IF;
     IF queued THEN
         PERFORM wib.wake('deliverer');
     END IF;

@@ -130,7 +130,7 @@ AS $$
 DECLARE
     org     uuid := wib.require_org();
     job     wib.export_jobs;
-    now_ts  timestamptz := clock_timestamp();
+    now_ts  timestamptz := wib.clock_now();
     until   timestamptz;
     target  jsonb;
     url     text;

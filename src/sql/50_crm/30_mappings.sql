@@ -107,22 +107,29 @@ COMMENT ON FUNCTION wib.crm_default_mappings(text) IS
     'Internal: the default field mappings of a CRM (its adapter''s wib.crm_<crm>_default_mappings()).';
 
 -- The mappings in effect for org: its own rows for an entity, else the defaults for that entity.
+-- (PL/pgSQL: Citus cannot plan statements with parameters in SQL-language
+-- functions.)
 CREATE OR REPLACE FUNCTION wib.crm_mappings_effective(org uuid, crm_type text)
     RETURNS TABLE (wib_entity text, wib_field text, crm_object text, crm_field text, transform text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+DECLARE
+    own text[];
+BEGIN
+    own := ARRAY(SELECT DISTINCT m.wib_entity FROM wib.crm_field_mappings m
+                  WHERE m.organization_id = crm_mappings_effective.org AND m.crm_type = crm_mappings_effective.crm_type);
+    RETURN QUERY
     SELECT m.wib_entity, m.wib_field, m.crm_object, m.crm_field, m.transform
       FROM wib.crm_field_mappings m
-     WHERE m.organization_id = crm_mappings_effective.org AND m.crm_type = crm_mappings_effective.crm_type
-    UNION ALL
+     WHERE m.organization_id = crm_mappings_effective.org AND m.crm_type = crm_mappings_effective.crm_type;
+    RETURN QUERY
     SELECT d ->> 'wib_entity', d ->> 'wib_field', d ->> 'crm_object', d ->> 'crm_field', d ->> 'transform'
       FROM jsonb_array_elements(wib.crm_default_mappings(crm_mappings_effective.crm_type)) d
-     WHERE NOT EXISTS (SELECT 1 FROM wib.crm_field_mappings m
-                        WHERE m.organization_id = crm_mappings_effective.org
-                          AND m.crm_type = crm_mappings_effective.crm_type
-                          AND m.wib_entity = d ->> 'wib_entity');
-END;
+     WHERE NOT ((d ->> 'wib_entity') = ANY (own));
+END
+$$;
 COMMENT ON FUNCTION wib.crm_mappings_effective(uuid, text) IS
     'Internal: the mappings in effect for an organization and CRM: its own rows for an entity, the CRM''s defaults for an entity it has none for.';
 
@@ -257,7 +264,7 @@ BEGIN
        (SELECT jsonb_agg(e ORDER BY e::text) FROM jsonb_array_elements(new_json) e WHERE e ->> 'wib_entity' = 'contact') THEN
         UPDATE wib.crm_integrations i
            SET sync_cursor = i.sync_cursor - 'mode' - 'high',
-               next_sync_at = CASE WHEN i.status = 'connected' THEN clock_timestamp() ELSE i.next_sync_at END
+               next_sync_at = CASE WHEN i.status = 'connected' THEN wib.clock_now() ELSE i.next_sync_at END
          WHERE i.organization_id = org AND i.crm_type = crm_mappings_set.crm_type AND i.current_sync_id IS NULL;
     END IF;
     PERFORM wib.audit('crm:mapping_updated', 'crm_mappings', crm_type, old_json, new_json);

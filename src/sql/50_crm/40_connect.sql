@@ -97,6 +97,7 @@ DECLARE
     org   uuid := wib.require_org();
     st    wib.crm_oauth_states;
     integ uuid;
+    sealed bytea;
 BEGIN
     PERFORM wib.crm_require_feature(crm_type);
     PERFORM wib.require_text(code, 'code', 2048);
@@ -129,12 +130,15 @@ BEGIN
     INSERT INTO wib.crm_integrations AS i (organization_id, crm_type, status, connected_by, next_sync_at)
     VALUES (org, crm_type, 'pending', wib.current_user_id(), now())
     ON CONFLICT ON CONSTRAINT crm_integrations_type_key
-    DO UPDATE SET status = 'pending', error_detail = NULL, connected_by = EXCLUDED.connected_by, next_sync_at = now()
+    DO UPDATE SET status = 'pending', error_detail = NULL, connected_by = EXCLUDED.connected_by,
+                  next_sync_at = EXCLUDED.next_sync_at
     RETURNING i.id INTO integ;
     -- The code waits, sealed, for the worker to exchange it (no network I/O here).
+    -- Sealed first: on a Citus cluster the coordinator alone holds the key ring,
+    -- and Citus refuses VOLATILE functions in an UPDATE.
+    sealed := wib.vault_seal(crm_callback.code, org, 'crm_oauth_states.code', st.id::text);
     UPDATE wib.crm_oauth_states s
-       SET used_at = now(), integration_id = integ,
-           code = wib.vault_seal(crm_callback.code, org, 'crm_oauth_states.code', s.id::text)
+       SET used_at = now(), integration_id = integ, code = sealed
      WHERE s.organization_id = org AND s.id = st.id;
     -- An earlier state of the same integration that was never exchanged is dropped.
     UPDATE wib.crm_oauth_states s SET code = NULL

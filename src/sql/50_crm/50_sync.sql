@@ -33,31 +33,45 @@ CREATE OR REPLACE FUNCTION wib.crm_plan_allows(org uuid, crm_type text) RETURNS 
 COMMENT ON FUNCTION wib.crm_plan_allows(uuid, text) IS 'Internal: whether the plan of org includes the CRM.';
 
 -- Leases a crashed holder left behind are given up (the worker calls this as it starts).
+-- PL/pgSQL, like the other functions of the CRM worker that read tenant tables
+-- with parameters: Citus cannot plan such statements in SQL-language functions
+-- (docs/scale-out.md).
 CREATE OR REPLACE FUNCTION wib.crm_release_stale(holder text) RETURNS integer
-    LANGUAGE sql VOLATILE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, wib, pg_temp
-BEGIN ATOMIC
-    WITH gone AS (
-        UPDATE wib.crm_integrations i SET lease_id = NULL, leased_until = NULL, leased_by = NULL
-         WHERE i.leased_by = crm_release_stale.holder
-        RETURNING 1)
-    SELECT count(*)::integer FROM gone;
-END;
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    UPDATE wib.crm_integrations i SET lease_id = NULL, leased_until = NULL, leased_by = NULL
+     WHERE i.leased_by = crm_release_stale.holder;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
 COMMENT ON FUNCTION wib.crm_release_stale(text) IS
     'Internal: gives up the leases of a holder that died (the CRM worker, as it starts), so its integrations are due at once.';
 
 -- Claims the most overdue integration with work (a revocation, a code to
 -- exchange, a run in progress or due, calls to push), leasing it; only_integration: that
--- integration alone.  Committed before any request is sent.
+-- integration alone.  Committed before any request is sent.  On a Citus
+-- cluster: wib.crm_claim_by_org.
 CREATE OR REPLACE FUNCTION wib.crm_claim(lease_seconds integer, only_integration uuid, holder text)
     RETURNS TABLE (organization_id uuid, integration_id uuid, crm_type text, lease_id uuid)
-    LANGUAGE sql VOLATILE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, wib, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF wib.is_distributed('wib.crm_integrations') THEN
+        RETURN QUERY SELECT * FROM wib.crm_claim_by_org(lease_seconds, only_integration, holder);
+        RETURN;
+    END IF;
+    RETURN QUERY
     WITH due AS (
         SELECT i.organization_id, i.id
           FROM wib.crm_integrations i
-         WHERE (i.leased_until IS NULL OR i.leased_until < clock_timestamp())
+         WHERE (i.leased_until IS NULL OR i.leased_until < wib.clock_now())
            AND (crm_claim.only_integration IS NULL OR i.id = crm_claim.only_integration)
            AND (EXISTS (SELECT 1 FROM wib.crm_tokens t
                          WHERE t.organization_id = i.organization_id AND t.integration_id = i.id AND t.revoke)
@@ -66,22 +80,93 @@ BEGIN ATOMIC
                                  WHERE s.organization_id = i.organization_id AND s.integration_id = i.id
                                    AND s.code IS NOT NULL))
                 OR (i.status = 'connected'
-                    AND (i.current_sync_id IS NOT NULL OR i.next_sync_at <= clock_timestamp()
-                         OR i.calls_due_at <= clock_timestamp())
+                    AND (i.current_sync_id IS NOT NULL OR i.next_sync_at <= wib.clock_now()
+                         OR i.calls_due_at <= wib.clock_now())
                     AND wib.crm_plan_allows(i.organization_id, i.crm_type)))
          ORDER BY least(i.next_sync_at, i.calls_due_at) NULLS FIRST, i.id
          LIMIT 1
          FOR UPDATE OF i SKIP LOCKED)
     UPDATE wib.crm_integrations x
        SET lease_id = gen_random_uuid(),
-           leased_until = clock_timestamp() + make_interval(secs => crm_claim.lease_seconds),
+           leased_until = wib.clock_now() + make_interval(secs => crm_claim.lease_seconds),
            leased_by = crm_claim.holder
       FROM due
      WHERE x.organization_id = due.organization_id AND x.id = due.id
     RETURNING x.organization_id, x.id, x.crm_type, x.lease_id;
-END;
+END
+$$;
 COMMENT ON FUNCTION wib.crm_claim(integer, uuid, text) IS
     'Internal: leases the most overdue integration with work for lease_seconds (only_integration: that one), for holder (worker or session); returns it, or nothing.';
+
+-- The claim on a Citus cluster, where FOR UPDATE runs only in statements
+-- routed to one shard: the integrations with work are listed first (a
+-- multi-shard read, most overdue first, no lock), then each candidate is
+-- locked (SKIP LOCKED) and leased by statements routed to its organization's
+-- shard, its work checked again under the lock; the first one locked is
+-- returned.  The plan check runs here, on the coordinator.
+CREATE OR REPLACE FUNCTION wib.crm_claim_by_org(lease_seconds integer, only_integration uuid, holder text)
+    RETURNS TABLE (organization_id uuid, integration_id uuid, crm_type text, lease_id uuid)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    cand   record;
+    allows boolean;
+    -- Computed here: Citus refuses VOLATILE functions in an UPDATE.
+    lease  uuid := gen_random_uuid();
+BEGIN
+    FOR cand IN
+        SELECT i.organization_id AS org, i.id AS integration, i.crm_type AS kind
+          FROM wib.crm_integrations i
+         WHERE (i.leased_until IS NULL OR i.leased_until < wib.clock_now())
+           AND (crm_claim_by_org.only_integration IS NULL OR i.id = crm_claim_by_org.only_integration)
+           AND (EXISTS (SELECT 1 FROM wib.crm_tokens t
+                         WHERE t.organization_id = i.organization_id AND t.integration_id = i.id AND t.revoke)
+                OR (i.status = 'pending'
+                    AND EXISTS (SELECT 1 FROM wib.crm_oauth_states s
+                                 WHERE s.organization_id = i.organization_id AND s.integration_id = i.id
+                                   AND s.code IS NOT NULL))
+                OR (i.status = 'connected'
+                    AND (i.current_sync_id IS NOT NULL OR i.next_sync_at <= wib.clock_now()
+                         OR i.calls_due_at <= wib.clock_now())))
+         ORDER BY least(i.next_sync_at, i.calls_due_at) NULLS FIRST, i.id
+    LOOP
+        allows := wib.crm_plan_allows(cand.org, cand.kind);
+        -- The row alone is locked (Citus runs FOR UPDATE only in a statement
+        -- on one table routed to one shard), then its work checked again.
+        PERFORM 1
+           FROM wib.crm_integrations i
+          WHERE i.organization_id = cand.org AND i.id = cand.integration
+            AND (i.leased_until IS NULL OR i.leased_until < wib.clock_now())
+            FOR UPDATE SKIP LOCKED;
+        CONTINUE WHEN NOT FOUND;
+        PERFORM 1
+           FROM wib.crm_integrations i
+          WHERE i.organization_id = cand.org AND i.id = cand.integration
+            AND (EXISTS (SELECT 1 FROM wib.crm_tokens t
+                          WHERE t.organization_id = i.organization_id AND t.integration_id = i.id AND t.revoke)
+                 OR (i.status = 'pending'
+                     AND EXISTS (SELECT 1 FROM wib.crm_oauth_states s
+                                  WHERE s.organization_id = i.organization_id AND s.integration_id = i.id
+                                    AND s.code IS NOT NULL))
+                 OR (i.status = 'connected' AND allows
+                     AND (i.current_sync_id IS NOT NULL OR i.next_sync_at <= wib.clock_now()
+                          OR i.calls_due_at <= wib.clock_now())));
+        CONTINUE WHEN NOT FOUND;
+        RETURN QUERY
+        UPDATE wib.crm_integrations x
+           SET lease_id = lease,
+               leased_until = wib.clock_now() + make_interval(secs => crm_claim_by_org.lease_seconds),
+               leased_by = crm_claim_by_org.holder
+         WHERE x.organization_id = cand.org AND x.id = cand.integration
+        RETURNING x.organization_id, x.id, x.crm_type, x.lease_id;
+        RETURN;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION wib.crm_claim_by_org(integer, uuid, text) IS
+    'Internal (CRM worker, on a Citus cluster): wib.crm_claim one candidate integration at a time, locking and leasing with statements routed to its organization''s shard.';
 
 -- Gives the lease up at the end of a slice.
 CREATE OR REPLACE FUNCTION wib.crm_release(org uuid, integration uuid, lease uuid) RETURNS void
@@ -93,26 +178,41 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION wib.crm_release(uuid, uuid, uuid) IS 'Internal: ends a slice of the CRM worker, giving up its lease.';
 
--- The opened access token of an integration (NULL without one).
+-- The opened access token of an integration (NULL without one).  The sealed
+-- value is read first and opened here: on a Citus cluster the key ring is the
+-- coordinator's alone.
 CREATE OR REPLACE FUNCTION wib.crm_access_token(org uuid, integration uuid) RETURNS text
-    LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT wib.vault_open(t.access_token, t.organization_id, 'crm_tokens.access_token', t.id::text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    sealed bytea;
+    row_id uuid;
+BEGIN
+    SELECT t.access_token, t.id INTO sealed, row_id
       FROM wib.crm_tokens t
      WHERE t.organization_id = crm_access_token.org AND t.integration_id = crm_access_token.integration
        AND NOT t.revoke;
-END;
+    RETURN wib.vault_open(sealed, org, 'crm_tokens.access_token', row_id::text);
+END
+$$;
 COMMENT ON FUNCTION wib.crm_access_token(uuid, uuid) IS 'Internal: the opened access token of an integration.';
 
 CREATE OR REPLACE FUNCTION wib.crm_refresh_token(org uuid, integration uuid) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
-BEGIN ATOMIC
-    SELECT wib.vault_open(t.refresh_token, t.organization_id, 'crm_tokens.refresh_token', t.id::text)
+AS $$
+DECLARE
+    sealed bytea;
+    row_id uuid;
+BEGIN
+    SELECT t.refresh_token, t.id INTO sealed, row_id
       FROM wib.crm_tokens t
      WHERE t.organization_id = crm_refresh_token.org AND t.integration_id = crm_refresh_token.integration
        AND NOT t.revoke;
-END;
+    RETURN wib.vault_open(sealed, org, 'crm_tokens.refresh_token', row_id::text);
+END
+$$;
 COMMENT ON FUNCTION wib.crm_refresh_token(uuid, uuid) IS 'Internal: the opened refresh token of an integration.';
 
 -- Stores the tokens of an OAuth token answer (RFC 6749 section 5.1), sealed;
@@ -128,6 +228,8 @@ DECLARE
     lifetime integer;
     old      wib.crm_tokens;
     new_id   uuid := gen_random_uuid();
+    sealed_access  bytea;
+    sealed_refresh bytea;
 BEGIN
     IF jsonb_typeof(answer) IS DISTINCT FROM 'object' OR jsonb_typeof(answer -> 'access_token') IS DISTINCT FROM 'string'
        OR length(access) NOT BETWEEN 1 AND 4096 OR length(refresh) > 4096 THEN
@@ -145,10 +247,13 @@ BEGIN
         IF refresh IS NULL THEN
             refresh := wib.vault_open(old.refresh_token, org, 'crm_tokens.refresh_token', old.id::text);
         END IF;
+        -- Sealed first: Citus refuses VOLATILE functions in an UPDATE.
+        sealed_access := wib.vault_seal(access, org, 'crm_tokens.access_token', new_id::text);
+        sealed_refresh := wib.vault_seal(refresh, org, 'crm_tokens.refresh_token', new_id::text);
         UPDATE wib.crm_tokens t
-           SET access_token = wib.vault_seal(access, org, 'crm_tokens.access_token', new_id::text),
-               refresh_token = wib.vault_seal(refresh, org, 'crm_tokens.refresh_token', new_id::text),
-               expires_at = clock_timestamp() + make_interval(secs => lifetime),
+           SET access_token = sealed_access,
+               refresh_token = sealed_refresh,
+               expires_at = wib.clock_now() + make_interval(secs => lifetime),
                lifetime_seconds = lifetime,
                scopes = coalesce(string_to_array(answer ->> 'scope', ' '), t.scopes)
          WHERE t.organization_id = org AND t.id = new_id;
@@ -158,7 +263,7 @@ BEGIN
         VALUES (org, new_id, integration,
                 wib.vault_seal(access, org, 'crm_tokens.access_token', new_id::text),
                 wib.vault_seal(refresh, org, 'crm_tokens.refresh_token', new_id::text),
-                clock_timestamp() + make_interval(secs => lifetime), lifetime,
+                wib.clock_now() + make_interval(secs => lifetime), lifetime,
                 string_to_array(answer ->> 'scope', ' '));
     END IF;
     RETURN true;
@@ -171,16 +276,23 @@ COMMENT ON FUNCTION wib.crm_tokens_store(uuid, uuid, jsonb) IS
 -- left (wib.crm_token_refresh_margin, at most a third of the lifetime), or a
 -- 401 asked for it.
 CREATE OR REPLACE FUNCTION wib.crm_token_due(org uuid, integration uuid, force boolean) RETURNS boolean
-    LANGUAGE sql STABLE
-BEGIN ATOMIC
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    margin interval := current_setting('wib.crm_token_refresh_margin')::interval;
+    due    boolean;
+BEGIN
     SELECT coalesce(crm_token_due.force, false)
         OR t.expires_at IS NULL
-        OR t.expires_at - least(current_setting('wib.crm_token_refresh_margin')::interval,
-                                make_interval(secs => coalesce(t.lifetime_seconds, 1800) / 3.0))
-           <= clock_timestamp()
+        OR t.expires_at - least(margin, make_interval(secs => coalesce(t.lifetime_seconds, 1800) / 3.0))
+           <= wib.clock_now()
+      INTO due
       FROM wib.crm_tokens t
      WHERE t.organization_id = crm_token_due.org AND t.integration_id = crm_token_due.integration AND NOT t.revoke;
-END;
+    RETURN due;
+END
+$$;
 COMMENT ON FUNCTION wib.crm_token_due(uuid, uuid, boolean) IS
     'Internal: whether an integration''s access token is to be refreshed now (little lifetime left, or a 401 asked for it).';
 

@@ -17,7 +17,7 @@ BEGIN
         RETURN i.current_sync_id;
     END IF;
     INSERT INTO wib.crm_sync_log AS l (organization_id, integration_id, crm_type, trigger, started_at)
-    VALUES (org, integration, i.crm_type, trigger, clock_timestamp())
+    VALUES (org, integration, i.crm_type, trigger, wib.clock_now())
     RETURNING l.id INTO run_id;
     UPDATE wib.crm_integrations x
        SET current_sync_id = run_id, last_sync_status = 'running',
@@ -33,8 +33,16 @@ COMMENT ON FUNCTION wib.crm_run_start(uuid, uuid, text) IS
 
 -- Adds what a request did to the run in progress: counters, and the first errors.
 CREATE OR REPLACE FUNCTION wib.crm_run_add(org uuid, run_id uuid, counts jsonb) RETURNS void
-    LANGUAGE sql VOLATILE
-BEGIN ATOMIC
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    -- Computed here: Citus refuses functions other than IMMUTABLE ones in a
+    -- CASE of an UPDATE on a distributed table.
+    entry jsonb := CASE WHEN counts ? 'error'
+                        THEN jsonb_build_array(jsonb_build_object('at', wib.clock_now(), 'error', left(counts ->> 'error', 500)))
+                   END;
+BEGIN
     UPDATE wib.crm_sync_log l
        SET records_synced = l.records_synced + coalesce((counts ->> 'synced')::integer, 0),
            records_failed = l.records_failed + coalesce((counts ->> 'failed')::integer, 0),
@@ -43,12 +51,11 @@ BEGIN ATOMIC
            calls_failed = l.calls_failed + coalesce((counts ->> 'push_failed')::integer, 0),
            requests = l.requests + coalesce((counts ->> 'requests')::integer, 0),
            rate_limited = l.rate_limited + coalesce((counts ->> 'rate_limited')::integer, 0),
-           errors = CASE WHEN counts ? 'error' AND jsonb_array_length(l.errors) < 10
-                         THEN l.errors || jsonb_build_array(jsonb_build_object(
-                                  'at', clock_timestamp(), 'error', left(counts ->> 'error', 500)))
-                         ELSE l.errors END
+           errors = CASE WHEN entry IS NOT NULL AND jsonb_array_length(l.errors) < 10
+                         THEN l.errors || entry ELSE l.errors END
      WHERE l.organization_id = crm_run_add.org AND l.id = crm_run_add.run_id AND l.status = 'running';
-END;
+END
+$$;
 COMMENT ON FUNCTION wib.crm_run_add(uuid, uuid, jsonb) IS
     'Internal: adds counts ({"synced", "failed", "deleted", "pushed", "push_failed", "requests", "rate_limited", "error"}) to a running sync run; the first 10 errors are kept.';
 
@@ -64,6 +71,7 @@ DECLARE
     l       wib.crm_sync_log;
     result  text;
     payload jsonb;
+    next_at timestamptz;
 BEGIN
     SELECT * INTO i FROM wib.crm_integrations x WHERE x.organization_id = org AND x.id = integration FOR UPDATE;
     IF i.current_sync_id IS NULL THEN
@@ -76,19 +84,20 @@ BEGIN
         WHEN failure IS NOT NULL OR l.records_failed > 0 OR l.calls_failed > 0 THEN 'partial'
         ELSE 'success' END;
     UPDATE wib.crm_sync_log x
-       SET status = result, finished_at = clock_timestamp(), error_detail = left(failure, 2000)
+       SET status = result, finished_at = wib.clock_now(), error_detail = left(failure, 2000)
      WHERE x.organization_id = org AND x.id = l.id
     RETURNING * INTO l;
+    -- Computed here: Citus refuses functions other than IMMUTABLE ones in a
+    -- CASE of an UPDATE on a distributed table.
+    next_at := CASE WHEN result = 'failed'
+                    THEN wib.clock_now() + least(current_setting('wib.crm_sync_interval')::interval, interval '5 minutes')
+                    ELSE wib.clock_now() + current_setting('wib.crm_sync_interval')::interval END;
     UPDATE wib.crm_integrations x
        SET current_sync_id = NULL, last_sync_at = l.finished_at, last_sync_status = result,
            records_synced = x.records_synced + l.records_synced,
            records_failed = x.records_failed + l.records_failed + l.calls_failed,
            error_detail = CASE WHEN x.status = 'error' THEN x.error_detail ELSE left(failure, 2000) END,
-           next_sync_at = CASE
-               WHEN l.trigger = 'calls' THEN x.next_sync_at
-               WHEN result = 'failed' THEN clock_timestamp() + least(current_setting('wib.crm_sync_interval')::interval,
-                                                                     interval '5 minutes')
-               ELSE clock_timestamp() + current_setting('wib.crm_sync_interval')::interval END
+           next_sync_at = CASE WHEN l.trigger = 'calls' THEN x.next_sync_at ELSE next_at END
      WHERE x.organization_id = org AND x.id = integration;
     payload := jsonb_build_object('integration_id', integration, 'crm_type', i.crm_type, 'sync_id', l.id,
                                   'trigger', l.trigger, 'status', result, 'records_synced', l.records_synced,
@@ -145,17 +154,20 @@ CREATE OR REPLACE FUNCTION wib.crm_pause(org uuid, integration uuid, reason text
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
-    i wib.crm_integrations;
+    i    wib.crm_integrations;
+    soon timestamptz;
 BEGIN
     SELECT * INTO i FROM wib.crm_integrations x WHERE x.organization_id = org AND x.id = integration;
     IF i.current_sync_id IS NOT NULL THEN
         PERFORM wib.crm_run_add(org, i.current_sync_id, jsonb_build_object('error', reason));
         PERFORM wib.crm_run_finish(org, integration, reason);
     END IF;
+    -- (a value, not an expression: Citus refuses functions other than
+    -- IMMUTABLE ones in a CASE of an UPDATE on a distributed table)
+    soon := wib.clock_now() + interval '1 minute';
     UPDATE wib.crm_integrations x
-       SET next_sync_at = greatest(x.next_sync_at, clock_timestamp() + interval '1 minute'),
-           calls_due_at = CASE WHEN x.calls_due_at IS NULL THEN NULL
-                               ELSE greatest(x.calls_due_at, clock_timestamp() + interval '1 minute') END,
+       SET next_sync_at = greatest(x.next_sync_at, soon),
+           calls_due_at = CASE WHEN x.calls_due_at IS NULL THEN NULL ELSE greatest(x.calls_due_at, soon) END,
            error_detail = left(reason, 2000)
      WHERE x.organization_id = org AND x.id = integration;
 END
@@ -199,8 +211,8 @@ BEGIN
          WHERE x.organization_id = org AND x.id = integration;
     END IF;
     UPDATE wib.crm_integrations x
-       SET status = 'connected', external_account_id = account_id, connected_at = clock_timestamp(),
-           error_detail = NULL, next_sync_at = clock_timestamp(),
+       SET status = 'connected', external_account_id = account_id, connected_at = wib.clock_now(),
+           error_detail = NULL, next_sync_at = wib.clock_now(),
            worker_state = x.worker_state - 'force_refresh' - 'auth_retried' || '{"next_trigger": "connect"}'
      WHERE x.organization_id = org AND x.id = integration
     RETURNING * INTO i;

@@ -121,14 +121,20 @@ COMMENT ON FUNCTION wib.crm_record(wib.crm_integrations, text, jsonb, integer, t
 
 -- When the next call push of an integration is due, or NULL when none waits.
 CREATE OR REPLACE FUNCTION wib.crm_calls_next_due(org uuid, integration uuid) RETURNS timestamptz
-    LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT min(CASE WHEN p.status = 'pending' THEN p.due_at
-                    ELSE p.pushing_since + current_setting('wib.crm_push_reconcile_delay')::interval END)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+DECLARE
+    delay interval := current_setting('wib.crm_push_reconcile_delay')::interval;
+    due   timestamptz;
+BEGIN
+    SELECT min(CASE WHEN p.status = 'pending' THEN p.due_at ELSE p.pushing_since + delay END) INTO due
       FROM wib.crm_call_pushes p
      WHERE p.organization_id = crm_calls_next_due.org AND p.integration_id = crm_calls_next_due.integration
        AND p.status IN ('pending', 'pushing', 'unknown');
-END;
+    RETURN due;
+END
+$$;
 COMMENT ON FUNCTION wib.crm_calls_next_due(uuid, uuid) IS
     'Internal: when the next call push of an integration is due (a pending one, or the reconciling of one whose outcome is unknown).';
 
@@ -180,9 +186,9 @@ BEGIN
     -- Calls to push: a new one, or one whose outcome is unknown, once the CRM's search has caught up.
     SELECT * INTO p FROM wib.crm_call_pushes x
      WHERE x.organization_id = org AND x.integration_id = i.id
-       AND ((x.status = 'pending' AND x.due_at <= clock_timestamp())
+       AND ((x.status = 'pending' AND x.due_at <= wib.clock_now())
             OR (x.status IN ('pushing', 'unknown')
-                AND x.pushing_since + current_setting('wib.crm_push_reconcile_delay')::interval <= clock_timestamp()))
+                AND x.pushing_since + current_setting('wib.crm_push_reconcile_delay')::interval <= wib.clock_now()))
      ORDER BY x.due_at, x.id
      LIMIT 1 FOR UPDATE;
     IF FOUND THEN
@@ -198,7 +204,7 @@ BEGIN
             -- Marked before it is sent (committed with this step): a crash after
             -- sending leaves it "pushing", to reconcile with the CRM, never to resend blindly.
             UPDATE wib.crm_call_pushes x
-               SET status = 'pushing', pushing_since = clock_timestamp(), attempts = x.attempts + 1,
+               SET status = 'pushing', pushing_since = wib.clock_now(), attempts = x.attempts + 1,
                    sync_id = i.current_sync_id
              WHERE x.organization_id = org AND x.id = p.id;
             RETURN wib.crm_adapter_request('push_call', i, jsonb_build_object('push_id', p.id, 'call_id', p.call_id));
@@ -209,7 +215,7 @@ BEGIN
      WHERE x.organization_id = org AND x.id = i.id AND x.calls_due_at IS DISTINCT FROM wib.crm_calls_next_due(org, i.id);
 
     -- Contacts: a run due by the schedule starts now.
-    IF i.current_sync_id IS NULL AND i.next_sync_at <= clock_timestamp() THEN
+    IF i.current_sync_id IS NULL AND i.next_sync_at <= wib.clock_now() THEN
         trigger := coalesce(i.worker_state ->> 'next_trigger', 'schedule');
         PERFORM wib.crm_run_start(org, i.id, trigger);
         SELECT * INTO i FROM wib.crm_integrations x WHERE x.organization_id = org AND x.id = i.id;
@@ -252,7 +258,7 @@ BEGIN
     END IF;
     PERFORM wib.act_as(org);
     UPDATE wib.crm_integrations x
-       SET leased_until = clock_timestamp() + current_setting('wib.crm_lease')::interval
+       SET leased_until = wib.clock_now() + current_setting('wib.crm_lease')::interval
      WHERE x.organization_id = org AND x.id = integration;
     IF prev_kind IS NOT NULL AND prev_kind NOT IN ('done', 'none', 'lost', 'paused') THEN
         PERFORM wib.crm_record(i, prev_kind, prev_ctx, prev_status, prev_body, prev_error, prev_attempts, prev_limited);

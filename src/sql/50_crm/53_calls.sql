@@ -102,6 +102,7 @@ AS $$
 DECLARE
     p   wib.crm_call_pushes;
     max integer := current_setting('wib.crm_push_max_attempts')::integer;
+    ts  timestamptz;
 BEGIN
     SELECT * INTO p FROM wib.crm_call_pushes x WHERE x.organization_id = org AND x.id = push_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -111,15 +112,18 @@ BEGIN
         outcome := 'failed';
         error := format('%s (gave up after %s attempts)', coalesce(error, 'no answer'), p.attempts);
     END IF;
+    -- (a value, not an expression: Citus refuses functions other than
+    -- IMMUTABLE ones in a CASE of an UPDATE on a distributed table)
+    ts := wib.clock_now();
     UPDATE wib.crm_call_pushes x
        SET status = CASE outcome WHEN 'retry' THEN 'pending' ELSE outcome END,
            crm_object_id = coalesce(object_id, x.crm_object_id),
            crm_contact_id = coalesce(contact_id, x.crm_contact_id),
            last_error = left(error, 2000),
-           pushed_at = CASE WHEN outcome = 'pushed' THEN clock_timestamp() ELSE x.pushed_at END,
-           due_at = CASE outcome WHEN 'pending' THEN clock_timestamp() + interval '30 seconds'
-                                 WHEN 'retry' THEN clock_timestamp() ELSE x.due_at END,
-           pushing_since = CASE WHEN outcome = 'unknown' THEN clock_timestamp()
+           pushed_at = CASE WHEN outcome = 'pushed' THEN ts ELSE x.pushed_at END,
+           due_at = CASE outcome WHEN 'pending' THEN ts + interval '30 seconds'
+                                 WHEN 'retry' THEN ts ELSE x.due_at END,
+           pushing_since = CASE WHEN outcome = 'unknown' THEN ts
                                 WHEN outcome IN ('pending', 'retry') THEN NULL ELSE x.pushing_since END
      WHERE x.organization_id = org AND x.id = push_id;
     RETURN CASE outcome

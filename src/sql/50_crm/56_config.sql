@@ -31,7 +31,7 @@ BEGIN
     UPDATE wib.crm_integrations x
        SET config = checked,
            next_sync_at = CASE WHEN x.status = 'connected' AND x.config IS DISTINCT FROM checked
-                               THEN least(x.next_sync_at, clock_timestamp()) ELSE x.next_sync_at END
+                               THEN least(x.next_sync_at, wib.clock_now()) ELSE x.next_sync_at END
      WHERE x.organization_id = org AND x.id = i.id;
     PERFORM wib.audit('crm:config_updated', 'crm_integration', i.id::text,
                       jsonb_build_object('crm_type', i.crm_type, 'config', i.config),

@@ -29,13 +29,17 @@ AS $$
 DECLARE
     secret text := wib.crm_random_state();
     new_id uuid := gen_random_uuid();
+    ts     timestamptz;
 BEGIN
     DELETE FROM wib.crm_webhook_secrets s
      WHERE s.organization_id = org AND s.integration_id = integration AND s.valid_until IS NOT NULL;
-    UPDATE wib.crm_webhook_secrets s SET valid_until = coalesce(previous_until, clock_timestamp())
+    -- (a value, not an expression: Citus refuses functions other than
+    -- IMMUTABLE ones in a COALESCE of an UPDATE on a distributed table)
+    ts := coalesce(previous_until, wib.clock_now());
+    UPDATE wib.crm_webhook_secrets s SET valid_until = ts
      WHERE s.organization_id = org AND s.integration_id = integration AND s.valid_until IS NULL;
     DELETE FROM wib.crm_webhook_secrets s
-     WHERE s.organization_id = org AND s.integration_id = integration AND s.valid_until <= clock_timestamp();
+     WHERE s.organization_id = org AND s.integration_id = integration AND s.valid_until <= wib.clock_now();
     INSERT INTO wib.crm_webhook_secrets (organization_id, id, integration_id, secret, secret_hash)
     VALUES (org, new_id, integration, wib.vault_seal(secret, org, 'crm_webhook_secrets.secret', new_id::text),
             sha256(convert_to(secret, 'UTF8')));
@@ -92,10 +96,10 @@ BEGIN
             MESSAGE = format('CRM "%s" is not connected', crm_type);
     END IF;
     PERFORM wib.rate_limit_internal(org, 'crm_webhook_secret_rotate', 10, interval '1 minute');
-    secret := wib.crm_webhook_secret_new(org, i.id, clock_timestamp() + previous_valid_for);
+    secret := wib.crm_webhook_secret_new(org, i.id, wib.clock_now() + previous_valid_for);
     PERFORM wib.audit('crm:webhook_secret_rotated', 'crm_integration', i.id::text, NULL,
                       jsonb_build_object('crm_type', i.crm_type,
-                                         'previous_valid_until', clock_timestamp() + previous_valid_for));
+                                         'previous_valid_until', wib.clock_now() + previous_valid_for));
     RETURN secret;
 END
 $$;

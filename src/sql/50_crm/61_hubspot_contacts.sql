@@ -126,7 +126,7 @@ BEGIN
         SELECT org, i.id, 'hubspot', x.cid, x.phone, x.email,
                left(coalesce(nullif(btrim(x.disp), ''), nullif(btrim(concat_ws(' ', btrim(x.first), btrim(x.last))), ''), x.email), 300),
                x.company, app || '/contacts/' || i.external_account_id || '/record/0-1/' || x.cid,
-               jsonb_strip_nulls(x.p), clock_timestamp(), wib.phone_e164(left(x.phone, 64), country), x.mobile,
+               jsonb_strip_nulls(x.p), wib.clock_now(), wib.phone_e164(left(x.phone, 64), country), x.mobile,
                wib.phone_e164(left(x.mobile, 64), country), x.modified
           FROM raw x
         ON CONFLICT ON CONSTRAINT crm_contact_cache_contact_key DO UPDATE
@@ -167,7 +167,7 @@ CREATE OR REPLACE FUNCTION wib.crm_hubspot_run_begin(i wib.crm_integrations, ctx
 AS $$
 DECLARE
     cur     jsonb := coalesce(i.sync_cursor, '{}');
-    now_ms  bigint := wib.crm_epoch_ms(clock_timestamp());
+    now_ms  bigint := wib.crm_epoch_ms(wib.clock_now());
     reread  bigint := wib.crm_epoch_ms('epoch'::timestamptz + current_setting('wib.crm_reread_window')::interval);
     run     jsonb;
     high    bigint := (cur ->> 'high')::bigint;
@@ -189,7 +189,7 @@ BEGIN
             'archived', ctx ->> 'trigger' IN ('manual', 'cron')
                         OR cur ->> 'archived_at' IS NULL
                         OR (cur ->> 'archived_at')::timestamptz + current_setting('wib.crm_archived_scan_interval')::interval
-                           <= clock_timestamp());
+                           <= wib.clock_now());
     END IF;
     -- The mappings of the whole run are read once.
     run := run || jsonb_build_object('sync_id', ctx ->> 'sync_id',
@@ -315,7 +315,7 @@ BEGIN
         IF after IS NOT NULL THEN
             run := run || jsonb_build_object('after', after);
         ELSE
-            cur := cur || jsonb_build_object('archived_at', clock_timestamp());
+            cur := cur || jsonb_build_object('archived_at', wib.clock_now());
             done := true;
         END IF;
     ELSE

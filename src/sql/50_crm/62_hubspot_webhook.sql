@@ -39,7 +39,7 @@ BEGIN
         IF kind LIKE 'contact.%' THEN
             -- Restores, merges, privacy deletions: the next delta sync reads the contact as it is now.
             UPDATE wib.crm_integrations x
-               SET next_sync_at = least(x.next_sync_at, clock_timestamp()),
+               SET next_sync_at = least(x.next_sync_at, wib.clock_now()),
                    worker_state = x.worker_state || '{"next_trigger": "webhook"}'
              WHERE x.organization_id = org AND x.id = i.id;
             RETURN true;
@@ -60,7 +60,7 @@ BEGIN
         RETURNING * INTO c;
         UPDATE wib.crm_integrations x
            SET contact_count = x.contact_count + 1,
-               next_sync_at = least(x.next_sync_at, clock_timestamp() + interval '10 seconds'),
+               next_sync_at = least(x.next_sync_at, wib.clock_now() + interval '10 seconds'),
                worker_state = x.worker_state || '{"next_trigger": "webhook"}'
          WHERE x.organization_id = org AND x.id = i.id;
     END IF;
@@ -76,7 +76,7 @@ BEGIN
            SET raw_data = jsonb_strip_nulls(props), phone_number = v.phone_number, email = v.email,
                display_name = v.display_name, company_name = v.company_name, phone_e164 = v.phone_e164,
                mobile_number = v.mobile_number, mobile_e164 = v.mobile_e164,
-               crm_modified_at = greatest(x.crm_modified_at, at), synced_at = clock_timestamp()
+               crm_modified_at = greatest(x.crm_modified_at, at), synced_at = wib.clock_now()
          WHERE x.organization_id = org AND x.id = c.id;
     END IF;
     RETURN true;

@@ -194,7 +194,7 @@ CREATE OR REPLACE FUNCTION wib.crm_salesforce_count(org uuid, integration uuid) 
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
-    hour  bigint := floor(extract(epoch FROM clock_timestamp()) / 3600)::bigint;
+    hour  bigint := floor(extract(epoch FROM wib.clock_now()) / 3600)::bigint;
     hours jsonb;
 BEGIN
     SELECT coalesce(jsonb_object_agg(h.key, h.value), '{}') INTO hours
@@ -215,7 +215,7 @@ CREATE OR REPLACE FUNCTION wib.crm_salesforce_used(i wib.crm_integrations) RETUR
     LANGUAGE sql STABLE
     RETURN (SELECT coalesce(sum(h.value::integer), 0)::integer
               FROM jsonb_each_text(coalesce(i.worker_state #> '{sf_api,hours}', '{}')) h
-             WHERE h.key::bigint > floor(extract(epoch FROM clock_timestamp()) / 3600)::bigint - 24);
+             WHERE h.key::bigint > floor(extract(epoch FROM wib.clock_now()) / 3600)::bigint - 24);
 COMMENT ON FUNCTION wib.crm_salesforce_used(wib.crm_integrations) IS
     'Internal: the requests an integration sent to its Salesforce org''s API in the last 24 hours (by the hour).';
 
@@ -242,7 +242,7 @@ BEGIN
     UPDATE wib.crm_integrations x
        SET worker_state = jsonb_set(x.worker_state, '{sf_api}',
                                     coalesce(x.worker_state -> 'sf_api', '{}')
-                                    || jsonb_build_object('usage', m[1]::bigint, 'limit', m[2]::bigint, 'at', clock_timestamp()))
+                                    || jsonb_build_object('usage', m[1]::bigint, 'limit', m[2]::bigint, 'at', wib.clock_now()))
      WHERE x.organization_id = org AND x.id = integration;
 END
 $$;
@@ -310,7 +310,7 @@ BEGIN
         RETURN jsonb_build_object('fatal', 'Salesforce refreshed the access token, but ' || refusal || '; reconnect Salesforce');
     END IF;
     UPDATE wib.crm_tokens t
-       SET expires_at = CASE WHEN lifetime > interval '0' THEN clock_timestamp() + lifetime ELSE 'infinity' END,
+       SET expires_at = CASE WHEN lifetime > interval '0' THEN wib.clock_now() + lifetime ELSE 'infinity' END,
            lifetime_seconds = nullif(extract(epoch FROM lifetime)::integer, 0)
      WHERE t.organization_id = org AND t.integration_id = i.id AND NOT t.revoke;
     UPDATE wib.crm_integrations x
@@ -368,7 +368,7 @@ BEGIN
     WHEN 'refresh' THEN
         -- Marked before it is sent: a refresh whose answer is never recorded may have rotated the refresh token.
         UPDATE wib.crm_integrations x
-           SET worker_state = x.worker_state || jsonb_build_object('refresh_sent_at', clock_timestamp())
+           SET worker_state = x.worker_state || jsonb_build_object('refresh_sent_at', wib.clock_now())
          WHERE x.organization_id = org AND x.id = i.id;
         RETURN ROW('refresh', 'POST', p.auth_url || '/services/oauth2/token', NULL,
                    ARRAY['grant_type', 'refresh_token', 'refresh_token', wib.crm_refresh_token(org, i.id),
@@ -404,7 +404,7 @@ BEGIN
     CASE job
     WHEN 'setup' THEN
         -- Before calls are pushed: nothing to set up, but the org's limit may be spent.
-        IF until > clock_timestamp() THEN
+        IF until > wib.clock_now() THEN
             PERFORM wib.crm_salesforce_hold(org, i.id, until,
                 format('Salesforce''s daily API request limit is spent (REQUEST_LIMIT_EXCEEDED); requests wait until %s', until), true);
             RETURN wib.crm_request_none('done');
@@ -464,7 +464,7 @@ BEGIN
 
     -- The org's daily limit is spent: everything waits (the request did nothing).
     IF status = 403 AND jsonb_typeof(body) = 'array' AND body #>> '{0,errorCode}' = 'REQUEST_LIMIT_EXCEEDED' THEN
-        until := clock_timestamp() + current_setting('wib.crm_salesforce_limit_pause')::interval;
+        until := wib.clock_now() + current_setting('wib.crm_salesforce_limit_pause')::interval;
         UPDATE wib.crm_integrations x
            SET worker_state = jsonb_set(x.worker_state, '{sf_api}', coalesce(x.worker_state -> 'sf_api', '{}')
                                                                     || jsonb_build_object('paused_until', until))

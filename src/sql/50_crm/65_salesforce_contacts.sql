@@ -196,7 +196,7 @@ BEGIN
         SELECT org, i.id, 'salesforce', x.cid, x.phone, x.email,
                left(coalesce(nullif(btrim(x.disp), ''), nullif(btrim(concat_ws(' ', btrim(x.first), btrim(x.last))), ''), x.email), 300),
                x.company, instance || '/lightning/r/' || obj || '/' || x.cid || '/view',
-               jsonb_strip_nulls(x.p), clock_timestamp(), wib.phone_e164(left(x.phone, 64), country), x.mobile,
+               jsonb_strip_nulls(x.p), wib.clock_now(), wib.phone_e164(left(x.phone, 64), country), x.mobile,
                wib.phone_e164(left(x.mobile, 64), country), x.modified
           FROM raw x
         ON CONFLICT ON CONSTRAINT crm_contact_cache_contact_key DO UPDATE
@@ -212,7 +212,7 @@ BEGIN
         RETURNING (c.xmax = 0) AS is_new)
     SELECT count(*), count(*) FILTER (WHERE is_new) INTO changed, inserted FROM up;
     IF seen_since IS NOT NULL THEN
-        UPDATE wib.crm_contact_cache c SET synced_at = clock_timestamp()
+        UPDATE wib.crm_contact_cache c SET synced_at = wib.clock_now()
          WHERE c.organization_id = org AND c.crm_type = 'salesforce' AND c.synced_at < seen_since
            AND c.crm_contact_id IN (SELECT r ->> 'Id' FROM jsonb_array_elements(records) r);
     END IF;
@@ -261,7 +261,7 @@ DECLARE
     old     jsonb := cur -> 'run';
     objects text[] := wib.crm_salesforce_objects(i);
     map     jsonb := wib.crm_contact_mapping(i.organization_id, 'salesforce');
-    started timestamptz := clock_timestamp();
+    started timestamptz := wib.clock_now();
     full_list boolean;
     run     jsonb;
 BEGIN
@@ -360,7 +360,7 @@ BEGIN
         obj := run -> 'objects' ->> (run ->> 'i')::integer;
         oc := coalesce(cur -> 'objects' -> obj, '{}');
         start_t := (oc ->> 'deleted_through')::timestamptz;
-        end_t := clock_timestamp();
+        end_t := wib.clock_now();
         -- Nothing to ask about deletions: a full listing saw them, or the window is a minute or less.
         IF run ->> 'phase' = 'deleted'
            AND ((run ->> 'full')::boolean OR start_t IS NULL
@@ -384,7 +384,7 @@ BEGIN
     used := wib.crm_salesforce_used(i);
     IF allowed IS NOT NULL AND used >= allowed THEN
         until := to_timestamp(((SELECT min(h.key::bigint) FROM jsonb_each(i.worker_state #> '{sf_api,hours}') h
-                                 WHERE h.key::bigint > floor(extract(epoch FROM clock_timestamp()) / 3600)::bigint - 24) + 24) * 3600.0);
+                                 WHERE h.key::bigint > floor(extract(epoch FROM wib.clock_now()) / 3600)::bigint - 24) + 24) * 3600.0);
         PERFORM wib.crm_salesforce_hold(i.organization_id, i.id, until,
             format('the contact sync used its share of the Salesforce org''s daily API limit (%s of %s requests in 24 hours); it goes on at %s',
                    used, allowed, until), false);

@@ -52,7 +52,7 @@ BEGIN
     IF path_secret IS NOT NULL THEN
         SELECT x.* INTO s FROM wib.crm_webhook_secrets x
          WHERE x.secret_hash = sha256(convert_to(path_secret, 'UTF8'))
-           AND (x.valid_until IS NULL OR x.valid_until > clock_timestamp())
+           AND (x.valid_until IS NULL OR x.valid_until > wib.clock_now())
          LIMIT 1;
     END IF;
     IF s.id IS NULL THEN

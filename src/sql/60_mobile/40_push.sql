@@ -5,11 +5,17 @@
 -- The events a subscription gets when it names none: those of this list the
 -- catalogue has (crm.sync_failed comes with CRM sync; ivr.call_ended pushes
 -- only for voicemails).
+-- (PL/pgSQL: on a Citus cluster, where wib.event_types is a reference table,
+-- Citus fails to run a function with an SQL-standard body that reads it.)
 CREATE OR REPLACE FUNCTION wib.push_default_events() RETURNS text[]
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
     RETURN ARRAY(SELECT e FROM unnest(ARRAY['anomaly.detected', 'crm.sync_failed', 'export.completed', 'ivr.call_ended']) e
                   WHERE EXISTS (SELECT 1 FROM wib.event_types t WHERE t.event_type = e) ORDER BY e);
+END
+$$;
 COMMENT ON FUNCTION wib.push_default_events() IS
     'The events a push subscription gets by default: anomaly.detected, crm.sync_failed, export.completed and ivr.call_ended (voicemails), those of them in wib.event_types.';
 

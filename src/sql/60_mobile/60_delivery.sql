@@ -17,15 +17,15 @@ CREATE OR REPLACE FUNCTION wib.push_claim(max_items integer, lease interval)
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
-    -- On a Citus cluster pushes are not claimed yet: they wait, pending (docs/scale-out.md).
     IF wib.is_distributed('wib.push_deliveries') THEN
+        RETURN QUERY SELECT * FROM wib.push_claim_by_org(max_items, lease);
         RETURN;
     END IF;
     RETURN QUERY SELECT * FROM wib.push_claim_local(max_items, lease);
 END
 $$;
 COMMENT ON FUNCTION wib.push_claim(integer, interval) IS
-    'Internal (deliverer): leases due pushes (wib.push_claim_local); on a Citus cluster claims none, and pushes wait.';
+    'Internal (deliverer): leases due pushes (wib.push_claim_local; on a Citus cluster wib.push_claim_by_org).';
 
 CREATE OR REPLACE FUNCTION wib.push_claim_local(max_items integer, lease interval)
     RETURNS TABLE (organization_id uuid, id uuid, attempt_number integer, endpoint text, p256dh text,
@@ -74,17 +74,25 @@ COMMENT ON FUNCTION wib.push_claim_local(integer, interval) IS
 
 -- Marks pushes failed that the deliverer could not prepare (a key the encryption refuses).
 CREATE OR REPLACE FUNCTION wib.push_fail(org_ids uuid[], ids uuid[], errors text[]) RETURNS integer
-    LANGUAGE sql VOLATILE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
-BEGIN ATOMIC
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    IF wib.is_distributed('wib.push_deliveries') THEN
+        RETURN wib.push_fail_by_org(org_ids, ids, errors);
+    END IF;
     WITH failed AS (
         UPDATE wib.push_deliveries d
            SET status = 'failed', last_error = left(f.error, 1024), leased_until = NULL, last_attempt_at = now()
           FROM unnest(org_ids, ids, errors) AS f(organization_id, id, error)
          WHERE d.organization_id = f.organization_id AND d.id = f.id
         RETURNING 1)
-    SELECT count(*)::integer FROM failed;
-END;
+    SELECT count(*)::integer INTO n FROM failed;
+    RETURN n;
+END
+$$;
 COMMENT ON FUNCTION wib.push_fail(uuid[], uuid[], text[]) IS
     'Internal (deliverer): fails pushes that could not be prepared for sending, with the reason.';
 
@@ -116,6 +124,9 @@ DECLARE
     base         integer := extract(epoch FROM current_setting('wib.push_retry_base')::interval)::integer;
     sub          record;
 BEGIN
+    IF wib.is_distributed('wib.push_deliveries') THEN
+        RETURN wib.push_record_by_org(org_ids, ids, attempts, http_status, errors, bodies, durations, retry_after);
+    END IF;
     WITH r AS (
         SELECT * FROM unnest(org_ids, ids, attempts, http_status, errors, bodies, durations, retry_after)
                    AS r(organization_id, id, attempt, http_status, error, body, duration_ms, retry_after)),
@@ -198,9 +209,8 @@ AS $$
 DECLARE
     n integer;
 BEGIN
-    -- On a Citus cluster no push is leased (wib.push_claim claims none).
     IF wib.is_distributed('wib.push_deliveries') THEN
-        RETURN 0;
+        RETURN wib.push_release_leases_by_org();
     END IF;
     WITH stale AS (
         SELECT d.organization_id, d.id FROM wib.push_deliveries d
