@@ -116,7 +116,9 @@ wib_ml_fit_eval(PG_FUNCTION_ARGS)
 			bad_arg(a == 0 ? "features" : a == 1 ? "is_eval" : a == 2 ? "labels" : a == 3 ? "l2" :
 					a == 4 ? "max_iter" : a == 5 ? "min_train" : "min_eval", "It is NULL.");
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "wib.ml_fit_eval must return a record");
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("wib.ml_fit_eval must return a record")));
 	tupdesc = BlessTupleDesc(tupdesc);
 
 	xa = PG_GETARG_ARRAYTYPE_P(0);
