@@ -6,7 +6,8 @@
  * Applications insert calls one at a time, so this trigger runs once per
  * call insert and its cost is paid on the platform's hottest write.  It reads
  * the transition table directly (no query over it), folds the rows into their
- * distinct (organization, UTC day, agent) buckets and appends those to
+ * distinct (organization, UTC day, agent) buckets through a hash table (a bulk
+ * load of a year of calls has hundreds of thousands) and appends those to
  * wib.analytics_changes with one saved plan, as the log's owner: the way
  * PostgreSQL's own foreign-key triggers act on a table the writer may not
  * touch.  Updates stay in SQL (35_totals.sql), where the old and new rows are
@@ -18,6 +19,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "common/hashfn.h"
 #include "catalog/pg_class.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -30,6 +32,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -39,7 +42,10 @@
 
 PG_FUNCTION_INFO_V1(wib_analytics_log_rows);
 
-/* One bucket; a statement's buckets are few, so a linear search dedupes them. */
+/*
+ * One bucket, also the key of the statement's table of buckets: a bulk insert
+ * of a year of calls has hundreds of thousands of them.
+ */
 typedef struct ChangeBucket
 {
 	pg_uuid_t	organization_id;
@@ -81,15 +87,32 @@ column_number(Relation rel, const char *name, Oid expected_type)
 	return InvalidAttrNumber;	/* not reached */
 }
 
-static bool
-same_bucket(const ChangeBucket *b, const pg_uuid_t *org, DateADT day, text *agent)
+static uint32
+bucket_hash(const void *key, Size keysize)
 {
-	if (b->day != day || memcmp(&b->organization_id, org, sizeof(pg_uuid_t)) != 0)
-		return false;
-	if (b->agent_id == NULL || agent == NULL)
-		return b->agent_id == agent;
-	return VARSIZE_ANY_EXHDR(b->agent_id) == VARSIZE_ANY_EXHDR(agent) &&
-		memcmp(VARDATA_ANY(b->agent_id), VARDATA_ANY(agent), VARSIZE_ANY_EXHDR(agent)) == 0;
+	const ChangeBucket *b = key;
+	uint32		h = hash_bytes((const unsigned char *) &b->organization_id, sizeof(pg_uuid_t));
+
+	h = hash_combine(h, hash_bytes_uint32((uint32) b->day));
+	if (b->agent_id != NULL)
+		h = hash_combine(h, hash_bytes((const unsigned char *) VARDATA_ANY(b->agent_id),
+									   VARSIZE_ANY_EXHDR(b->agent_id)));
+	return h;
+}
+
+/* 0 when the two buckets are the same, as dynahash's match functions answer. */
+static int
+bucket_match(const void *key1, const void *key2, Size keysize)
+{
+	const ChangeBucket *a = key1;
+	const ChangeBucket *b = key2;
+
+	if (a->day != b->day || memcmp(&a->organization_id, &b->organization_id, sizeof(pg_uuid_t)) != 0)
+		return 1;
+	if (a->agent_id == NULL || b->agent_id == NULL)
+		return a->agent_id != b->agent_id;
+	return VARSIZE_ANY_EXHDR(a->agent_id) != VARSIZE_ANY_EXHDR(b->agent_id) ||
+		memcmp(VARDATA_ANY(a->agent_id), VARDATA_ANY(b->agent_id), VARSIZE_ANY_EXHDR(a->agent_id)) != 0;
 }
 
 /*
@@ -103,9 +126,20 @@ collect_buckets(Tuplestorestate *rows, Relation rel, AttrNumber org_col, AttrNum
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 	int			pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+	HASHCTL		ctl = {0};
+	HTAB	   *seen;
+	HASH_SEQ_STATUS scan;
+	ChangeBucket *entry;
+	ChangeBucket *buckets;
 	int			count = 0;
-	int			capacity = 8;
-	ChangeBucket *buckets = palloc(capacity * sizeof(ChangeBucket));
+
+	ctl.keysize = sizeof(ChangeBucket);
+	ctl.entrysize = sizeof(ChangeBucket);
+	ctl.hash = bucket_hash;
+	ctl.match = bucket_match;
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("wib.analytics_log_rows buckets", 64, &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 
 	tuplestore_select_read_pointer(rows, pointer);
 	tuplestore_rescan(rows);
@@ -117,10 +151,8 @@ collect_buckets(Tuplestorestate *rows, Relation rel, AttrNumber org_col, AttrNum
 		Datum		org = slot_getattr(slot, org_col, &org_null);
 		Datum		ts = slot_getattr(slot, ts_col, &ts_null);
 		Datum		agent = slot_getattr(slot, agent_col, &agent_null);
-		pg_uuid_t  *org_id;
-		DateADT		day;
-		text	   *agent_id;
-		int			i;
+		ChangeBucket key;
+		bool		found;
 
 		/* Both columns are NOT NULL in every table this trigger is on. */
 		if (org_null || ts_null)
@@ -128,25 +160,18 @@ collect_buckets(Tuplestorestate *rows, Relation rel, AttrNumber org_col, AttrNum
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("wib.analytics_log_rows: a row of %s has no organization or time",
 							RelationGetRelationName(rel))));
-		org_id = DatumGetUUIDP(org);
-		day = utc_day(DatumGetTimestampTz(ts));
-		agent_id = agent_null ? NULL : DatumGetTextPP(agent);
-		for (i = 0; i < count; i++)
-			if (same_bucket(&buckets[i], org_id, day, agent_id))
-				break;
-		if (i < count)
-			continue;
-		if (count == capacity)
-		{
-			capacity *= 2;
-			buckets = repalloc(buckets, capacity * sizeof(ChangeBucket));
-		}
-		buckets[count].organization_id = *org_id;
-		buckets[count].day = day;
-		/* The slot's memory is reused by the next row: keep a copy. */
-		buckets[count].agent_id = agent_id == NULL ? NULL : (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(agent_id));
-		count++;
+		key.organization_id = *DatumGetUUIDP(org);
+		key.day = utc_day(DatumGetTimestampTz(ts));
+		key.agent_id = agent_null ? NULL : DatumGetTextPP(agent);
+		entry = hash_search(seen, &key, HASH_ENTER, &found);
+		/* The slot's memory is reused by the next row: a new bucket keeps a copy. */
+		if (!found && entry->agent_id != NULL)
+			entry->agent_id = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(entry->agent_id));
 	}
+	buckets = palloc(Max(hash_get_num_entries(seen), 1) * sizeof(ChangeBucket));
+	hash_seq_init(&scan, seen);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+		buckets[count++] = *entry;
 	tuplestore_select_read_pointer(rows, 0);
 	ExecDropSingleTupleTableSlot(slot);
 	*out = buckets;
