@@ -197,10 +197,12 @@ is(sql("$app SELECT wib.crm_config_set('salesforce', '{\"objects\": [\"Contact\"
 $node->poll_query_until('postgres', "SELECT current_sync_id IS NULL FROM wib.crm_integrations WHERE id = '$integration'");
 is(sql("SELECT string_agg(status, ',' ORDER BY started_at) FROM wib.crm_sync_log WHERE integration_id = '$integration' AND started_at >= '$t0'"),
 	'partial', 'the_run_stops_when_the_share_is_used');
-is(sql("SELECT records_synced FROM wib.crm_sync_log WHERE integration_id = '$integration' AND started_at >= '$t0'"),
-	'8000', 'four_batches_are_applied');
 # The first batch may re-read a record changed within wib.crm_reread_window
-# before the run (the edit above), which takes one of its 2,000 places.
+# before the run (the edit above), which takes one of its 2,000 places (and is
+# not counted as synced when unchanged): four batches are 7,990 to 8,000 new
+# records, three or five would be 6,000 or 9,000.
+my $synced = sql("SELECT records_synced FROM wib.crm_sync_log WHERE integration_id = '$integration' AND started_at >= '$t0'");
+ok($synced >= 7990 && $synced <= 8000, 'four_batches_are_applied') or diag("records synced: $synced");
 my $new_cached = cached("crm_contact_id IN " . in_list(@$many));
 ok($new_cached >= 7990 && $new_cached <= 8000, 'the_new_contacts_of_those_batches_are_cached')
 	or diag("new contacts cached: $new_cached");
