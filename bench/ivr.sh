@@ -18,7 +18,7 @@ set -euo pipefail
 out=${BENCH_OUT:-/tmp}/ivr
 mkdir -p "$out"
 seconds=${IVR_BENCH_SECONDS:-10}
-requests=${IVR_BENCH_REQUESTS:-200000}
+requests=${IVR_BENCH_REQUESTS:-300000}
 verifies=${IVR_BENCH_VERIFIES:-20000}
 renders=${IVR_BENCH_RENDERS:-20000}
 

@@ -2,7 +2,7 @@
 -- cross-tenant ids, audit, and that a refused call leaves nothing behind.
 BEGIN;
 \ir lib/fixtures.sql
-SELECT plan(146);
+SELECT plan(148);
 
 INSERT INTO fx VALUES ('starter', wib.organization_create('Starter Co', 'starter')),
                       ('pro', wib.organization_create('Pro Co', 'pro')),
@@ -305,6 +305,14 @@ INSERT INTO wib.inbound_call_log (organization_id, number_id, call_sid, to_numbe
 SELECT pg_temp.org('log'), :'log_number', 'v3:log-' || n, '+15556660001',
        timestamptz '2026-11-01 12:00:00+00' + (n / 3) * interval '1 minute', 'completed'
   FROM generate_series(1, 11) n;
+-- The call log names menus without keys: a menu that answered calls can go.
+SELECT wib.ivr_menu_create('{"name": "Answered", "greeting_text": "Hi."}') AS answered_menu \gset
+UPDATE wib.inbound_call_log SET menu_id = :'answered_menu', current_menu_id = :'answered_menu'
+ WHERE organization_id = pg_temp.org('log') AND call_sid = 'v3:log-1';
+SELECT lives_ok(format('SELECT wib.ivr_menu_delete(%L)', :'answered_menu'), 'a_menu_that_answered_calls_can_be_deleted');
+SELECT is((SELECT (menu_id, current_menu_id)::text FROM wib.inbound_call_log
+            WHERE organization_id = pg_temp.org('log') AND call_sid = 'v3:log-1'),
+          '(,)', 'the_calls_of_a_deleted_menu_keep_no_menu');
 SELECT id AS other_call FROM wib.inbound_call_log WHERE organization_id = pg_temp.org('b') LIMIT 1 \gset
 CREATE TEMP TABLE pages (page integer, call_sid text, started_at timestamptz, id uuid);
 GRANT SELECT, INSERT ON pages TO PUBLIC;

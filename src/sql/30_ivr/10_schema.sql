@@ -154,6 +154,13 @@ COMMENT ON TABLE wib.inbound_number_routes IS
     'Internal: which organization each provisioned (not released) number belongs to, kept by a trigger on inbound_numbers; the key is the number, so a number belongs to one organization at a time.';
 SELECT wib.make_tenant_table('wib.inbound_number_routes');
 
+-- The menus a call went through are named, like the menus of its ivr_path,
+-- without foreign keys: a key's check locks the referenced row, and every
+-- call of a busy number would lock its menu's row (concurrent lockers of one
+-- row are a multixact rewritten for each).  Deleting a menu clears the names
+-- (wib.ivr_menus_clear_references); a call answered while its menu is being
+-- deleted may keep the name of a menu that no longer exists.  The number
+-- keeps its key: its call log goes with it, and with its organization.
 CREATE TABLE wib.inbound_call_log (
     organization_id  uuid        NOT NULL,
     id               uuid        NOT NULL DEFAULT gen_random_uuid(),
@@ -176,10 +183,6 @@ CREATE TABLE wib.inbound_call_log (
     CONSTRAINT inbound_call_log_call_sid_key UNIQUE (organization_id, call_sid),
     CONSTRAINT inbound_call_log_number_fkey FOREIGN KEY (organization_id, number_id)
         REFERENCES wib.inbound_numbers (organization_id, id) ON DELETE CASCADE,
-    CONSTRAINT inbound_call_log_menu_fkey FOREIGN KEY (organization_id, menu_id)
-        REFERENCES wib.ivr_menus (organization_id, id),
-    CONSTRAINT inbound_call_log_current_menu_fkey FOREIGN KEY (organization_id, current_menu_id)
-        REFERENCES wib.ivr_menus (organization_id, id),
     CONSTRAINT inbound_call_log_path_check CHECK (jsonb_typeof(ivr_path) = 'array'),
     CONSTRAINT inbound_call_log_status_check CHECK (status IN ('in_progress', 'completed', 'rejected')),
     CONSTRAINT inbound_call_log_final_action_check CHECK (final_action IS NULL OR final_action IN

@@ -256,7 +256,8 @@ COMMENT ON FUNCTION wib.ivr_menu_update(uuid, jsonb) IS
 -- Before a menu goes, however deleted: released numbers and the call log keep
 -- no menu.  A trigger rather than the foreign keys' ON DELETE SET NULL of one
 -- column, which a Citus cluster refuses (the keys include the distribution
--- column); there it runs on the menu's shard and writes co-located rows.
+-- column), and the call log has no key to its menus at all (10_schema.sql);
+-- on a cluster it runs on the menu's shard and writes co-located rows.
 CREATE OR REPLACE FUNCTION wib.ivr_menus_clear_references() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp

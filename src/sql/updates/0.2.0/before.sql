@@ -104,7 +104,9 @@ COMMENT ON TABLE wib.webhook_subscriptions IS
 -- Foreign keys to a user or an IVR menu no longer set one column to NULL on
 -- delete (a Citus cluster refuses ON DELETE SET NULL (column) when the key
 -- includes the distribution column): wib.user_delete and wib.ivr_menu_delete
--- clear the references themselves.
+-- clear the references themselves.  The call log names its menus without
+-- keys (see 30_ivr/10_schema.sql): the checks locked a busy number's menu row
+-- on every call.
 ALTER TABLE wib.calls DROP CONSTRAINT calls_agent_fkey,
     ADD CONSTRAINT calls_agent_fkey FOREIGN KEY (organization_id, agent_id)
         REFERENCES wib.users (organization_id, id);
@@ -115,11 +117,7 @@ ALTER TABLE wib.inbound_numbers DROP CONSTRAINT inbound_numbers_menu_fkey,
     ADD CONSTRAINT inbound_numbers_menu_fkey FOREIGN KEY (organization_id, menu_id)
         REFERENCES wib.ivr_menus (organization_id, id);
 ALTER TABLE wib.inbound_call_log DROP CONSTRAINT inbound_call_log_menu_fkey,
-    ADD CONSTRAINT inbound_call_log_menu_fkey FOREIGN KEY (organization_id, menu_id)
-        REFERENCES wib.ivr_menus (organization_id, id),
-    DROP CONSTRAINT inbound_call_log_current_menu_fkey,
-    ADD CONSTRAINT inbound_call_log_current_menu_fkey FOREIGN KEY (organization_id, current_menu_id)
-        REFERENCES wib.ivr_menus (organization_id, id);
+    DROP CONSTRAINT inbound_call_log_current_menu_fkey;
 
 -- Phone numbers written without a calling code (CRM contacts, callers) are
 -- read in the organization's own country.
