@@ -10,6 +10,7 @@
 #include "utils/guc.h"
 
 #include "analytics/analytics_settings.h"
+#include "analytics/deadline.h"
 #include "analytics/zscore.h"
 
 static char *nightly_at = NULL;
@@ -22,6 +23,7 @@ static int	snapshot_retention_days = 1095;
 static int	ml_min_examples = 30;
 static double ml_l2 = 1.0;
 static int	ml_predict_rate_limit = 600;
+int			analytics_timeout_ms = 10000;
 
 /* Accepts HH:MM or HH:MM:SS (UTC, 24-hour clock), two digits each. */
 static bool
@@ -127,6 +129,14 @@ analytics_define_settings(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("wib.analytics_timeout",
+							"Deadline of each dashboard and contact-model function call.",
+							"A call still running after it is cancelled (57014). Only superusers may change it, so an application cannot lift its own limit.",
+							&analytics_timeout_ms,
+							10000, 100, ANALYTICS_DEADLINE_MAX_MS,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("wib.ml_predict_rate_limit",
 							"Predictions an organization may request per minute with wib.ml_predict().",
 							NULL,

@@ -2,7 +2,7 @@
 -- plan gating, tenant isolation of every API result, the nightly job
 -- (planted anomaly, gap filling, idempotence) and its schedule.
 BEGIN;
-SELECT plan(75);
+SELECT plan(77);
 
 -- ------------------------------------------------------------ fixtures
 CREATE ROLE analytics_app LOGIN;
@@ -249,6 +249,23 @@ END
 $$;
 SELECT is(pg_temp.slow_after_deadline(), '57014 canceling statement due to statement timeout',
           'dashboard_deadline_cancels_a_slow_statement');
+-- The API functions' deadline is wib.analytics_timeout, which only superusers set.
+CREATE FUNCTION pg_temp.slow_after_default_deadline() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM wib.analytics_deadline();
+    PERFORM pg_sleep(1);
+    RETURN 'finished';
+EXCEPTION WHEN query_canceled THEN
+    RETURN SQLSTATE || ' ' || SQLERRM;
+END
+$$;
+SET wib.analytics_timeout = '100ms';
+SELECT is(pg_temp.slow_after_default_deadline(), '57014 canceling statement due to statement timeout',
+          'the_api_deadline_is_wib_analytics_timeout');
+RESET wib.analytics_timeout;
+SET ROLE analytics_app;
+SELECT throws_ok($$SET wib.analytics_timeout = '1h'$$, '42501', NULL, 'applications_cannot_lift_the_api_deadline');
+RESET ROLE;
 SELECT wib.analytics_deadline(300) IS NULL AS armed \gset
 SELECT lives_ok($$SELECT pg_sleep(0.5)$$, 'deadline_does_not_outlive_its_statement');
 SELECT throws_ok($$SELECT wib.run_nightly((now() AT TIME ZONE 'UTC')::date + 1)$$, '22023', 'invalid day', 'future_day_refused');

@@ -19,3 +19,9 @@ CREATE OR REPLACE FUNCTION wib.analytics_deadline(timeout_ms integer) RETURNS vo
     AS 'MODULE_PATHNAME', 'wib_analytics_deadline';
 COMMENT ON FUNCTION wib.analytics_deadline(integer) IS
     'Internal: cancels the current statement (statement timeout) if it still runs timeout_ms from now; an earlier deadline is kept.';
+
+CREATE OR REPLACE FUNCTION wib.analytics_deadline() RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'wib_analytics_deadline_default';
+COMMENT ON FUNCTION wib.analytics_deadline() IS
+    'Internal: cancels the current statement (statement timeout) if it still runs wib.analytics_timeout from now; an earlier deadline is kept.';

@@ -46,7 +46,7 @@ DECLARE
     org  uuid := wib.require_org();
     step interval;
 BEGIN
-    PERFORM wib.analytics_deadline(10000);
+    PERFORM wib.analytics_deadline();
     PERFORM wib.require_feature('advanced_analytics');
     PERFORM wib.analytics_check_range(from_date, to_date, 3660);
     step := CASE granularity WHEN 'day' THEN interval '1 day' WHEN 'week' THEN interval '1 week'
@@ -104,7 +104,7 @@ AS $$
 DECLARE
     org uuid := wib.require_org();
 BEGIN
-    PERFORM wib.analytics_deadline(10000);
+    PERFORM wib.analytics_deadline();
     PERFORM wib.require_feature('advanced_analytics');
     PERFORM wib.analytics_check_range(from_date, to_date, 3660);
     IF order_by IS NULL OR order_by NOT IN ('calls', 'sentiment', 'positive_calls', 'success_rate') THEN
@@ -151,7 +151,7 @@ AS $$
 DECLARE
     org uuid := wib.require_org();
 BEGIN
-    PERFORM wib.analytics_deadline(10000);
+    PERFORM wib.analytics_deadline();
     PERFORM wib.require_feature('analytics_snapshots');
     PERFORM wib.analytics_check_range(from_date, to_date, 3660);
     IF granularity IS NULL OR granularity NOT IN ('daily', 'weekly', 'monthly') THEN
@@ -178,7 +178,7 @@ AS $$
 DECLARE
     org uuid := wib.require_org();
 BEGIN
-    PERFORM wib.analytics_deadline(10000);
+    PERFORM wib.analytics_deadline();
     PERFORM wib.require_feature('advanced_analytics');
     PERFORM wib.analytics_check_range(from_date, to_date, 3660);
     RETURN QUERY
@@ -203,7 +203,7 @@ CREATE OR REPLACE FUNCTION wib.data_as_of() RETURNS timestamptz
     SET statement_timeout = '10s'
 AS $$
 BEGIN
-    PERFORM wib.analytics_deadline(10000);
+    PERFORM wib.analytics_deadline();
     PERFORM wib.require_feature('analytics_snapshots');
     RETURN (SELECT r.refreshed_at FROM wib.analytics_refreshes r WHERE r.name = 'views');
 END

@@ -253,7 +253,7 @@ DECLARE
     ptype text;
     m     wib.ml_models;
 BEGIN
-    PERFORM wib.analytics_deadline(10000);
+    PERFORM wib.analytics_deadline();
     PERFORM wib.require_feature('ml_predictions');
     PERFORM wib.ml_check_type(prediction_type, true);
     PERFORM wib.rate_limit_internal(org, 'ml_train', 1, interval '1 hour');

@@ -191,7 +191,7 @@ DECLARE
     prob    float8;
     pid     uuid;
 BEGIN
-    PERFORM wib.analytics_deadline(10000);
+    PERFORM wib.analytics_deadline();
     PERFORM wib.require_feature('ml_predictions');
     PERFORM wib.ml_check_type(prediction_type);
     contact := wib.ml_check_entity(entity_type, entity_id);
@@ -258,7 +258,7 @@ DECLARE
     org     uuid := wib.require_org();
     contact text;
 BEGIN
-    PERFORM wib.analytics_deadline(10000);
+    PERFORM wib.analytics_deadline();
     PERFORM wib.require_feature('ml_predictions');
     contact := wib.ml_check_entity(entity_type, entity_id);
     RETURN QUERY
@@ -282,7 +282,7 @@ AS $$
 DECLARE
     org uuid := wib.require_org();
 BEGIN
-    PERFORM wib.analytics_deadline(10000);
+    PERFORM wib.analytics_deadline();
     PERFORM wib.require_feature('ml_predictions');
     RETURN QUERY SELECT s.* FROM wib.ml_status_of(org) s;
 END

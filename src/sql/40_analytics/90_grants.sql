@@ -6,7 +6,7 @@ GRANT EXECUTE ON FUNCTION wib.zscore_series(float8[], integer, float8, integer),
 GRANT EXECUTE ON FUNCTION
     wib.sentiment_trends(date, date, text), wib.agent_leaderboard(date, date, text, integer),
     wib.analytics_snapshots_range(date, date, text), wib.anomalies(date, date), wib.data_as_of(),
-    wib.analytics_deadline(integer), wib.analytics_check_range(date, date, integer),
+    wib.analytics_deadline(integer), wib.analytics_deadline(), wib.analytics_check_range(date, date, integer),
     wib.sentiment_label(text, numeric)
 TO wib_app;
 GRANT SELECT ON wib.sentiment_scores, wib.analytics_snapshots, wib.ml_predictions, wib.analytics_refreshes TO wib_app;
