@@ -238,29 +238,21 @@ SELECT throws_ok($$SELECT * FROM wib.analytics_snapshots_range('2026-10-01', '20
 SELECT throws_ok($$SELECT * FROM wib.sentiment_trends('2000-01-01', '2026-10-31')$$, '22023', 'invalid to_date', 'overlong_range_refused');
 RESET ROLE;
 -- A cancel is not caught by WHEN OTHERS (so not by throws_ok): catch it by name.
-CREATE FUNCTION pg_temp.slow_after_deadline() RETURNS text LANGUAGE plpgsql AS $$
+-- Arms a deadline with the given call, then sleeps a second.
+CREATE FUNCTION pg_temp.slow_after(arm text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM wib.analytics_deadline(50);
+    EXECUTE 'SELECT ' || arm;
     PERFORM pg_sleep(1);
     RETURN 'finished';
 EXCEPTION WHEN query_canceled THEN
     RETURN SQLSTATE || ' ' || SQLERRM;
 END
 $$;
-SELECT is(pg_temp.slow_after_deadline(), '57014 canceling statement due to statement timeout',
+SELECT is(pg_temp.slow_after('wib.analytics_deadline(50)'), '57014 canceling statement due to statement timeout',
           'dashboard_deadline_cancels_a_slow_statement');
 -- The API functions' deadline is wib.analytics_timeout, which only superusers set.
-CREATE FUNCTION pg_temp.slow_after_default_deadline() RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM wib.analytics_deadline();
-    PERFORM pg_sleep(1);
-    RETURN 'finished';
-EXCEPTION WHEN query_canceled THEN
-    RETURN SQLSTATE || ' ' || SQLERRM;
-END
-$$;
 SET wib.analytics_timeout = '100ms';
-SELECT is(pg_temp.slow_after_default_deadline(), '57014 canceling statement due to statement timeout',
+SELECT is(pg_temp.slow_after('wib.analytics_deadline()'), '57014 canceling statement due to statement timeout',
           'the_api_deadline_is_wib_analytics_timeout');
 RESET wib.analytics_timeout;
 SET ROLE analytics_app;
