@@ -5,11 +5,11 @@
 # moved to the other worker while its webhooks keep arriving.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use POSIX ();
 use Time::HiRes qw(time usleep);
+use WibCitus;
 use WibTest;
 use WibWebhooks;
 
@@ -22,47 +22,11 @@ my $wib_conf = join("\n",
 	"wib.http_allow_cidrs = '127.0.0.0/8'",
 	"wib.webhook_batch_size = 200",
 	"wib.webhook_lease = 20s");
-my $citus_conf = join("\n",
-	"listen_addresses = '127.0.0.1'",
-	"wal_level = logical",
-	"max_replication_slots = 10",
-	"max_wal_senders = 10",
-	"max_worker_processes = 32",
-	"fsync = off",
-	"citus.shard_count = 8",
-	# The servers' HOME may be unreadable; loopback needs no TLS.
-	"citus.node_conninfo = 'sslmode=disable'");
-
-my @workers;
-for my $name ('worker1', 'worker2')
-{
-	my $w = PostgreSQL::Test::Cluster->new($name);
-	$w->init;
-	$w->append_conf('postgresql.conf', "shared_preload_libraries = 'citus'\n$citus_conf\n$wib_conf");
-	$w->start;
-	$w->safe_psql('postgres', 'CREATE EXTENSION citus');
-	push @workers, $w;
-}
-my $node = PostgreSQL::Test::Cluster->new('coordinator');
-$node->init;
-$node->append_conf('postgresql.conf', join("\n",
-	"shared_preload_libraries = 'citus,wib'",
-	"wib.worker_poll_interval = 100ms",
-	"restart_after_crash = on",
-	$citus_conf, $wib_conf));
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION citus');
-$node->safe_psql('postgres', join(";\n",
-	"SELECT citus_set_coordinator_host('127.0.0.1', " . $node->port . ")",
-	(map { "SELECT citus_add_node('127.0.0.1', " . $_->port . ")" } @workers),
-	'CREATE EXTENSION wib'));
-wait_for_worker_pid($node, 'deliverer');
-
-# --- distribute
-my $t0 = time;
-my $plan = $node->safe_psql('postgres',
-	"SELECT placement || ' ' || count(*) FROM wib.distribute() GROUP BY placement ORDER BY placement");
-note(sprintf('wib.distribute() took %.1f s: %s', time - $t0, join(', ', split /\n/, $plan)));
+my ($node, $workers) = citus_cluster(conf => $wib_conf);
+my @workers = @$workers;
+note('placements: ' . join(', ', split /\n/, $node->safe_psql('postgres',
+	"SELECT placement || ' ' || count(*) FROM wib.distribution_plan() GROUP BY placement ORDER BY placement")));
+my $t0;
 is($node->safe_psql('postgres', 'SELECT count(*) FROM wib.distribution_plan() WHERE placement IS NULL'), '0',
 	'distribute_places_every_table');
 is($node->safe_psql('postgres', q{
