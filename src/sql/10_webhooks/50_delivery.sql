@@ -427,7 +427,7 @@ CREATE OR REPLACE FUNCTION wib.webhook_release_leases() RETURNS integer
 AS $$
 BEGIN
     IF wib.is_distributed('wib.webhook_deliveries') THEN
-        RETURN wib.webhook_release_leases_by_org();
+        RETURN wib.release_leases_by_org('wib.webhook_deliveries');
     END IF;
     RETURN wib.webhook_release_leases_local();
 END
@@ -456,8 +456,9 @@ COMMENT ON FUNCTION wib.webhook_release_leases_local() IS
     'Internal (deliverer, single node): makes the deliveries leased before a restart due at once.';
 
 -- The release on a Citus cluster: one organization at a time, with
--- statements routed to its shard (FOR UPDATE runs only in those).
-CREATE OR REPLACE FUNCTION wib.webhook_release_leases_by_org() RETURNS integer
+-- statements routed to its shard (FOR UPDATE runs only in those).  Shared by
+-- the deliveries of webhooks and of pushes, whose leases have the same columns.
+CREATE OR REPLACE FUNCTION wib.release_leases_by_org(deliveries regclass) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
@@ -466,23 +467,25 @@ DECLARE
     ids   uuid[];
     total integer := 0;
 BEGIN
-    FOR org IN
-        SELECT DISTINCT d.organization_id FROM wib.webhook_deliveries d
-         WHERE d.status IN ('pending', 'retrying') AND d.leased_until > now()
+    FOR org IN EXECUTE format(
+        'SELECT DISTINCT d.organization_id FROM %s d WHERE d.status IN (''pending'', ''retrying'') AND d.leased_until > now()',
+        deliveries)
     LOOP
-        ids := ARRAY(SELECT d.id FROM wib.webhook_deliveries d
-                      WHERE d.organization_id = org AND d.status IN ('pending', 'retrying')
-                        AND d.leased_until > now()
-                        FOR UPDATE SKIP LOCKED);
-        UPDATE wib.webhook_deliveries d SET next_retry_at = now(), leased_until = NULL
-         WHERE d.organization_id = org AND d.id = ANY (ids);
+        EXECUTE format('SELECT ARRAY(SELECT d.id FROM %s d
+                                      WHERE d.organization_id = $1 AND d.status IN (''pending'', ''retrying'')
+                                        AND d.leased_until > now()
+                                        FOR UPDATE SKIP LOCKED)', deliveries)
+           INTO ids USING org;
+        EXECUTE format('UPDATE %s d SET next_retry_at = now(), leased_until = NULL
+                         WHERE d.organization_id = $1 AND d.id = ANY ($2)', deliveries)
+          USING org, ids;
         total := total + cardinality(ids);
     END LOOP;
     RETURN total;
 END
 $$;
-COMMENT ON FUNCTION wib.webhook_release_leases_by_org() IS
-    'Internal (deliverer, on a Citus cluster): makes the deliveries leased before a restart due at once, one organization at a time.';
+COMMENT ON FUNCTION wib.release_leases_by_org(regclass) IS
+    'Internal (deliverer, on a Citus cluster): makes the deliveries of the table (wib.webhook_deliveries or wib.push_deliveries) leased before a restart due at once, one organization at a time.';
 
 CREATE OR REPLACE FUNCTION wib.deliver_due(max_items integer DEFAULT 1000) RETURNS integer
     LANGUAGE c VOLATILE SECURITY DEFINER

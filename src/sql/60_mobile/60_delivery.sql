@@ -210,7 +210,7 @@ DECLARE
     n integer;
 BEGIN
     IF wib.is_distributed('wib.push_deliveries') THEN
-        RETURN wib.push_release_leases_by_org();
+        RETURN wib.release_leases_by_org('wib.push_deliveries');
     END IF;
     WITH stale AS (
         SELECT d.organization_id, d.id FROM wib.push_deliveries d

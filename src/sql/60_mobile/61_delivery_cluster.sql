@@ -233,30 +233,3 @@ $$;
 COMMENT ON FUNCTION wib.push_fail_by_org(uuid[], uuid[], text[]) IS
     'Internal (deliverer, on a Citus cluster): wib.push_fail with one statement per push, routed to its organization''s shard.';
 
--- Makes pushes leased by a deliverer that died due again, one organization at a time.
-CREATE OR REPLACE FUNCTION wib.push_release_leases_by_org() RETURNS integer
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, wib, pg_temp
-AS $$
-DECLARE
-    org   uuid;
-    ids   uuid[];
-    total integer := 0;
-BEGIN
-    FOR org IN
-        SELECT DISTINCT d.organization_id FROM wib.push_deliveries d
-         WHERE d.status IN ('pending', 'retrying') AND d.leased_until > now()
-    LOOP
-        ids := ARRAY(SELECT d.id FROM wib.push_deliveries d
-                      WHERE d.organization_id = org AND d.status IN ('pending', 'retrying')
-                        AND d.leased_until > now()
-                        FOR UPDATE SKIP LOCKED);
-        UPDATE wib.push_deliveries d SET next_retry_at = now(), leased_until = NULL
-         WHERE d.organization_id = org AND d.id = ANY (ids);
-        total := total + cardinality(ids);
-    END LOOP;
-    RETURN total;
-END
-$$;
-COMMENT ON FUNCTION wib.push_release_leases_by_org() IS
-    'Internal (deliverer, on a Citus cluster): makes the pushes leased before a restart due at once, one organization at a time.';
