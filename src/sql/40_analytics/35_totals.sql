@@ -13,11 +13,15 @@
 -- its log row for the next run.
 
 -- The full recomputation of the daily totals (what the materialized view of
--- 0.1.0 computed): two hash aggregates joined on (organization, day).
-CREATE OR REPLACE FUNCTION wib.analytics_daily_recompute() RETURNS SETOF wib.analytics_daily_totals
-    LANGUAGE sql STABLE
+-- 0.1.0 computed): two hash aggregates joined on (organization, day); of
+-- every organization, or of only_org (on a Citus cluster, where each
+-- organization's statements are routed to its shard).
+CREATE OR REPLACE FUNCTION wib.analytics_daily_recompute(only_org uuid DEFAULT NULL) RETURNS SETOF wib.analytics_daily_totals
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
+BEGIN
+RETURN QUERY
 SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_duration_seconds, a.calls_with_duration,
        coalesce(s.calls_with_sentiment, 0), s.sentiment_sum,
        coalesce(s.positive_calls, 0), coalesce(s.negative_calls, 0), coalesce(s.neutral_calls, 0),
@@ -31,8 +35,10 @@ SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_durat
                count(*) FILTER (WHERE o.success)::integer AS successful_calls
           FROM wib.calls c
           LEFT JOIN (SELECT co.organization_id, co.call_id, bool_or(co.is_success) AS success
-                       FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
+                       FROM wib.call_outcomes co WHERE only_org IS NULL OR co.organization_id = only_org
+                      GROUP BY co.organization_id, co.call_id) o
                  ON o.organization_id = c.organization_id AND o.call_id = c.id
+         WHERE only_org IS NULL OR c.organization_id = only_org
          GROUP BY c.organization_id, (c.started_at AT TIME ZONE INTERVAL '0')::date) a
   LEFT JOIN (SELECT ss.organization_id, (ss.call_started_at AT TIME ZONE INTERVAL '0')::date AS day,
                     count(*)::integer AS calls_with_sentiment,
@@ -42,17 +48,21 @@ SELECT a.organization_id, a.day, a.total_calls, a.completed_calls, a.total_durat
                     count(*) FILTER (WHERE ss.sentiment_label IN ('neutral', 'mixed'))::integer AS neutral_calls,
                     array_agg((ss.sentiment_score * 1000)::smallint ORDER BY ss.sentiment_score) AS scores_milli
                FROM wib.sentiment_scores ss
+              WHERE only_org IS NULL OR ss.organization_id = only_org
               GROUP BY ss.organization_id, (ss.call_started_at AT TIME ZONE INTERVAL '0')::date) s
-         ON s.organization_id = a.organization_id AND s.day = a.day
+         ON s.organization_id = a.organization_id AND s.day = a.day;
+END
 $$;
-COMMENT ON FUNCTION wib.analytics_daily_recompute() IS
-    'Internal: the daily analytics totals recomputed from every call, outcome and sentiment score (what wib.analytics_daily_totals must equal once brought up to date).';
+COMMENT ON FUNCTION wib.analytics_daily_recompute(uuid) IS
+    'Internal: the daily analytics totals recomputed from every call, outcome and sentiment score, of every organization or of only_org (what wib.analytics_daily_totals must equal once brought up to date).';
 
--- The full recomputation of the weekly agent totals.
-CREATE OR REPLACE FUNCTION wib.analytics_weekly_recompute() RETURNS SETOF wib.analytics_agent_weekly_totals
-    LANGUAGE sql STABLE
+-- The full recomputation of the weekly agent totals (of every organization, or of only_org).
+CREATE OR REPLACE FUNCTION wib.analytics_weekly_recompute(only_org uuid DEFAULT NULL) RETURNS SETOF wib.analytics_agent_weekly_totals
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
+BEGIN
+RETURN QUERY
 SELECT a.organization_id, a.week, a.agent_id, a.calls,
        coalesce(s.calls_with_sentiment, 0), s.sentiment_sum, coalesce(s.positive_calls, 0),
        a.calls_with_outcome, a.successful_calls
@@ -62,9 +72,10 @@ SELECT a.organization_id, a.week, a.agent_id, a.calls,
                count(*) FILTER (WHERE o.success)::integer AS successful_calls
           FROM wib.calls c
           LEFT JOIN (SELECT co.organization_id, co.call_id, bool_or(co.is_success) AS success
-                       FROM wib.call_outcomes co GROUP BY co.organization_id, co.call_id) o
+                       FROM wib.call_outcomes co WHERE only_org IS NULL OR co.organization_id = only_org
+                      GROUP BY co.organization_id, co.call_id) o
                  ON o.organization_id = c.organization_id AND o.call_id = c.id
-         WHERE c.agent_id IS NOT NULL
+         WHERE c.agent_id IS NOT NULL AND (only_org IS NULL OR c.organization_id = only_org)
          GROUP BY c.organization_id, c.agent_id, date_trunc('week', c.started_at AT TIME ZONE INTERVAL '0')::date) a
   LEFT JOIN (SELECT ss.organization_id, ss.agent_id,
                     date_trunc('week', ss.call_started_at AT TIME ZONE INTERVAL '0')::date AS week,
@@ -72,12 +83,13 @@ SELECT a.organization_id, a.week, a.agent_id, a.calls,
                     sum(ss.sentiment_score) AS sentiment_sum,
                     count(*) FILTER (WHERE ss.sentiment_label = 'positive')::integer AS positive_calls
                FROM wib.sentiment_scores ss
-              WHERE ss.agent_id IS NOT NULL
+              WHERE ss.agent_id IS NOT NULL AND (only_org IS NULL OR ss.organization_id = only_org)
               GROUP BY ss.organization_id, ss.agent_id, date_trunc('week', ss.call_started_at AT TIME ZONE INTERVAL '0')::date) s
-         ON s.organization_id = a.organization_id AND s.agent_id = a.agent_id AND s.week = a.week
+         ON s.organization_id = a.organization_id AND s.agent_id = a.agent_id AND s.week = a.week;
+END
 $$;
-COMMENT ON FUNCTION wib.analytics_weekly_recompute() IS
-    'Internal: the weekly agent analytics totals recomputed from every call, outcome and sentiment score (what wib.analytics_agent_weekly_totals must equal once brought up to date).';
+COMMENT ON FUNCTION wib.analytics_weekly_recompute(uuid) IS
+    'Internal: the weekly agent analytics totals recomputed from every call, outcome and sentiment score, of every organization or of only_org (what wib.analytics_agent_weekly_totals must equal once brought up to date).';
 
 -- ------------------------------------------------------------ the change log
 
@@ -248,7 +260,12 @@ CREATE OR REPLACE TRIGGER sentiment_scores_analytics_truncate AFTER TRUNCATE ON 
 -- set, recomputes everything with the two hash aggregates.  Rows that did not
 -- change are not rewritten; buckets left without calls are removed (NOT IN
 -- over the recomputed keys: a hashed subplan whatever the row estimates).
-CREATE OR REPLACE FUNCTION wib.analytics_totals_refresh(full_rebuild boolean DEFAULT false) RETURNS jsonb
+-- With only_org, every table it reads or writes is restricted to that
+-- organization, so that Citus routes each statement to the organization's
+-- shard (wib.analytics_scopes() says when; a single node does every
+-- organization in one statement).
+CREATE OR REPLACE FUNCTION wib.analytics_totals_refresh(full_rebuild boolean DEFAULT false, only_org uuid DEFAULT NULL)
+    RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
     SET jit = off
@@ -259,18 +276,18 @@ DECLARE
     result  jsonb;
 BEGIN
     IF NOT coalesce(full_rebuild, false) THEN
-        SELECT count(*) INTO pending FROM wib.analytics_changes;
+        SELECT count(*) INTO pending FROM wib.analytics_changes l WHERE only_org IS NULL OR l.organization_id = only_org;
         full_rebuild := pending >= greatest(20000, (SELECT c.reltuples FROM pg_catalog.pg_class c
                                                       WHERE c.oid = 'wib.analytics_daily_totals'::regclass) / 4);
     END IF;
 
     IF full_rebuild THEN
         WITH consumed AS (
-            DELETE FROM wib.analytics_changes RETURNING 1
+            DELETE FROM wib.analytics_changes l WHERE only_org IS NULL OR l.organization_id = only_org RETURNING 1
         ), fresh_days AS MATERIALIZED (
-            SELECT * FROM wib.analytics_daily_recompute()
+            SELECT * FROM wib.analytics_daily_recompute(only_org)
         ), fresh_weeks AS MATERIALIZED (
-            SELECT * FROM wib.analytics_weekly_recompute()
+            SELECT * FROM wib.analytics_weekly_recompute(only_org)
         ), up_days AS (
             INSERT INTO wib.analytics_daily_totals AS t SELECT * FROM fresh_days
             ON CONFLICT (organization_id, day) DO UPDATE
@@ -292,7 +309,8 @@ BEGIN
             RETURNING 1
         ), gone_days AS (
             DELETE FROM wib.analytics_daily_totals t
-             WHERE (t.organization_id, t.day) NOT IN (SELECT f.organization_id, f.day FROM fresh_days f)
+             WHERE (only_org IS NULL OR t.organization_id = only_org)
+               AND (t.organization_id, t.day) NOT IN (SELECT f.organization_id, f.day FROM fresh_days f)
             RETURNING 1
         ), up_weeks AS (
             INSERT INTO wib.analytics_agent_weekly_totals AS t SELECT * FROM fresh_weeks
@@ -308,7 +326,8 @@ BEGIN
             RETURNING 1
         ), gone_weeks AS (
             DELETE FROM wib.analytics_agent_weekly_totals t
-             WHERE (t.organization_id, t.week, t.agent_id) NOT IN (SELECT f.organization_id, f.week, f.agent_id FROM fresh_weeks f)
+             WHERE (only_org IS NULL OR t.organization_id = only_org)
+               AND (t.organization_id, t.week, t.agent_id) NOT IN (SELECT f.organization_id, f.week, f.agent_id FROM fresh_weeks f)
             RETURNING 1
         )
         SELECT jsonb_build_object('totals', 'full', 'changes', (SELECT count(*) FROM consumed),
@@ -319,7 +338,8 @@ BEGIN
     END IF;
 
     WITH consumed AS (
-        DELETE FROM wib.analytics_changes RETURNING organization_id, day, agent_id
+        DELETE FROM wib.analytics_changes l WHERE only_org IS NULL OR l.organization_id = only_org
+        RETURNING l.organization_id, l.day, l.agent_id
     ), dirty_days AS MATERIALIZED (
         SELECT DISTINCT c.organization_id, c.day FROM consumed c
     ), dirty_weeks AS MATERIALIZED (
@@ -340,8 +360,9 @@ BEGIN
                      count(*) FILTER (WHERE o.success)::integer AS successful_calls
                 FROM wib.calls c
                 LEFT JOIN LATERAL (SELECT bool_or(co.is_success) AS success FROM wib.call_outcomes co
-                                    WHERE co.organization_id = c.organization_id AND co.call_id = c.id) o ON true
-               WHERE c.organization_id = d.organization_id
+                                    WHERE co.organization_id = c.organization_id AND co.call_id = c.id
+                                      AND (only_org IS NULL OR co.organization_id = only_org)) o ON true
+               WHERE c.organization_id = d.organization_id AND (only_org IS NULL OR c.organization_id = only_org)
                  AND c.started_at >= d.day::timestamp AT TIME ZONE INTERVAL '0'
                  AND c.started_at < (d.day + 1)::timestamp AT TIME ZONE INTERVAL '0') a
           CROSS JOIN LATERAL (
@@ -352,7 +373,7 @@ BEGIN
                      count(*) FILTER (WHERE ss.sentiment_label IN ('neutral', 'mixed'))::integer AS neutral_calls,
                      array_agg((ss.sentiment_score * 1000)::smallint ORDER BY ss.sentiment_score) AS scores_milli
                 FROM wib.sentiment_scores ss
-               WHERE ss.organization_id = d.organization_id
+               WHERE ss.organization_id = d.organization_id AND (only_org IS NULL OR ss.organization_id = only_org)
                  AND ss.call_started_at >= d.day::timestamp AT TIME ZONE INTERVAL '0'
                  AND ss.call_started_at < (d.day + 1)::timestamp AT TIME ZONE INTERVAL '0') s
          WHERE a.total_calls > 0
@@ -367,8 +388,10 @@ BEGIN
                      count(*) FILTER (WHERE o.success)::integer AS successful_calls
                 FROM wib.calls c
                 LEFT JOIN LATERAL (SELECT bool_or(co.is_success) AS success FROM wib.call_outcomes co
-                                    WHERE co.organization_id = c.organization_id AND co.call_id = c.id) o ON true
+                                    WHERE co.organization_id = c.organization_id AND co.call_id = c.id
+                                      AND (only_org IS NULL OR co.organization_id = only_org)) o ON true
                WHERE c.organization_id = w.organization_id AND c.agent_id = w.agent_id
+                 AND (only_org IS NULL OR c.organization_id = only_org)
                  AND c.started_at >= w.week::timestamp AT TIME ZONE INTERVAL '0'
                  AND c.started_at < (w.week + 7)::timestamp AT TIME ZONE INTERVAL '0') a
           CROSS JOIN LATERAL (
@@ -377,6 +400,7 @@ BEGIN
                      count(*) FILTER (WHERE ss.sentiment_label = 'positive')::integer AS positive_calls
                 FROM wib.sentiment_scores ss
                WHERE ss.organization_id = w.organization_id AND ss.agent_id = w.agent_id
+                 AND (only_org IS NULL OR ss.organization_id = only_org)
                  AND ss.call_started_at >= w.week::timestamp AT TIME ZONE INTERVAL '0'
                  AND ss.call_started_at < (w.week + 7)::timestamp AT TIME ZONE INTERVAL '0') s
          WHERE a.calls > 0
@@ -403,6 +427,7 @@ BEGIN
         DELETE FROM wib.analytics_daily_totals t
          USING dirty_days d
          WHERE t.organization_id = d.organization_id AND t.day = d.day
+           AND (only_org IS NULL OR t.organization_id = only_org)
            AND (d.organization_id, d.day) NOT IN (SELECT f.organization_id, f.day FROM fresh_days f)
         RETURNING 1
     ), up_weeks AS (
@@ -421,6 +446,7 @@ BEGIN
         DELETE FROM wib.analytics_agent_weekly_totals t
          USING dirty_weeks w
          WHERE t.organization_id = w.organization_id AND t.week = w.week AND t.agent_id = w.agent_id
+           AND (only_org IS NULL OR t.organization_id = only_org)
            AND (w.organization_id, w.week, w.agent_id) NOT IN (SELECT f.organization_id, f.week, f.agent_id FROM fresh_weeks f)
         RETURNING 1
     )
@@ -431,8 +457,8 @@ BEGIN
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION wib.analytics_totals_refresh(boolean) IS
-    'Internal: brings wib.analytics_daily_totals and wib.analytics_agent_weekly_totals up to date: consumes wib.analytics_changes and recomputes the days and agent-weeks it names, or everything when full_rebuild is set or the log names a large share of all days; returns what it did.';
+COMMENT ON FUNCTION wib.analytics_totals_refresh(boolean, uuid) IS
+    'Internal: brings wib.analytics_daily_totals and wib.analytics_agent_weekly_totals up to date, of every organization or of only_org: consumes wib.analytics_changes and recomputes the days and agent-weeks it names, or everything when full_rebuild is set or the log names a large share of all days; returns what it did.';
 
 -- ------------------------------------------------------------ the names the readers use
 

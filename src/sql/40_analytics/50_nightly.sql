@@ -34,13 +34,50 @@ CREATE OR REPLACE FUNCTION wib.anomaly_explanation(metric text, day date, value 
 COMMENT ON FUNCTION wib.anomaly_explanation(text, date, float8, float8, integer, float8) IS
     'Internal: the readable explanation of an anomaly of metric on day.';
 
+-- The scopes the nightly steps run in: on a single node one, every
+-- organization at once (NULL); on a Citus cluster each organization alone.
+-- The steps' statements join several tables through CTEs, which Citus runs
+-- only when they are routed to one shard, so there each step runs once per
+-- organization with every table restricted to it (docs/scale-out.md).
+CREATE OR REPLACE FUNCTION wib.analytics_scopes() RETURNS SETOF uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
+    IF wib.is_distributed('wib.calls') THEN
+        RETURN QUERY SELECT o.id FROM wib.organizations o ORDER BY o.id;
+    ELSE
+        RETURN NEXT NULL;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION wib.analytics_scopes() IS
+    'Internal: the organizations the nightly steps run for one at a time: each organization on a Citus cluster, one NULL (all at once) on a single node.';
+
+-- The counts of two step summaries added key by key (other values of part
+-- replace those of total).
+CREATE OR REPLACE FUNCTION wib.jsonb_add_counts(total jsonb, part jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN coalesce(total, '{}') || coalesce(
+        (SELECT jsonb_object_agg(p.key, CASE WHEN jsonb_typeof(p.value) = 'number' AND jsonb_typeof(total -> p.key) = 'number'
+                                             THEN to_jsonb((total ->> p.key)::numeric + (p.value #>> '{}')::numeric)
+                                             ELSE p.value END)
+           FROM jsonb_each(part) p), '{}');
+COMMENT ON FUNCTION wib.jsonb_add_counts(jsonb, jsonb) IS
+    'Internal: total with the numbers of part added key by key (other values of part replace those of total).';
+
 -- Brings the analytics totals up to date (35_totals.sql) and records when.
 CREATE OR REPLACE FUNCTION wib.analytics_refresh() RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
+DECLARE
+    scope uuid;
 BEGIN
-    PERFORM wib.analytics_totals_refresh();
+    FOR scope IN SELECT s FROM wib.analytics_scopes() s LOOP
+        PERFORM wib.analytics_totals_refresh(false, scope);
+    END LOOP;
     INSERT INTO wib.analytics_refreshes AS r (name, refreshed_at) VALUES ('views', now())
     ON CONFLICT (name) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at;
 END
@@ -48,14 +85,24 @@ $$;
 COMMENT ON FUNCTION wib.analytics_refresh() IS 'Internal: brings the analytics totals up to date and records when.';
 
 -- Upserts the snapshots of granularity gran for [first_day, last_day] for every
--- organization whose plan includes snapshots; an unchanged snapshot is left alone.
-CREATE OR REPLACE FUNCTION wib.analytics_snapshot(gran text, first_day date, last_day date) RETURNS bigint
+-- organization whose plan includes snapshots (or for only_org, if its plan
+-- does); an unchanged snapshot is left alone.
+CREATE OR REPLACE FUNCTION wib.analytics_snapshot(gran text, first_day date, last_day date, only_org uuid DEFAULT NULL)
+    RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
-    written bigint;
+    -- A value, not now(): Citus accepts only IMMUTABLE functions in the
+    -- DO UPDATE SET clause of an INSERT into a distributed table.
+    computed timestamptz := now();
+    written  bigint;
 BEGIN
+    -- only_org's plan is checked here, on the coordinator of a cluster, so
+    -- that the statement below reads no other table than its own.
+    IF only_org IS NOT NULL AND NOT wib.org_has_feature(only_org, 'analytics_snapshots') THEN
+        RETURN 0;
+    END IF;
     WITH upserted AS (
         INSERT INTO wib.analytics_snapshots AS s
                (organization_id, granularity, snapshot_date, period_end, total_calls, completed_calls,
@@ -74,7 +121,9 @@ BEGIN
           FROM wib.organizations o
           LEFT JOIN wib.mv_call_sentiment_daily d
                  ON d.organization_id = o.id AND d.day BETWEEN first_day AND last_day
-         WHERE wib.org_has_feature(o.id, 'analytics_snapshots')
+                AND (only_org IS NULL OR d.organization_id = only_org)
+         WHERE (only_org IS NOT NULL OR wib.org_has_feature(o.id, 'analytics_snapshots'))
+           AND (only_org IS NULL OR o.id = only_org)
          GROUP BY o.id
         ON CONFLICT (organization_id, granularity, snapshot_date) DO UPDATE
            SET period_end = EXCLUDED.period_end, total_calls = EXCLUDED.total_calls,
@@ -83,7 +132,7 @@ BEGIN
                avg_sentiment = EXCLUDED.avg_sentiment, positive_calls = EXCLUDED.positive_calls,
                negative_calls = EXCLUDED.negative_calls, neutral_calls = EXCLUDED.neutral_calls,
                calls_with_outcome = EXCLUDED.calls_with_outcome, successful_calls = EXCLUDED.successful_calls,
-               success_rate = EXCLUDED.success_rate, computed_at = now()
+               success_rate = EXCLUDED.success_rate, computed_at = computed
          WHERE (s.period_end, s.total_calls, s.completed_calls, s.total_duration_seconds, s.avg_duration_seconds,
                 s.calls_with_sentiment, s.avg_sentiment, s.positive_calls, s.negative_calls, s.neutral_calls,
                 s.calls_with_outcome, s.successful_calls, s.success_rate)
@@ -97,13 +146,13 @@ BEGIN
     RETURN written;
 END
 $$;
-COMMENT ON FUNCTION wib.analytics_snapshot(text, date, date) IS
-    'Internal: upserts the snapshots of one period for every organization whose plan includes snapshots; returns the rows written.';
+COMMENT ON FUNCTION wib.analytics_snapshot(text, date, date, uuid) IS
+    'Internal: upserts the snapshots of one period for every organization whose plan includes snapshots, or for only_org; returns the rows written.';
 
 -- Anomalies and the sentiment trend of one day for every organization whose
--- plan includes advanced analytics; emits anomaly.detected for new anomalies
--- when webhooks are installed.  Returns what it wrote.
-CREATE OR REPLACE FUNCTION wib.analytics_detect(day date) RETURNS jsonb
+-- plan includes advanced analytics (or for only_org, if its plan does); emits
+-- anomaly.detected for new anomalies.  Returns what it wrote.
+CREATE OR REPLACE FUNCTION wib.analytics_detect(day date, only_org uuid DEFAULT NULL) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
     SET wib.org_id = ''
@@ -122,12 +171,17 @@ DECLARE
     emitted   integer := 0;
     ev        jsonb;
 BEGIN
+    -- As in wib.analytics_snapshot: only_org's plan is checked on its own.
+    IF only_org IS NOT NULL AND NOT wib.org_has_feature(only_org, 'advanced_analytics') THEN
+        RETURN jsonb_build_object('predictions_written', 0, 'predictions_removed', 0, 'new_anomalies', 0, 'events', 0);
+    END IF;
     WITH orgs AS (
         SELECT o.id AS org, f.first_day
           FROM wib.organizations o
           CROSS JOIN LATERAL (SELECT min(m.day) AS first_day FROM wib.mv_call_sentiment_daily m
-                               WHERE m.organization_id = o.id) f
-         WHERE wib.org_has_feature(o.id, 'advanced_analytics')
+                               WHERE m.organization_id = o.id AND (only_org IS NULL OR m.organization_id = only_org)) f
+         WHERE (only_org IS NOT NULL OR wib.org_has_feature(o.id, 'advanced_analytics'))
+           AND (only_org IS NULL OR o.id = only_org)
            AND f.first_day <= day
     ), series AS (
         -- Gap-filled: every day from the organization's first day with calls
@@ -146,6 +200,7 @@ BEGIN
                                      interval '1 day') g(d)
                 LEFT JOIN wib.mv_call_sentiment_daily m
                        ON m.organization_id = o.org AND m.day = g.d::date
+                      AND (only_org IS NULL OR m.organization_id = only_org)
                       AND m.day BETWEEN greatest(o.first_day, analytics_detect.day - win) AND analytics_detect.day) w
     ), metrics AS (
         SELECT s.org, s.len, v.metric, v.ptype, v.vals
@@ -204,6 +259,7 @@ BEGIN
     ), removed_rows AS (
         DELETE FROM wib.ml_predictions p
          WHERE p.target_date = day AND p.model_version IN ('wib-zscore-1', 'wib-trend-1')
+           AND (only_org IS NULL OR p.organization_id = only_org)
            AND NOT EXISTS (SELECT 1 FROM wanted w
                             WHERE w.org = p.organization_id AND w.ptype = p.prediction_type AND w.subject = p.subject)
         RETURNING 1
@@ -233,27 +289,33 @@ BEGIN
                               'new_anomalies', jsonb_array_length(fresh), 'events', emitted);
 END
 $$;
-COMMENT ON FUNCTION wib.analytics_detect(date) IS
-    'Internal: z-score anomalies (call volume, average duration, average sentiment, positive share) and the sentiment trend of day for every organization on advanced_analytics, upserted into wib.ml_predictions; emits anomaly.detected for new anomalies.';
+COMMENT ON FUNCTION wib.analytics_detect(date, uuid) IS
+    'Internal: z-score anomalies (call volume, average duration, average sentiment, positive share) and the sentiment trend of day for every organization on advanced_analytics (or only_org), upserted into wib.ml_predictions; emits anomaly.detected for new anomalies.';
 
--- Snapshots and predictions of one day (the totals must be up to date).
+-- Snapshots and predictions of one day (the totals must be up to date), in
+-- each of wib.analytics_scopes().
 CREATE OR REPLACE FUNCTION wib.analytics_process_day(day date) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
-    snaps bigint := wib.analytics_snapshot('daily', day, day);
-    week_start date := date_trunc('week', day::timestamp)::date;
+    week_start  date := date_trunc('week', day::timestamp)::date;
     month_start date := date_trunc('month', day::timestamp)::date;
+    snaps       bigint := 0;
+    found       jsonb := '{}';
+    scope       uuid;
 BEGIN
-    IF extract(isodow FROM day) = 7 THEN
-        snaps := snaps + wib.analytics_snapshot('weekly', week_start, day);
-    END IF;
-    IF extract(day FROM day + 1) = 1 THEN
-        snaps := snaps + wib.analytics_snapshot('monthly', month_start, day);
-    END IF;
-    RETURN jsonb_build_object('day', day, 'snapshots_written', snaps) || wib.analytics_detect(day)
-           || wib.analytics_detect_ivr(day);
+    FOR scope IN SELECT s FROM wib.analytics_scopes() s LOOP
+        snaps := snaps + wib.analytics_snapshot('daily', day, day, scope);
+        IF extract(isodow FROM day) = 7 THEN
+            snaps := snaps + wib.analytics_snapshot('weekly', week_start, day, scope);
+        END IF;
+        IF extract(day FROM day + 1) = 1 THEN
+            snaps := snaps + wib.analytics_snapshot('monthly', month_start, day, scope);
+        END IF;
+        found := wib.jsonb_add_counts(found, wib.analytics_detect(day, scope) || wib.analytics_detect_ivr(day, scope));
+    END LOOP;
+    RETURN jsonb_build_object('day', day, 'snapshots_written', snaps) || found;
 END
 $$;
 COMMENT ON FUNCTION wib.analytics_process_day(date) IS

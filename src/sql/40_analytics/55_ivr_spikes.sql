@@ -3,7 +3,8 @@
 -- check of the same numbers runs on the inbound path (ivr.call_spike).
 
 -- Spikes of one day, for every number of every organization whose plan has
--- inbound IVR: the day's calls to the number against the wib.anomaly_window
+-- inbound IVR (or of only_org, every table restricted to it: see
+-- wib.analytics_scopes()): the day's calls to the number against the wib.anomaly_window
 -- days before it, upserted into wib.ml_predictions (volume_anomaly, subject
 -- inbound_calls:<number>); anomaly.detected for new ones.  Only rises are
 -- reported, and only for numbers with wib.anomaly_min_history days of
@@ -11,7 +12,7 @@
 -- the baseline is taken as at least the square root of its mean (at least 1),
 -- as for counts of independent arrivals: a number that never rings is not
 -- reported for two calls, but is for a few dozen (wib.ivr_spike_min_calls).
-CREATE OR REPLACE FUNCTION wib.analytics_detect_ivr(day date) RETURNS jsonb
+CREATE OR REPLACE FUNCTION wib.analytics_detect_ivr(day date, only_org uuid DEFAULT NULL) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
     SET wib.org_id = ''
@@ -37,6 +38,7 @@ BEGIN
         SELECT l.organization_id AS org, l.number_id, (l.started_at AT TIME ZONE 'UTC')::date AS d, count(*) AS calls
           FROM wib.inbound_call_log l
          WHERE l.started_at >= lo AND l.started_at < hi
+           AND (only_org IS NULL OR l.organization_id = only_org)
          GROUP BY 1, 2, 3
     ), nums AS (
         -- The numbers called on the day (only they can spike), each judged
@@ -47,6 +49,7 @@ BEGIN
           JOIN wib.inbound_numbers n ON n.organization_id = c.org AND n.id = c.number_id
           JOIN wib.organizations o ON o.id = c.org
          WHERE c.d = day
+           AND (only_org IS NULL OR (n.organization_id = only_org AND o.id = only_org))
            AND wib.plan_rank(o.plan) >= (SELECT wib.plan_rank(fp.min_plan) FROM wib.feature_plans fp
                                           WHERE fp.feature = 'inbound_ivr')
     ), series AS (
@@ -95,6 +98,7 @@ BEGIN
     ), removed_rows AS (
         DELETE FROM wib.ml_predictions p
          WHERE p.target_date = day AND p.model_version = 'wib-zscore-ivr-1'
+           AND (only_org IS NULL OR p.organization_id = only_org)
            AND NOT EXISTS (SELECT 1 FROM wanted w
                             WHERE w.org = p.organization_id AND w.ptype = p.prediction_type AND w.subject = p.subject)
         RETURNING 1
@@ -125,5 +129,5 @@ BEGIN
                               'new_ivr_spikes', jsonb_array_length(fresh), 'ivr_spike_events', emitted);
 END
 $$;
-COMMENT ON FUNCTION wib.analytics_detect_ivr(date) IS
-    'Internal: the nightly per-number spike check of day (toll fraud): each inbound number''s daily calls against its own wib.anomaly_window-day baseline, rises only, at least wib.ivr_spike_min_calls calls; upserted into wib.ml_predictions (volume_anomaly, subject inbound_calls:<number>), anomaly.detected for new ones.';
+COMMENT ON FUNCTION wib.analytics_detect_ivr(date, uuid) IS
+    'Internal: the nightly per-number spike check of day (toll fraud), of every organization or of only_org: each inbound number''s daily calls against its own wib.anomaly_window-day baseline, rises only, at least wib.ivr_spike_min_calls calls; upserted into wib.ml_predictions (volume_anomaly, subject inbound_calls:<number>), anomaly.detected for new ones.';

@@ -5,18 +5,22 @@
 -- What an organization's data looks like, to tell whether anything arrived
 -- or changed since a model was trained: counts, latest changes and, for
 -- outcomes (which have no updated_at), a checksum.  Times as epoch seconds,
--- so the mark reads the same in every session time zone.
+-- so the mark reads the same in every session time zone.  PL/pgSQL, as every
+-- function that reads tenant tables with parameters and is not inlined: Citus
+-- cannot plan such statements in SQL-language functions.
 CREATE OR REPLACE FUNCTION wib.ml_data_mark(org uuid) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
 AS $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN jsonb_build_object(
         'calls', (SELECT jsonb_build_array(count(*), extract(epoch FROM max(c.updated_at)))
                     FROM wib.calls c WHERE c.organization_id = org),
         'outcomes', (SELECT jsonb_build_array(count(*), extract(epoch FROM max(o.created_at)),
                                               coalesce(sum(hashtext(o.id::text || o.call_id::text || o.outcome)), 0))
                        FROM wib.call_outcomes o WHERE o.organization_id = org),
         'sentiment', (SELECT jsonb_build_array(count(*), extract(epoch FROM max(s.updated_at)))
-                        FROM wib.sentiment_scores s WHERE s.organization_id = org))
+                        FROM wib.sentiment_scores s WHERE s.organization_id = org));
+END
 $$;
 COMMENT ON FUNCTION wib.ml_data_mark(uuid) IS
     'Internal: a summary of an organization''s calls, outcomes and sentiment scores (counts, latest changes, a checksum of outcomes) that changes whenever any of them does; the nightly job retrains a model only when it differs from the model''s.';
@@ -202,12 +206,15 @@ $$;
 COMMENT ON FUNCTION wib.ml_train_model(uuid, text, timestamptz, jsonb) IS
     'Internal: trains the organization''s model of ptype as of train_as_of (labels known up to it) on a time-based split and records it, or why there is none (insufficient_data, failed), as the next version in wib.ml_models; returns the row.';
 
--- The status rows of an organization's models: the newest training of each type.
+-- The status rows of an organization's models: the newest training of each
+-- type (PL/pgSQL for Citus, as wib.ml_data_mark).
 CREATE OR REPLACE FUNCTION wib.ml_status_of(org uuid)
     RETURNS TABLE (prediction_type text, model_version text, trained_at timestamptz, training_rows bigint,
                    auc float8, log_loss float8, brier float8, base_rate float8, status text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT t.ptype, m.model_version, m.trained_at, m.training_rows, m.auc, m.log_loss, m.brier, m.base_rate,
            CASE WHEN m.id IS NULL
                 THEN 'not_trained: no training has run yet (the nightly job trains models when new data arrives; wib.ml_train() trains now)'
@@ -217,7 +224,8 @@ AS $$
       LEFT JOIN LATERAL (SELECT x.* FROM wib.ml_models x
                           WHERE x.organization_id = org AND x.prediction_type = t.ptype
                           ORDER BY x.version DESC LIMIT 1) m ON true
-     ORDER BY t.ptype
+     ORDER BY t.ptype;
+END
 $$;
 COMMENT ON FUNCTION wib.ml_status_of(uuid) IS
     'Internal: the newest training of each model type of org, as wib.ml_status() shows it.';

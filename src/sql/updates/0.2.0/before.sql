@@ -79,6 +79,10 @@ ALTER TABLE wib.export_jobs
 -- gated by the one plan test (wib.org_has_feature) instead of their own.
 DROP FUNCTION wib.analytics_require_snapshots();
 DROP FUNCTION wib.analytics_snapshots_plan();
+-- The nightly steps take an optional organization (on a Citus cluster they
+-- run once per organization): the replayed parts create them anew.
+DROP FUNCTION wib.analytics_snapshot(text, date, date);
+DROP FUNCTION wib.analytics_detect(date);
 
 -- wib.worker_status gains a database column (workers run in every database where wib
 -- is installed): the replayed view and its function are created anew.
