@@ -19,6 +19,7 @@
 CREATE OR REPLACE FUNCTION wib.analytics_daily_recompute(only_org uuid DEFAULT NULL) RETURNS SETOF wib.analytics_daily_totals
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
+    SET plan_cache_mode = force_custom_plan
 AS $$
 BEGIN
 RETURN QUERY
@@ -60,6 +61,7 @@ COMMENT ON FUNCTION wib.analytics_daily_recompute(uuid) IS
 CREATE OR REPLACE FUNCTION wib.analytics_weekly_recompute(only_org uuid DEFAULT NULL) RETURNS SETOF wib.analytics_agent_weekly_totals
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
+    SET plan_cache_mode = force_custom_plan
 AS $$
 BEGIN
 RETURN QUERY
@@ -263,11 +265,14 @@ CREATE OR REPLACE TRIGGER sentiment_scores_analytics_truncate AFTER TRUNCATE ON 
 -- With only_org, every table it reads or writes is restricted to that
 -- organization, so that Citus routes each statement to the organization's
 -- shard (wib.analytics_scopes() says when; a single node does every
--- organization in one statement).
+-- organization in one statement).  Plans are always custom: only_org is then
+-- a constant, and "only_org IS NULL OR ..." folds to nothing on a single node
+-- and to the shard key on a cluster.
 CREATE OR REPLACE FUNCTION wib.analytics_totals_refresh(full_rebuild boolean DEFAULT false, only_org uuid DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
+    SET plan_cache_mode = force_custom_plan
     SET jit = off
     SET work_mem = '64MB'
 AS $$

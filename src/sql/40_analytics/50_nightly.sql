@@ -91,6 +91,7 @@ CREATE OR REPLACE FUNCTION wib.analytics_snapshot(gran text, first_day date, las
     RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
+    SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     -- A value, not now(): Citus accepts only IMMUTABLE functions in the
@@ -155,6 +156,7 @@ COMMENT ON FUNCTION wib.analytics_snapshot(text, date, date, uuid) IS
 CREATE OR REPLACE FUNCTION wib.analytics_detect(day date, only_org uuid DEFAULT NULL) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
+    SET plan_cache_mode = force_custom_plan
     SET wib.org_id = ''
     SET wib.user_id = ''
 AS $$

@@ -15,6 +15,7 @@
 CREATE OR REPLACE FUNCTION wib.analytics_detect_ivr(day date, only_org uuid DEFAULT NULL) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
+    SET plan_cache_mode = force_custom_plan
     SET wib.org_id = ''
     SET wib.user_id = ''
 AS $$
