@@ -313,7 +313,9 @@ COMMENT ON FUNCTION wib.webhook_record(uuid[], uuid[], integer[], integer[], tex
 
 -- The record on a Citus cluster: the same outcomes, computed here on the
 -- coordinator (the retry schedule is its setting) and written by statements
--- routed to each organization's shard.
+-- routed to each organization's shard: one UPDATE of the organization's
+-- deliveries of the batch (each round trip to a worker costs more than the
+-- row it writes).
 CREATE OR REPLACE FUNCTION wib.webhook_record_by_org(org_ids uuid[], ids uuid[], attempts integer[], http_status integer[],
                                           errors text[], durations integer[], bodies text[], retry_after integer[])
     RETURNS integer
@@ -334,10 +336,19 @@ DECLARE
     sub_failed    integer[];
     k             integer;
     sub           record;
+    -- The organization's rows to write: id, status, response status, body, error, duration, next retry.
+    w_ids         uuid[];
+    w_status      text[];
+    w_code        integer[];
+    w_body        text[];
+    w_error       text[];
+    w_duration    integer[];
+    w_next        timestamptz[];
 BEGIN
     FOR org IN SELECT DISTINCT o FROM unnest(org_ids) o
     LOOP
         sub_ids := '{}'; sub_delivered := '{}'; sub_failed := '{}';
+        w_ids := '{}'; w_status := '{}'; w_code := '{}'; w_body := '{}'; w_error := '{}'; w_duration := '{}'; w_next := '{}';
         FOR r IN
             SELECT d.id, d.subscription_id, d.attempt_number, d.next_retry_at, s.retry_policy, s.max_retries
               FROM wib.webhook_deliveries d
@@ -356,18 +367,13 @@ BEGIN
                                                     THEN make_interval(secs => coalesce(retry_after[i], 0))
                                                     ELSE interval '0' END)
                             ELSE r.next_retry_at END;
-            UPDATE wib.webhook_deliveries x
-               SET status = new_status,
-                   response_status = nullif(http_status[i], 0),
-                   response_body = left(bodies[i], 1024),
-                   last_error = errors[i],
-                   duration_ms = durations[i],
-                   last_attempt_at = ts,
-                   leased_until = NULL,
-                   delivered_at = CASE WHEN new_status = 'delivered' THEN ts END,
-                   next_retry_at = next_at
-             WHERE x.organization_id = org AND x.id = r.id;
-            n := n + 1;
+            w_ids := w_ids || r.id;
+            w_status := w_status || new_status;
+            w_code := w_code || nullif(http_status[i], 0);
+            w_body := w_body || left(bodies[i], 1024);
+            w_error := w_error || errors[i];
+            w_duration := w_duration || durations[i];
+            w_next := w_next || next_at;
             k := array_position(sub_ids, r.subscription_id);
             IF k IS NULL THEN
                 sub_ids := sub_ids || r.subscription_id;
@@ -381,6 +387,15 @@ BEGIN
                 sub_failed[k] := sub_failed[k] + 1;
             END IF;
         END LOOP;
+        UPDATE wib.webhook_deliveries x
+           SET status = w.status, response_status = w.code, response_body = w.body, last_error = w.error,
+               duration_ms = w.duration_ms, last_attempt_at = ts, leased_until = NULL,
+               delivered_at = CASE WHEN w.status = 'delivered' THEN ts END,
+               next_retry_at = w.next_retry_at
+          FROM unnest(w_ids, w_status, w_code, w_body, w_error, w_duration, w_next)
+               AS w(id, status, code, body, error, duration_ms, next_retry_at)
+         WHERE x.organization_id = org AND x.id = w.id;
+        n := n + cardinality(w_ids);
         -- Failure runs, as on one node: a delivered message resets the count, each failure adds one.
         FOR k IN 1 .. coalesce(cardinality(sub_ids), 0)
         LOOP
