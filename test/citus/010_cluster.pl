@@ -21,7 +21,8 @@ my $wib_conf = join("\n",
 	"wib.http_allow_http = on",
 	"wib.http_allow_cidrs = '127.0.0.0/8'",
 	"wib.webhook_batch_size = 200",
-	"wib.webhook_lease = 20s");
+	"wib.webhook_lease = 20s",
+	"wib.webhook_disable_after = 4");
 my ($node, $workers) = citus_cluster(conf => $wib_conf);
 my @workers = @$workers;
 note('placements: ' . join(', ', split /\n/, $node->safe_psql('postgres',
@@ -172,6 +173,36 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM wib.webhook_deliveries WHE
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM wib.webhook_deliveries WHERE event_type = 'call.started' AND status = 'delivered'"),
 	'the_core_event_is_delivered');
+
+# Outcomes other than success, recorded by the coordinator on the shards: a
+# 500 schedules the retry (the first step of the schedule), not yet a
+# failure; four 410s in a row fail their deliveries and deactivate the
+# subscription (wib.webhook_disable_after = 4), audited.
+my ($flaky) = $node->safe_psql('postgres', "$ctx{$b} SELECT 'sub=' || id FROM wib.webhook_subscribe('flaky', "
+	  . "'http://127.0.0.1:$rx->{port}/status/500', ARRAY['custom.flaky']); COMMIT") =~ /sub=(\S+)/;
+my ($gone) = $node->safe_psql('postgres', "$ctx{$b} SELECT 'sub=' || id FROM wib.webhook_subscribe('gone', "
+	  . "'http://127.0.0.1:$rx->{port}/status/410', ARRAY['custom.gone']); COMMIT") =~ /sub=(\S+)/;
+$node->safe_psql('postgres', "$ctx{$b} SELECT wib.emit_event('custom.flaky', jsonb_build_object('n', g)) FROM generate_series(1, 3) g; "
+	  . "SELECT wib.emit_event('custom.gone', jsonb_build_object('n', g)) FROM generate_series(1, 2) g; COMMIT");
+$node->safe_psql('postgres', "$ctx{$b} SELECT wib.emit_event('custom.gone', jsonb_build_object('n', g)) FROM generate_series(3, 4) g; COMMIT");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 3 FROM wib.webhook_deliveries WHERE subscription_id = '$flaky' AND status = 'retrying'"),
+	'a_500_is_recorded_retrying_on_the_shard');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM wib.webhook_deliveries
+	 WHERE subscription_id = '$flaky' AND response_status = 500 AND leased_until IS NULL
+	   AND next_retry_at - last_attempt_at BETWEEN interval '59 s' AND interval '61 s'}), '3',
+	'the_retry_is_scheduled_by_the_first_step_of_the_schedule');
+is($node->safe_psql('postgres', "SELECT consecutive_failures FROM wib.webhook_subscriptions WHERE id = '$flaky'"), '0',
+	'a_delivery_still_to_be_retried_is_not_counted_as_failed');
+ok($node->poll_query_until('postgres', "SELECT NOT is_active FROM wib.webhook_subscriptions WHERE id = '$gone'"),
+	'a_subscription_failing_four_times_in_a_row_is_deactivated');
+is($node->safe_psql('postgres', qq{
+	SELECT string_agg(status || ' ' || response_status, ',') FROM wib.webhook_deliveries WHERE subscription_id = '$gone'}),
+	'failed 410,failed 410,failed 410,failed 410', 'a_410_fails_the_delivery_at_once');
+is($node->safe_psql('postgres', "SELECT disabled_reason FROM wib.webhook_subscriptions WHERE id = '$gone'") . ' / '
+	  . $node->safe_psql('postgres', "SELECT count(*) FROM wib.audit_log WHERE organization_id = '$b' AND action = 'webhook:disabled' AND resource_id = '$gone'"),
+	'4 failed deliveries in a row / 1', 'the_deactivation_is_explained_and_audited');
 
 # kill -9 of the deliverer mid-run: the coordinator restarts, nothing is lost.
 queue('kill9', 3000);
