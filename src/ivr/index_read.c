@@ -13,6 +13,11 @@
  * The tables, indexes and column numbers are looked up by name once and kept
  * until an invalidation names one of them (or all relations): a call does no
  * catalog lookup beyond the privilege check.
+ *
+ * On a Citus cluster the tables are shells whose rows are in shards: once the
+ * table is open (its lock taken, so that a distribution committed meanwhile
+ * has been seen), a Citus table is read by a statement Citus routes instead
+ * (src/ivr/routed_read.c).
  */
 #include "postgres.h"
 
@@ -32,7 +37,9 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "core/cluster.h"
 #include "ivr/index_read.h"
+#include "ivr/routed_read.h"
 
 /* One table, its unique index, and the columns read from it. */
 typedef struct IndexReadTarget
@@ -40,14 +47,17 @@ typedef struct IndexReadTarget
 	const char *table;
 	const char *index;
 	const char *columns[2];
+	/* The same read on a Citus table (same keys, same columns). */
+	bool		(*routed) (const Datum *keys, Datum *values, bool *nulls);
 	Oid			relid;			/* InvalidOid: to be looked up (again) */
 	Oid			indexid;
 	AttrNumber	attnums[2];
 } IndexReadTarget;
 
 static IndexReadTarget routes = {"inbound_number_routes", "inbound_number_routes_pkey",
-{"organization_id", "number_id"}};
-static IndexReadTarget numbers = {"inbound_numbers", "inbound_numbers_pkey", {"status", "menu_id"}};
+{"organization_id", "number_id"}, routed_read_route};
+static IndexReadTarget numbers = {"inbound_numbers", "inbound_numbers_pkey", {"status", "menu_id"},
+routed_read_number};
 
 static bool callback_registered = false;
 
@@ -122,6 +132,11 @@ index_read_one(IndexReadTarget *t, int nkeys, const Datum *keyvals, const RegPro
 		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(t->relid));
 
 	heap = table_open(t->relid, AccessShareLock);
+	if (cluster_is_distributed(RelationGetRelid(heap)))
+	{
+		table_close(heap, AccessShareLock);
+		return t->routed(keyvals, values, nulls);
+	}
 	index = index_open(t->indexid, AccessShareLock);
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,

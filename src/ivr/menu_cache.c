@@ -15,6 +15,14 @@
  * snapshot may predate the noted counter), nor without shared memory.
  * Entries are keyed by role, organization, menu, attempt and disclosure, and
  * carry the callback URL they were built with.
+ *
+ * On a Citus cluster no cache is used: the menu tables are distributed, their
+ * changes fire the trigger on the workers' shards and commit there, so no
+ * counter of the coordinator would move (and a worker, which does not preload
+ * wib, has no counter at all).  A server without a cache has nothing to
+ * invalidate, so there the trigger marks nothing, and a transaction that
+ * changed menus may be prepared (Citus commits the workers' part of a
+ * transaction that wrote on several nodes with two-phase commit).
  */
 #include "postgres.h"
 
@@ -32,6 +40,7 @@
 
 #include "core/shmem.h"
 #include "ivr/menu_cache.h"
+#include "ivr/menu_read.h"
 
 #define MENU_CACHE_MAX_ENTRIES 256
 
@@ -73,6 +82,16 @@ menu_cache_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
+/*
+ * True when this server keeps rendered menus: it has the shared counter, and
+ * the menus are not Citus tables.
+ */
+static bool
+menu_cache_enabled(void)
+{
+	return shared != NULL && shmem_is_ready() && !menu_read_distributed();
+}
+
 /* Advances the generation once a transaction that changed menus has committed. */
 static void
 menu_cache_xact_callback(XactEvent event, void *arg)
@@ -103,7 +122,7 @@ menu_cache_xact_callback(XactEvent event, void *arg)
 
 /*
  * Statement trigger on ivr_menus and ivr_menu_options: the generation moves
- * when this transaction commits.
+ * when this transaction commits (on a server that keeps rendered menus).
  */
 Datum
 wib_ivr_menu_changed(PG_FUNCTION_ARGS)
@@ -112,6 +131,8 @@ wib_ivr_menu_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg_internal("wib.ivr_menu_changed() must be called as a trigger")));
+	if (!menu_cache_enabled())
+		return PointerGetDatum(NULL);
 	if (!callback_registered)
 	{
 		RegisterXactCallback(menu_cache_xact_callback, NULL);
@@ -128,7 +149,7 @@ wib_ivr_menu_changed(PG_FUNCTION_ARGS)
 bool
 menu_cache_usable(uint64 *generation)
 {
-	if (shared == NULL || !shmem_is_ready() || changed_in_xact || IsolationUsesXactSnapshot())
+	if (changed_in_xact || IsolationUsesXactSnapshot() || !menu_cache_enabled())
 		return false;
 	*generation = pg_atomic_read_u64(&shared->generation);
 	pg_memory_barrier();

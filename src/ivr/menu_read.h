@@ -1,6 +1,7 @@
 /*
  * menu_read.h
- *		Reads one IVR menu and its options straight from the tables' indexes.
+ *		Reads one IVR menu and its options straight from the tables' indexes
+ *		(on a Citus cluster, by a routed statement).
  */
 #ifndef WIB_MENU_READ_H
 #define WIB_MENU_READ_H
@@ -26,5 +27,8 @@ typedef struct MenuData
 } MenuData;
 
 extern bool menu_read(const pg_uuid_t *org, const pg_uuid_t *menu, bool fresh_snapshot, MenuData *out);
+
+/* True when the menu tables are Citus tables (their rows and changes are on the workers). */
+extern bool menu_read_distributed(void);
 
 #endif							/* WIB_MENU_READ_H */

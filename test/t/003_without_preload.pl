@@ -8,6 +8,7 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('no_preload');
 $node->init;
+$node->append_conf('postgresql.conf', 'max_prepared_transactions = 2');
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION wib');
 
@@ -22,6 +23,18 @@ like($err, qr/HINT:  Add 'wib' to shared_preload_libraries/, 'hint_names_shared_
 
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT * FROM wib.worker_status', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 like($err, qr/WB006/, 'worker_status_fails_with_WB006_without_preload');
+
+# No session caches rendered menus without shared memory, so a menu change
+# has nothing to invalidate and can be prepared (as on a Citus worker, where
+# wib is not preloaded and Citus prepares its part of a transaction).
+is($node->safe_psql('postgres', q{
+	SELECT wib.set_context(wib.organization_create('Acme', 'business'), 'admin-1') \g /dev/null
+	BEGIN;
+	SELECT wib.ivr_menu_create('{"name": "Main", "greeting_text": "Hello."}') \g /dev/null
+	PREPARE TRANSACTION 'menu';
+	COMMIT PREPARED 'menu';
+	SELECT name FROM wib.ivr_menus;
+}), 'Main', 'a_menu_change_is_prepared_without_preload');
 
 $node->stop;
 done_testing();

@@ -32,7 +32,7 @@ sub peer
 }
 
 my $public_key = peer('', 'pubkey', "$dir/telnyx.pem")->{public_key};
-my $node = wib_node('ivr', conf => "wib.telnyx_public_key = '$public_key'");
+my $node = wib_node('ivr', conf => "wib.telnyx_public_key = '$public_key'\nmax_prepared_transactions = 2");
 
 $node->safe_psql('postgres', q{
 	CREATE ROLE ivr_route LOGIN;
@@ -216,6 +216,17 @@ is($node->safe_psql('postgres', qq{
 	\\! $psql -X -q -o /dev/null -d "$connstr" -c "$ctx" -c "SELECT wib.ivr_menu_update((SELECT id FROM wib.ivr_menus WHERE name = 'Main'), '{\\"greeting_text\\": \\"Welcome back to Acme.\\"}')"
 	SELECT wib.texml_render_menu(id) ~ 'Welcome back to Acme' FROM wib.ivr_menus WHERE name = 'Main';
 }), "\nt\nt\nt", 'committed_menu_change_in_another_session_invalidates_the_cached_render');
+
+# Where sessions cache rendered menus, a menu change cannot be prepared: the
+# cache would learn of it at COMMIT PREPARED, which no trigger of it sees.
+my ($ret, $out, $err) = $node->psql('postgres', qq{
+	$ctx;
+	BEGIN;
+	SELECT wib.ivr_menu_update((SELECT id FROM wib.ivr_menus WHERE name = 'Main'), '{"greeting_text": "Prepared greeting."}');
+	PREPARE TRANSACTION 'menu_change';
+});
+like($err, qr/cannot prepare a transaction that changed IVR menus/, 'a_menu_change_is_not_prepared_where_menus_are_cached');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_prepared_xacts"), '0', 'the_refused_menu_change_is_not_left_prepared');
 
 # Toll-fraud guard: over the per-number limit the call is rejected busy and logged.
 $node->safe_psql('postgres', "ALTER SYSTEM SET wib.ivr_calls_per_minute = 2; SELECT pg_reload_conf();");

@@ -28,3 +28,15 @@ CREATE OR REPLACE FUNCTION wib.clock_now() RETURNS timestamptz
     AS 'clock_timestamp';
 COMMENT ON FUNCTION wib.clock_now() IS
     'Internal: clock_timestamp(), declared STABLE so that Citus accepts it in UPDATE and DELETE statements on distributed tables (evaluated once per statement on the coordinator).';
+
+-- Marks the current transaction as one that must not be prepared for
+-- two-phase commit (C: src/core/prepare_guard.c).  On a Citus worker a
+-- trigger that writes other nodes from inside a shard's statement marks it:
+-- Citus prepares such a part without those writes (and then fails), so the
+-- transaction must commit in one phase, which Citus does when it wrote on one
+-- worker only.
+CREATE OR REPLACE FUNCTION wib.refuse_prepare(reason text) RETURNS void
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'wib_refuse_prepare';
+COMMENT ON FUNCTION wib.refuse_prepare(text) IS
+    'Internal: PREPARE TRANSACTION of the current transaction fails, with reason as the detail (on a Citus worker: a trigger wrote other nodes from a shard, which Citus cannot prepare).';

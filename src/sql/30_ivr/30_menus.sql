@@ -1,28 +1,39 @@
 -- IVR menus: validated field by field, compliance-checked, audited; cached documents
 -- invalidated at commit.
 
--- The whole menu as the JSON document ivr_menu_create takes (for updates and previews).
+-- The whole menu as the JSON document ivr_menu_create takes (for updates and
+-- previews).  Two statements, each filtered by the organization's value: on a
+-- Citus cluster both go to the organization's shard (a correlated subquery
+-- would be sent to every shard, and the transaction would need two-phase
+-- commit).
 CREATE OR REPLACE FUNCTION wib.ivr_menu_json(menu_id uuid) RETURNS jsonb
     LANGUAGE plpgsql STABLE
 AS $$
+DECLARE
+    org  uuid := wib.require_org();
+    m    wib.ivr_menus;
+    opts jsonb;
 BEGIN
-    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
+    SELECT * INTO m FROM wib.ivr_menus x WHERE x.organization_id = org AND x.id = ivr_menu_json.menu_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                        'digit', o.digit, 'action_type', o.action_type, 'label', o.label,
+                        'action_target', coalesce(o.action_target, o.target_menu_id::text),
+                        'tts_text', o.tts_text, 'sort_order', o.sort_order))
+                    ORDER BY o.sort_order, o.digit), '[]'::jsonb)
+      INTO opts
+      FROM wib.ivr_menu_options o
+     WHERE o.organization_id = org AND o.menu_id = ivr_menu_json.menu_id;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
                'name', m.name, 'greeting_type', m.greeting_type, 'greeting_text', m.greeting_text,
                'greeting_audio_url', m.greeting_audio_url, 'voice', m.voice, 'language', m.language,
                'timeout_seconds', m.timeout_seconds, 'max_retries', m.max_retries,
                'fallback_action', m.fallback_action, 'fallback_target', m.fallback_target,
                'disclosure_text', m.disclosure_text, 'invalid_prompt', m.invalid_prompt,
                'voicemail_prompt', m.voicemail_prompt, 'survey_disclaimer', m.survey_disclaimer))
-           || jsonb_build_object('options', coalesce((
-               SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-                          'digit', o.digit, 'action_type', o.action_type, 'label', o.label,
-                          'action_target', coalesce(o.action_target, o.target_menu_id::text),
-                          'tts_text', o.tts_text, 'sort_order', o.sort_order))
-                        ORDER BY o.sort_order, o.digit)
-                 FROM wib.ivr_menu_options o
-                WHERE o.organization_id = m.organization_id AND o.menu_id = m.id), '[]'::jsonb))
-      FROM wib.ivr_menus m
-     WHERE m.organization_id = wib.require_org() AND m.id = ivr_menu_json.menu_id);
+           || jsonb_build_object('options', opts);
 END
 $$;
 COMMENT ON FUNCTION wib.ivr_menu_json(uuid) IS
@@ -136,7 +147,9 @@ BEGIN
     END IF;
 
     IF menu_id IS NULL THEN
-        INSERT INTO wib.ivr_menus SELECT r.*;
+        -- VALUES, not SELECT: on a Citus cluster an INSERT ... SELECT is copied
+        -- through the coordinator and committed with two-phase commit.
+        INSERT INTO wib.ivr_menus VALUES (r.*);
     ELSE
         UPDATE wib.ivr_menus m
            SET name = r.name, greeting_type = r.greeting_type, greeting_text = r.greeting_text,
@@ -230,14 +243,16 @@ CREATE OR REPLACE FUNCTION wib.ivr_menu_update(id uuid, menu jsonb) RETURNS void
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 DECLARE
+    -- A value, not a call in the query: Citus locks rows (FOR UPDATE) only in
+    -- a query it routes by the value of the distribution column.
+    org     uuid := wib.require_org();
     old_doc jsonb;
 BEGIN
-    PERFORM wib.require_org();
     PERFORM wib.require_feature('inbound_ivr');
     IF id IS NULL THEN
         PERFORM wib.invalid_field('id', 'id must be the id of an IVR menu.');
     END IF;
-    PERFORM 1 FROM wib.ivr_menus m WHERE m.organization_id = wib.require_org() AND m.id = ivr_menu_update.id FOR UPDATE;
+    PERFORM 1 FROM wib.ivr_menus m WHERE m.organization_id = org AND m.id = ivr_menu_update.id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('IVR menu %s does not exist', id);
     END IF;

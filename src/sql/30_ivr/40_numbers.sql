@@ -8,12 +8,22 @@ COMMENT ON FUNCTION wib.ivr_number_in_service(text) IS
     'Internal: true for the statuses of a number in service (ordering, active, suspended): it holds quota and is routed.';
 
 -- Keeps inbound_number_routes in step with the numbers in service; a number
--- already routed to any organization is refused with WB303.
+-- already routed to any organization is refused with WB303.  On a Citus
+-- worker the routes (a reference table) are written on every node from this
+-- shard's statement, which Citus cannot prepare for two-phase commit: such a
+-- transaction is refused a PREPARE (docs/scale-out.md, "IVR").
 CREATE OR REPLACE FUNCTION wib.inbound_numbers_route() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
+    IF (TG_OP <> 'INSERT' AND wib.ivr_number_in_service(OLD.status)
+        OR TG_OP <> 'DELETE' AND wib.ivr_number_in_service(NEW.status))
+       AND wib.is_distributed('wib.inbound_number_routes') THEN
+        PERFORM wib.refuse_prepare('The route of a number was written from its organization''s shard to every node, '
+            'which Citus cannot commit with two-phase commit: add, release or delete numbers in a transaction '
+            'that writes on that organization''s worker only.');
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND wib.ivr_number_in_service(OLD.status) THEN
         DELETE FROM wib.inbound_number_routes r
          WHERE r.phone_number = OLD.phone_number AND r.organization_id = OLD.organization_id AND r.number_id = OLD.id;

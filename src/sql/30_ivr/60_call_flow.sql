@@ -47,11 +47,14 @@ CREATE OR REPLACE FUNCTION wib.ivr_call_end(log_id uuid, duration integer, cause
 AS $$
 DECLARE
     org uuid := wib.require_org();
+    -- A variable, not now() in the statement: Citus refuses functions that
+    -- are not IMMUTABLE inside COALESCE in an UPDATE of a distributed table.
+    ts  timestamptz := now();
     c   wib.inbound_call_log;
 BEGIN
     UPDATE wib.inbound_call_log l
-       SET ended_at = now(),
-           duration_seconds = coalesce(duration, greatest(0, extract(epoch FROM now() - l.started_at))::integer),
+       SET ended_at = ts,
+           duration_seconds = coalesce(duration, greatest(0, extract(epoch FROM ts - l.started_at))::integer),
            hangup_cause = coalesce(cause, l.hangup_cause),
            final_action = coalesce(l.final_action, 'abandoned'),
            status = CASE WHEN l.status = 'rejected' THEN 'rejected' ELSE 'completed' END
@@ -104,6 +107,7 @@ AS $$
 DECLARE
     org       uuid := wib.require_org();
     digits    text;
+    step      jsonb;
     c         wib.inbound_call_log;
     m         wib.ivr_menus;
     o         wib.ivr_menu_options;
@@ -173,9 +177,12 @@ BEGIN
                 END CASE;
             END IF;
         END IF;
+        -- Built first: Citus refuses a VOLATILE function (the clock) in an
+        -- UPDATE of a distributed table.
+        step := jsonb_build_array(jsonb_build_object(
+                    'digit', nullif(digits, ''), 'menu', c.current_menu_id, 'ts', clock_timestamp()));
         UPDATE wib.inbound_call_log l
-           SET ivr_path = l.ivr_path || jsonb_build_array(jsonb_build_object(
-                   'digit', nullif(digits, ''), 'menu', c.current_menu_id, 'ts', clock_timestamp())),
+           SET ivr_path = l.ivr_path || step,
                current_menu_id = next_menu, attempt = coalesce(next_try, 0),
                final_action = coalesce(final, l.final_action)
          WHERE l.organization_id = org AND l.id = c.id;
