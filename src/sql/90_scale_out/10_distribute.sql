@@ -49,19 +49,23 @@ END;
 COMMENT ON FUNCTION wib.distribution_plan() IS
     'Where wib.distribute() puts each table of wib on a Citus cluster (distributed, reference or local) and why; placement is NULL for a table nobody has placed yet.';
 
--- Whether the role in context may see a push subscription (its row-level
--- security applies): the push deliveries' policy on a cluster, where Citus
--- refuses policies with subqueries.
+-- Whether the user in context may see a push subscription of the
+-- organization in context (their own, or any as owner or admin): the push
+-- deliveries' policy on a cluster, where Citus refuses policies with
+-- subqueries.  Definer rights: applications read subscriptions through
+-- column privileges, which Citus does not give the shards.
 CREATE OR REPLACE FUNCTION wib.push_subscription_visible(org uuid, subscription uuid) RETURNS boolean
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
 AS $$
 BEGIN
-    RETURN EXISTS (SELECT 1 FROM wib.push_subscriptions s WHERE s.organization_id = org AND s.id = subscription);
+    RETURN EXISTS (SELECT 1 FROM wib.push_subscriptions s
+                    WHERE s.organization_id = org AND s.id = subscription AND org = wib.current_org_id()
+                      AND (s.user_id = wib.current_user_id() OR wib.mobile_sees_all()));
 END
 $$;
 COMMENT ON FUNCTION wib.push_subscription_visible(uuid, uuid) IS
-    'Internal (row-level security on a Citus cluster): true when the querying role sees the push subscription under its own row-level security.';
+    'Internal (row-level security on a Citus cluster): true when the user in context sees the push subscription (the organization in context''s, their own or any as owner or admin), as the subscriptions'' own policies decide.';
 
 -- Runs a statement on the coordinator and on every worker: the workers hold
 -- wib's tables too (Citus creates the extension there), and a table still
@@ -146,12 +150,22 @@ BEGIN
         EXECUTE format('DROP MATERIALIZED VIEW wib.%I', mv.relname);
     END LOOP;
 
-    -- Citus refuses policies with subqueries on distributed tables: the mobile
-    -- tables' policies get the same test as plain function calls.
+    -- The mobile tables' restrictive policy (own_or_admin: applications see
+    -- their own devices unless owner or admin) cannot stay as it is: Citus
+    -- refuses policies with subqueries on distributed tables, and creates the
+    -- shards' policies without AS RESTRICTIVE, which would make the test widen
+    -- access instead of narrowing it.  Its test is folded into the permissive
+    -- tenant_select policy instead, for the role it applied to (wib_app), as
+    -- plain function calls.
     IF NOT EXISTS (SELECT 1 FROM pg_dist_partition d WHERE d.logicalrelid = 'wib.push_deliveries'::regclass) THEN
-        PERFORM wib.distribute_ddl(format('ALTER POLICY own_or_admin ON wib.%I USING (user_id = wib.current_user_id() OR wib.mobile_sees_all())', n))
-           FROM unnest(ARRAY['mobile_devices', 'push_subscriptions', 'qr_auth_sessions']) n;
-        PERFORM wib.distribute_ddl('ALTER POLICY own_or_admin ON wib.push_deliveries USING (wib.push_subscription_visible(organization_id, subscription_id))');
+        PERFORM wib.distribute_ddl(format(
+                    'ALTER POLICY tenant_select ON wib.%I USING (organization_id = wib.current_org_id() AND (%s))', m.tbl,
+                    'NOT pg_catalog.pg_has_role(''wib_app'', ''USAGE'') OR ' || m.test)),
+                wib.distribute_ddl(format('DROP POLICY own_or_admin ON wib.%I', m.tbl))
+           FROM (VALUES ('mobile_devices', 'user_id = wib.current_user_id() OR wib.mobile_sees_all()'),
+                        ('push_subscriptions', 'user_id = wib.current_user_id() OR wib.mobile_sees_all()'),
+                        ('qr_auth_sessions', 'user_id = wib.current_user_id() OR wib.mobile_sees_all()'),
+                        ('push_deliveries', 'wib.push_subscription_visible(organization_id, subscription_id)')) m(tbl, test);
     END IF;
 
     -- The routes' foreign key would tie a reference table to a distributed one.
