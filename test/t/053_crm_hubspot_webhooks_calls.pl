@@ -30,14 +30,11 @@ $node->poll_query_until('postgres', "SELECT contact_count = 100 AND current_sync
 
 my $uri = 'https://app.example.com/hooks/hubspot?source=crm';
 
-# The SQL call of the platform's webhook route for a request (body and headers as HubSpot sent them).
+# The SQL call of the platform's webhook route for a request (to $uri unless u says).
 sub webhook_sql
 {
 	my ($body, $headers, $u) = @_;
-	my $h = JSON::PP->new->canonical->encode($headers);
-	$body =~ s/'/''/g;
-	$h =~ s/'/''/g;
-	return "SELECT wib.crm_webhook('hubspot', 'POST', '" . ($u // $uri) . "', convert_to('$body', 'UTF8'), '$h'::jsonb)";
+	return crm_webhook_sql($body, $headers, $u // $uri);
 }
 
 # (SQLSTATE or '', output) of a statement.

@@ -326,11 +326,3 @@ is(scalar(@leaks), 0, 'no_token_or_secret_in_the_server_log');
 
 $node->stop;
 done_testing();
-
-# The code as the platform's callback route hands it over: URL-decoded.
-sub uri_unescape
-{
-	my ($s) = @_;
-	$s =~ s/%([0-9A-Fa-f]{2})/chr(hex($1))/ge;
-	return $s;
-}

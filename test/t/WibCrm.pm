@@ -14,7 +14,7 @@ use WibTest;
 use WibWebhooks qw(make_test_ca);
 
 our @EXPORT = qw(start_hubspot start_salesforce stop_hubspot hs_admin crm_node crm_org crm_connect_flow
-  wait_for_run wait_for_status run_row hs_follow_authorize);
+  wait_for_run wait_for_status run_row hs_follow_authorize uri_unescape crm_webhook_sql);
 
 my @peers;
 my $json = JSON::PP->new->canonical;
@@ -121,30 +121,51 @@ sub crm_org
 }
 
 # The OAuth round trip of the platform's routes: crm_connect, the browser at the
-# authorize URL, crm_callback with the code and state; waits until connected.
-# Returns the integration id.
+# authorize URL, crm_callback with the code (URL-decoded) and state; waits until
+# connected.  Returns the integration id.
 sub crm_connect_flow
 {
-	my ($node, $p, $org, $user) = @_;
+	my ($node, $p, $org, $user, $crm) = @_;
 	$user //= 'admin-1';
+	$crm //= 'hubspot';
 	my $ctx = "SET wib.org_id = '$org'; SET wib.user_id = '$user';";
-	my $url = $node->safe_psql('postgres', "$ctx SELECT wib.crm_connect('hubspot', 'https://app.example.com/crm/callback')");
+	my $url = $node->safe_psql('postgres', "$ctx SELECT wib.crm_connect('$crm', 'https://app.example.com/crm/callback')");
 	my ($code, $state) = hs_follow_authorize($p, $url);
 	die "no code in the authorize redirect for $url" unless $code;
-	my $id = $node->safe_psql('postgres', "$ctx SELECT wib.crm_callback('hubspot', '$code', '$state')");
-	wait_for_status($node, $org, 'connected');
+	my $id = $node->safe_psql('postgres', "$ctx SELECT wib.crm_callback('$crm', '" . uri_unescape($code) . "', '$state')");
+	wait_for_status($node, $org, 'connected', undef, $crm);
 	return $id;
 }
 
-# Waits until the integration of org has status.
+# Waits until the integration of org (HubSpot unless crm says) has status.
 sub wait_for_status
 {
-	my ($node, $org, $status, $timeout) = @_;
+	my ($node, $org, $status, $timeout, $crm) = @_;
+	$crm //= 'hubspot';
 	local $PostgreSQL::Test::Utils::timeout_default = $timeout // 60;
 	$node->poll_query_until('postgres',
-		"SELECT status = '$status' FROM wib.crm_integrations WHERE organization_id = '$org' AND crm_type = 'hubspot'")
+		"SELECT status = '$status' FROM wib.crm_integrations WHERE organization_id = '$org' AND crm_type = '$crm'")
 	  or die "integration of $org did not become $status: "
-	  . $node->safe_psql('postgres', "SELECT status || ' ' || coalesce(error_detail, '') FROM wib.crm_integrations WHERE organization_id = '$org'");
+	  . $node->safe_psql('postgres', "SELECT status || ' ' || coalesce(error_detail, '') FROM wib.crm_integrations WHERE organization_id = '$org' AND crm_type = '$crm'");
+}
+
+# A query string value decoded (%XX).
+sub uri_unescape
+{
+	my ($s) = @_;
+	$s =~ s/%([0-9A-Fa-f]{2})/chr(hex($1))/ge;
+	return $s;
+}
+
+# The SQL call of the platform's HubSpot webhook route for a request (body and
+# headers as HubSpot sent them, to uri).
+sub crm_webhook_sql
+{
+	my ($body, $headers, $uri) = @_;
+	my $h = $json->encode($headers);
+	$body =~ s/'/''/g;
+	$h =~ s/'/''/g;
+	return "SELECT wib.crm_webhook('hubspot', 'POST', '$uri', convert_to('$body', 'UTF8'), '$h'::jsonb)";
 }
 
 # Waits until a sync run is no longer running; returns its status.

@@ -150,6 +150,9 @@ DECLARE
     p       wib.crm_call_pushes;
     run     wib.crm_sync_log;
     trigger text;
+    -- A value, not an expression: on a Citus cluster the query below runs on
+    -- a worker, which knows wib's settings only once it loaded wib's library.
+    reconcile interval := current_setting('wib.crm_push_reconcile_delay')::interval;
 BEGIN
     SELECT t.id INTO tok FROM wib.crm_tokens t
      WHERE t.organization_id = org AND t.integration_id = i.id AND t.revoke LIMIT 1;
@@ -188,7 +191,7 @@ BEGIN
      WHERE x.organization_id = org AND x.integration_id = i.id
        AND ((x.status = 'pending' AND x.due_at <= wib.clock_now())
             OR (x.status IN ('pushing', 'unknown')
-                AND x.pushing_since + current_setting('wib.crm_push_reconcile_delay')::interval <= wib.clock_now()))
+                AND x.pushing_since + reconcile <= wib.clock_now()))
      ORDER BY x.due_at, x.id
      LIMIT 1 FOR UPDATE;
     IF FOUND THEN

@@ -22,6 +22,7 @@ DECLARE
     at      timestamptz := wib.crm_time(e ->> 'occurredAt');
     c       wib.crm_contact_cache;
     props   jsonb;
+    url     text;
     v       record;
     n       integer;
 BEGIN
@@ -51,12 +52,12 @@ BEGIN
      WHERE x.organization_id = org AND x.crm_type = 'hubspot' AND x.crm_contact_id = cid FOR UPDATE;
     IF NOT FOUND THEN
         -- A contact the cache has not seen: a row now, filled by later events and the next delta sync.
+        -- (Its URL is read first: Citus refuses a subquery in an INSERT's VALUES.)
+        url := (SELECT substring(p.auth_url FROM '^https?://[^/]+') FROM wib.crm_providers p WHERE p.crm_type = 'hubspot')
+               || '/contacts/' || i.external_account_id || '/record/0-1/' || cid;
         INSERT INTO wib.crm_contact_cache (organization_id, integration_id, crm_type, crm_contact_id, crm_url, raw_data,
                                            crm_modified_at)
-        VALUES (org, i.id, 'hubspot', cid,
-                (SELECT substring(p.auth_url FROM '^https?://[^/]+') FROM wib.crm_providers p WHERE p.crm_type = 'hubspot')
-                || '/contacts/' || i.external_account_id || '/record/0-1/' || cid,
-                '{}', NULL)
+        VALUES (org, i.id, 'hubspot', cid, url, '{}', NULL)
         RETURNING * INTO c;
         UPDATE wib.crm_integrations x
            SET contact_count = x.contact_count + 1,
@@ -92,13 +93,15 @@ CREATE OR REPLACE FUNCTION wib.crm_hubspot_webhook(method text, uri text, raw_bo
     SET wib.user_id = ''
 AS $$
 DECLARE
-    events  jsonb;
-    e       jsonb;
-    portal  text;
-    i       wib.crm_integrations;
-    applied integer := 0;
-    touched boolean;
-    counts  jsonb := '{}';
+    events    jsonb;
+    e         jsonb;
+    portals   text[];
+    connected text[];
+    portal    text;
+    i         wib.crm_integrations;
+    applied   integer := 0;
+    touched   boolean;
+    counts    jsonb := '{}';
 BEGIN
     -- Nothing of the request is read before its signature holds.
     PERFORM wib.crm_hubspot_verify((SELECT p.client_secret FROM wib.crm_provider('hubspot') p),
@@ -117,10 +120,13 @@ BEGIN
             'A HubSpot webhook body is a JSON array of 1 to 100 events, each with a numeric eventId, portalId and objectId and a subscriptionType.');
     END IF;
     -- Every portal must be a connected integration's, before anything is written.
-    SELECT x ->> 'portalId' INTO portal FROM jsonb_array_elements(events) x
-     WHERE NOT EXISTS (SELECT 1 FROM wib.crm_integrations j
-                        WHERE j.crm_type = 'hubspot' AND j.external_account_id = x ->> 'portalId' AND j.status = 'connected')
-     LIMIT 1;
+    -- (The portals are gathered first: on a Citus cluster a query may not
+    -- correlate the events with the distributed integrations.)
+    SELECT array_agg(DISTINCT x ->> 'portalId') INTO portals FROM jsonb_array_elements(events) x;
+    SELECT coalesce(array_agg(DISTINCT j.external_account_id), '{}') INTO connected
+      FROM wib.crm_integrations j
+     WHERE j.crm_type = 'hubspot' AND j.status = 'connected' AND j.external_account_id = ANY (portals);
+    SELECT p INTO portal FROM unnest(portals) p WHERE p <> ALL (connected) ORDER BY p LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'WB507',
             MESSAGE = 'HubSpot webhook for a portal no organization has connected',
@@ -130,8 +136,7 @@ BEGIN
     -- Every organization of the request's portals hears of it in its audit log, even when nothing was new.
     SELECT jsonb_object_agg(j.organization_id::text, 0) INTO counts
       FROM wib.crm_integrations j
-     WHERE j.crm_type = 'hubspot' AND j.status = 'connected'
-       AND j.external_account_id IN (SELECT x ->> 'portalId' FROM jsonb_array_elements(events) x);
+     WHERE j.crm_type = 'hubspot' AND j.status = 'connected' AND j.external_account_id = ANY (portals);
     FOR e IN SELECT x FROM jsonb_array_elements(events) x ORDER BY (x ->> 'occurredAt') NULLS FIRST, x ->> 'eventId' LOOP
         touched := false;
         FOR i IN SELECT * FROM wib.crm_integrations j

@@ -76,11 +76,22 @@ COMMENT ON FUNCTION wib.crm_salesforce_provider_settings(jsonb, jsonb) IS
     'Internal: Salesforce''s part of wib.crm_provider_set: login_url (both base URLs), api_version (v60.0), instance_domains (exact hosts, or suffixes starting with a dot), validated (22023 naming the field).';
 
 -- A setting of Salesforce's adapter: the operator's, else its default.
+-- PL/pgSQL: on a Citus cluster, where wib.crm_providers is a reference table,
+-- the SQL-language form failed (syntax error at or near "RETURN").
 CREATE OR REPLACE FUNCTION wib.crm_salesforce_setting(name text) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, wib, pg_temp
-    RETURN coalesce((SELECT p.settings -> crm_salesforce_setting.name FROM wib.crm_providers p WHERE p.crm_type = 'salesforce'),
-                    (SELECT a.settings -> crm_salesforce_setting.name FROM wib.crm_adapters() a WHERE a.crm_type = 'salesforce'));
+AS $$
+DECLARE
+    value jsonb;
+BEGIN
+    SELECT p.settings -> crm_salesforce_setting.name INTO value FROM wib.crm_providers p WHERE p.crm_type = 'salesforce';
+    IF value IS NULL THEN
+        SELECT a.settings -> crm_salesforce_setting.name INTO value FROM wib.crm_adapters() a WHERE a.crm_type = 'salesforce';
+    END IF;
+    RETURN value;
+END
+$$;
 COMMENT ON FUNCTION wib.crm_salesforce_setting(text) IS
     'Internal: one of Salesforce''s adapter settings (api_version, instance_domains), the operator''s or the default.';
 
@@ -134,12 +145,17 @@ DECLARE
     org      uuid := wib.require_org();
     p        wib.crm_providers;
     verifier text := wib.crm_random_state();
+    state_id uuid;
+    sealed   bytea;
     url      text;
 BEGIN
     SELECT * INTO p FROM wib.crm_providers x WHERE x.crm_type = 'salesforce';
-    UPDATE wib.crm_oauth_states s
-       SET code_verifier = wib.vault_seal(verifier, org, 'crm_oauth_states.code_verifier', s.id::text)
+    -- Sealed first: Citus refuses VOLATILE functions in an UPDATE.
+    SELECT s.id INTO state_id FROM wib.crm_oauth_states s
      WHERE s.organization_id = org AND s.state_hash = sha256(convert_to(crm_salesforce_authorize_url.state, 'UTF8'));
+    sealed := wib.vault_seal(verifier, org, 'crm_oauth_states.code_verifier', state_id::text);
+    UPDATE wib.crm_oauth_states s SET code_verifier = sealed
+     WHERE s.organization_id = org AND s.id = state_id;
     url := p.auth_url || '/services/oauth2/authorize?response_type=code'
            || '&client_id=' || wib.crm_url_encode(p.client_id)
            || '&redirect_uri=' || wib.crm_url_encode(crm_salesforce_authorize_url.redirect_uri)
@@ -292,6 +308,7 @@ DECLARE
     refusal  text := wib.crm_salesforce_instance_refusal(rtrim(body ->> 'instance_url', '/'));
     account  text := substring(body ->> 'id' FROM '/id/(00D[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?)/[0-9A-Za-z]{15,18}/?$');
     lifetime interval := current_setting('wib.crm_salesforce_session_lifetime')::interval;
+    expires  timestamptz;
 BEGIN
     IF refusal IS NULL AND account IS NULL THEN
         refusal := 'the token answer names no Salesforce org (its id URL)';
@@ -309,8 +326,11 @@ BEGIN
         END IF;
         RETURN jsonb_build_object('fatal', 'Salesforce refreshed the access token, but ' || refusal || '; reconnect Salesforce');
     END IF;
+    -- (a value, not an expression: Citus refuses functions other than
+    -- IMMUTABLE ones in a CASE of an UPDATE on a distributed table)
+    expires := CASE WHEN lifetime > interval '0' THEN wib.clock_now() + lifetime ELSE 'infinity' END;
     UPDATE wib.crm_tokens t
-       SET expires_at = CASE WHEN lifetime > interval '0' THEN wib.clock_now() + lifetime ELSE 'infinity' END,
+       SET expires_at = expires,
            lifetime_seconds = nullif(extract(epoch FROM lifetime)::integer, 0)
      WHERE t.organization_id = org AND t.integration_id = i.id AND NOT t.revoke;
     UPDATE wib.crm_integrations x
