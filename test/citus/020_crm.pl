@@ -159,9 +159,8 @@ my ($integration, $integration2);
 
 # ---------------------------------------------------------------------------
 # A call pushed: the application completes a call of a cached contact's
-# number, its recording and summary already in (a transaction that inserts a
-# summary and updates its call can crash a worker, see docs/scale-out.md);
-# the coordinator's CRM worker logs it at the peer, associated with the contact.
+# number, adding its recording and summary in the same transaction; the
+# coordinator's CRM worker logs it at the peer, associated with the contact.
 {
 	my ($contact, $phone, $name) = split /\|/, sql("SELECT crm_contact_id || '|' || phone_number || '|' || display_name
 		FROM wib.crm_contact_cache WHERE organization_id = '$org' AND phone_e164 IS NOT NULL
@@ -175,8 +174,8 @@ my ($integration, $integration2);
 	as_app($org, "INSERT INTO wib.recordings (organization_id, call_id, recording_url, status)
 		VALUES ('$org', '$call', 'https://media.example.com/r/1.mp3', 'ready');
 		INSERT INTO wib.ai_summaries (organization_id, call_id, summary, overall_sentiment)
-		VALUES ('$org', '$call', 'Booked a demo.', 'positive');");
-	as_app($org, "UPDATE wib.calls SET status = 'completed', ended_at = '2026-11-29T10:19:10Z', duration_seconds = 250 WHERE id = '$call';");
+		VALUES ('$org', '$call', 'Booked a demo.', 'positive');
+		UPDATE wib.calls SET status = 'completed', ended_at = '2026-11-29T10:19:10Z', duration_seconds = 250 WHERE id = '$call';");
 	ok(wait_until("SELECT status = 'pushed' FROM wib.crm_call_pushes WHERE call_id = '$call'"),
 		'the_completed_call_is_pushed_by_the_coordinators_crm_worker');
 	my @logged = grep { ($_->{properties}{wib_call_id} // '') eq $call } @{ hs_admin($hs, 'calls')->{results} };

@@ -104,6 +104,27 @@ like($as_app->($org_b, "SELECT string_agg(prediction_type || ' ' || status, ',' 
 	qr/^churn_risk insufficient_data: .*,deal_probability insufficient_data: /, 'the_trainings_are_recorded_on_the_organizations_shard');
 unlike(substr(slurp_file($node->logfile), $log_start), qr/WARNING|ERROR/, 'the_nightly_runs_log_no_warning_on_the_cluster');
 
+# A call's summary and the call's end in one application transaction, twenty
+# times: the summary's trigger writes the sentiment score on the shard (one
+# organization at a time, so its statements stay on that worker); every
+# transaction commits and no worker backend crashes.
+my @calls = split /\n/, $as_app->($org_b, "INSERT INTO wib.calls (organization_id, agent_id, status, started_at) "
+	  . "SELECT '$org_b', 'cat', 'in_progress', now() - g * interval '1 minute' FROM generate_series(1, 20) g RETURNING id");
+my $committed = 0;
+for my $call (@calls)
+{
+	my ($ret, $out, $err) = $node->psql('postgres', "SET ROLE app; BEGIN; SELECT wib.set_context('$org_b', 'manager', true) \\g /dev/null\n"
+		  . "INSERT INTO wib.ai_summaries (organization_id, call_id, sentiment_score) VALUES ('$org_b', '$call', 0.5);\n"
+		  . "UPDATE wib.calls SET status = 'completed', duration_seconds = 60 WHERE organization_id = '$org_b' AND id = '$call';\n"
+		  . "COMMIT", on_error_stop => 1);
+	diag($err) if $err =~ /ERROR|FATAL|server closed/;
+	$committed++ if $ret == 0 && $err !~ /ERROR|FATAL|server closed/;
+}
+is($committed, 20, 'a_summary_and_its_calls_end_commit_together_on_the_cluster');
+is(sql("SELECT count(*) FROM wib.sentiment_scores WHERE organization_id = '$org_b' AND call_id IN ('" . join("','", @calls) . "')"),
+	'20', 'each_summary_wrote_its_sentiment_score_on_the_shard');
+unlike(join('', map { slurp_file($_->logfile) } @$workers), qr/terminated by signal/, 'no_worker_backend_crashed_writing_summaries');
+
 # --- an inbound IVR call
 # The menu and its number in one transaction that writes on the
 # organization's worker only, which Citus commits in one phase.

@@ -18,6 +18,31 @@ $$;
 COMMENT ON FUNCTION wib.is_distributed(regclass) IS
     'Internal: true when the table is a Citus distributed or reference table (wib.distribute() ran); false on a single node.';
 
+-- The organizations a statement over several organizations runs for, one at a
+-- time: on a single node one scope, NULL (all of them in one statement); on a
+-- Citus cluster each organization alone, so that the statement, with every
+-- table restricted to it, is routed to its shard.  Citus runs joins through
+-- CTEs only when routed to one shard, and a statement a trigger runs on a
+-- shard must stay on that worker (reaching the other workers from there, it
+-- cannot be committed).  orgs: the organizations concerned (NULL: every
+-- organization).
+CREATE OR REPLACE FUNCTION wib.org_scopes(orgs uuid[] DEFAULT NULL) RETURNS SETOF uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, wib, pg_temp
+AS $$
+BEGIN
+    IF NOT wib.is_distributed('wib.organizations') THEN
+        RETURN NEXT NULL;
+    ELSIF orgs IS NULL THEN
+        RETURN QUERY SELECT o.id FROM wib.organizations o ORDER BY o.id;
+    ELSE
+        RETURN QUERY SELECT DISTINCT u.o FROM unnest(orgs) u(o) WHERE u.o IS NOT NULL ORDER BY 1;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION wib.org_scopes(uuid[]) IS
+    'Internal: the organizations a statement over several organizations runs for one at a time: on a single node one NULL (all at once); on a Citus cluster each of orgs (NULL: every organization).';
+
 -- The clock time (clock_timestamp()), declared STABLE so that Citus accepts it
 -- in UPDATE and DELETE statements on distributed tables (it refuses any
 -- VOLATILE function there) and evaluates it once per statement on the

@@ -18,6 +18,7 @@ COMMENT ON FUNCTION wib.sentiment_label(text, numeric) IS
 CREATE OR REPLACE FUNCTION wib.sentiment_from_summary() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
+    SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     -- Read from the transition tables first, by statements that read nothing
@@ -35,6 +36,7 @@ DECLARE
     neu        numeric[];
     models     text[];
     analyzed   timestamptz[];
+    scope      uuid;
 BEGIN
     -- The calls that lose their score: a summary moved to another call (the
     -- call it left), or a summary without a score.
@@ -56,27 +58,33 @@ BEGIN
       INTO orgs, calls, ids, scores, labels, pos, neg, neu, models, analyzed
       FROM new_rows n
      WHERE n.sentiment_score IS NOT NULL;
-    IF gone_orgs IS NOT NULL THEN
-        DELETE FROM wib.sentiment_scores s
-         WHERE (s.organization_id, s.call_id) IN (SELECT g.organization_id, g.call_id
-                                                    FROM unnest(gone_orgs, gone_calls) g(organization_id, call_id));
-    END IF;
-    IF orgs IS NOT NULL THEN
-        INSERT INTO wib.sentiment_scores AS s
-               (organization_id, call_id, ai_summary_id, call_started_at, agent_id, sentiment_score, sentiment_label,
-                positive_pct, negative_pct, neutral_pct, model_version, analyzed_at)
-        SELECT n.organization_id, n.call_id, n.id, c.started_at, c.agent_id, n.sentiment_score, n.label,
-               n.positive_pct, n.negative_pct, n.neutral_pct, n.model, n.analyzed_at
-          FROM unnest(orgs, calls, ids, scores, labels, pos, neg, neu, models, analyzed)
-               n(organization_id, call_id, id, sentiment_score, label, positive_pct, negative_pct, neutral_pct, model, analyzed_at)
-          JOIN wib.calls c ON c.organization_id = n.organization_id AND c.id = n.call_id
-        ON CONFLICT (organization_id, call_id) DO UPDATE
-           SET ai_summary_id = EXCLUDED.ai_summary_id, call_started_at = EXCLUDED.call_started_at,
-               agent_id = EXCLUDED.agent_id, sentiment_score = EXCLUDED.sentiment_score,
-               sentiment_label = EXCLUDED.sentiment_label, positive_pct = EXCLUDED.positive_pct,
-               negative_pct = EXCLUDED.negative_pct, neutral_pct = EXCLUDED.neutral_pct,
-               model_version = EXCLUDED.model_version, analyzed_at = EXCLUDED.analyzed_at;
-    END IF;
+    -- One organization at a time on a Citus shard (wib.org_scopes), every
+    -- table restricted to it: the statements stay on this worker.
+    FOR scope IN SELECT o FROM wib.org_scopes(coalesce(orgs, '{}') || coalesce(gone_orgs, '{}')) o LOOP
+        IF gone_orgs IS NOT NULL THEN
+            DELETE FROM wib.sentiment_scores s
+             WHERE (scope IS NULL OR s.organization_id = scope)
+               AND (s.organization_id, s.call_id) IN (SELECT g.organization_id, g.call_id
+                                                        FROM unnest(gone_orgs, gone_calls) g(organization_id, call_id));
+        END IF;
+        IF orgs IS NOT NULL THEN
+            INSERT INTO wib.sentiment_scores AS s
+                   (organization_id, call_id, ai_summary_id, call_started_at, agent_id, sentiment_score, sentiment_label,
+                    positive_pct, negative_pct, neutral_pct, model_version, analyzed_at)
+            SELECT n.organization_id, n.call_id, n.id, c.started_at, c.agent_id, n.sentiment_score, n.label,
+                   n.positive_pct, n.negative_pct, n.neutral_pct, n.model, n.analyzed_at
+              FROM unnest(orgs, calls, ids, scores, labels, pos, neg, neu, models, analyzed)
+                   n(organization_id, call_id, id, sentiment_score, label, positive_pct, negative_pct, neutral_pct, model, analyzed_at)
+              JOIN wib.calls c ON c.organization_id = n.organization_id AND c.id = n.call_id
+             WHERE scope IS NULL OR (n.organization_id = scope AND c.organization_id = scope)
+            ON CONFLICT (organization_id, call_id) DO UPDATE
+               SET ai_summary_id = EXCLUDED.ai_summary_id, call_started_at = EXCLUDED.call_started_at,
+                   agent_id = EXCLUDED.agent_id, sentiment_score = EXCLUDED.sentiment_score,
+                   sentiment_label = EXCLUDED.sentiment_label, positive_pct = EXCLUDED.positive_pct,
+                   negative_pct = EXCLUDED.negative_pct, neutral_pct = EXCLUDED.neutral_pct,
+                   model_version = EXCLUDED.model_version, analyzed_at = EXCLUDED.analyzed_at;
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$;

@@ -150,10 +150,12 @@ COMMENT ON FUNCTION wib.analytics_calls_updated() IS
 CREATE OR REPLACE FUNCTION wib.analytics_outcomes_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, wib, pg_temp
+    SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     orgs  uuid[];
     calls uuid[];
+    scope uuid;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(k.organization_id), array_agg(k.call_id) INTO orgs, calls
@@ -170,12 +172,15 @@ BEGIN
                  WHERE k.organization_id IS NOT NULL
                    AND (o.organization_id, o.call_id, o.is_success) IS DISTINCT FROM (n.organization_id, n.call_id, n.is_success)) x;
     END IF;
-    IF orgs IS NOT NULL THEN
+    -- The calls are read one organization at a time on a Citus shard
+    -- (wib.org_scopes): the statement stays on this worker.
+    FOR scope IN SELECT o FROM wib.org_scopes(orgs) o WHERE orgs IS NOT NULL LOOP
         INSERT INTO wib.analytics_changes (organization_id, day, agent_id)
         SELECT DISTINCT c.organization_id, (c.started_at AT TIME ZONE INTERVAL '0')::date, c.agent_id
           FROM unnest(orgs, calls) k(organization_id, call_id)
-          JOIN wib.calls c ON c.organization_id = k.organization_id AND c.id = k.call_id;
-    END IF;
+          JOIN wib.calls c ON c.organization_id = k.organization_id AND c.id = k.call_id
+         WHERE scope IS NULL OR (k.organization_id = scope AND c.organization_id = scope);
+    END LOOP;
     RETURN NULL;
 END
 $$;
@@ -264,7 +269,7 @@ CREATE OR REPLACE TRIGGER sentiment_scores_analytics_truncate AFTER TRUNCATE ON 
 -- over the recomputed keys: a hashed subplan whatever the row estimates).
 -- With only_org, every table it reads or writes is restricted to that
 -- organization, so that Citus routes each statement to the organization's
--- shard (wib.analytics_scopes() says when; a single node does every
+-- shard (wib.org_scopes() says when; a single node does every
 -- organization in one statement).  Plans are always custom: only_org is then
 -- a constant, and "only_org IS NULL OR ..." folds to nothing on a single node
 -- and to the shard key on a cluster.

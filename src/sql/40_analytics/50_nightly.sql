@@ -34,26 +34,6 @@ CREATE OR REPLACE FUNCTION wib.anomaly_explanation(metric text, day date, value 
 COMMENT ON FUNCTION wib.anomaly_explanation(text, date, float8, float8, integer, float8) IS
     'Internal: the readable explanation of an anomaly of metric on day.';
 
--- The scopes the nightly steps run in: on a single node one, every
--- organization at once (NULL); on a Citus cluster each organization alone.
--- The steps' statements join several tables through CTEs, which Citus runs
--- only when they are routed to one shard, so there each step runs once per
--- organization with every table restricted to it (docs/scale-out.md).
-CREATE OR REPLACE FUNCTION wib.analytics_scopes() RETURNS SETOF uuid
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, wib, pg_temp
-AS $$
-BEGIN
-    IF wib.is_distributed('wib.calls') THEN
-        RETURN QUERY SELECT o.id FROM wib.organizations o ORDER BY o.id;
-    ELSE
-        RETURN NEXT NULL;
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION wib.analytics_scopes() IS
-    'Internal: the organizations the nightly steps run for one at a time: each organization on a Citus cluster, one NULL (all at once) on a single node.';
-
 -- The counts of two step summaries added key by key (other values of part
 -- replace those of total).
 CREATE OR REPLACE FUNCTION wib.jsonb_add_counts(total jsonb, part jsonb) RETURNS jsonb
@@ -75,7 +55,7 @@ AS $$
 DECLARE
     scope uuid;
 BEGIN
-    FOR scope IN SELECT s FROM wib.analytics_scopes() s LOOP
+    FOR scope IN SELECT s FROM wib.org_scopes() s LOOP
         PERFORM wib.analytics_totals_refresh(false, scope);
     END LOOP;
     INSERT INTO wib.analytics_refreshes AS r (name, refreshed_at) VALUES ('views', now())
@@ -295,7 +275,9 @@ COMMENT ON FUNCTION wib.analytics_detect(date, uuid) IS
     'Internal: z-score anomalies (call volume, average duration, average sentiment, positive share) and the sentiment trend of day for every organization on advanced_analytics (or only_org), upserted into wib.ml_predictions; emits anomaly.detected for new anomalies.';
 
 -- Snapshots and predictions of one day (the totals must be up to date), in
--- each of wib.analytics_scopes().
+-- each of wib.org_scopes(): once for all organizations on a single node, once
+-- per organization on a Citus cluster, where the steps' statements (joins
+-- through CTEs) run only when routed to one shard.
 CREATE OR REPLACE FUNCTION wib.analytics_process_day(day date) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, wib, pg_temp
@@ -307,7 +289,7 @@ DECLARE
     found       jsonb := '{}';
     scope       uuid;
 BEGIN
-    FOR scope IN SELECT s FROM wib.analytics_scopes() s LOOP
+    FOR scope IN SELECT s FROM wib.org_scopes() s LOOP
         snaps := snaps + wib.analytics_snapshot('daily', day, day, scope);
         IF extract(isodow FROM day) = 7 THEN
             snaps := snaps + wib.analytics_snapshot('weekly', week_start, day, scope);

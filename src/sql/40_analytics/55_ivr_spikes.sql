@@ -4,7 +4,7 @@
 
 -- Spikes of one day, for every number of every organization whose plan has
 -- inbound IVR (or of only_org, every table restricted to it: see
--- wib.analytics_scopes()): the day's calls to the number against the wib.anomaly_window
+-- wib.org_scopes()): the day's calls to the number against the wib.anomaly_window
 -- days before it, upserted into wib.ml_predictions (volume_anomaly, subject
 -- inbound_calls:<number>); anomaly.detected for new ones.  Only rises are
 -- reported, and only for numbers with wib.anomaly_min_history days of
