@@ -65,6 +65,9 @@ SELECT is(ARRAY(SELECT sig FROM wib_functions f
                 'wib.ml_train(text)',
                 'wib.push_send(text,jsonb)',
                 'wib.push_subscribe(uuid,jsonb,text[])',
+                -- (the push deliveries' policy on a Citus cluster: it answers for
+                -- the user and organization in context only)
+                'wib.push_subscription_visible(uuid,uuid)',
                 'wib.push_test(uuid)',
                 'wib.push_unsubscribe(uuid)',
                 'wib.qr_auth_claim(text)',
