@@ -4,7 +4,7 @@
 -- device, rate limit), and the deliverer's claim and record logic (no network
 -- here; test/t/060_mobile_push.pl sends for real).
 BEGIN;
-SELECT plan(150);
+SELECT plan(153);
 
 SET LOCAL wib.push_allowed_hosts = 'push.example.test';
 SET LOCAL wib.push_retry_base = '30s';
@@ -97,6 +97,15 @@ SELECT pg_temp.as_user(:'org_pro', 'carol');
 SELECT is(ARRAY(SELECT device_name FROM wib.mobile_devices ORDER BY 1),
           ARRAY['Alice phone (renamed)', 'Bob tablet', 'Carol laptop'], 'an_admin_sees_every_device_of_the_organization');
 SELECT is((SELECT count(*)::int FROM wib.push_subscriptions), 2, 'an_admin_sees_every_subscription');
+-- The same rule as the push deliveries' policy on a Citus cluster asks it
+-- (a definer-rights function wib_app may call): it answers for the user and
+-- organization in context only.
+SELECT ok(wib.push_subscription_visible(:'org_pro', :'sub_bob'), 'an_admin_is_told_a_subscription_of_the_organization_is_visible');
+SELECT pg_temp.as_user(:'org_pro', 'alice');
+SELECT ok(NOT wib.push_subscription_visible(:'org_pro', :'sub_bob'), 'an_agent_is_told_a_colleagues_subscription_is_not_visible');
+SELECT pg_temp.as_user(:'org_other', 'alice');
+SELECT ok(NOT wib.push_subscription_visible(:'org_pro', :'sub_bob'), 'another_tenant_is_told_nothing_of_a_subscription');
+SELECT pg_temp.as_user(:'org_pro', 'carol');
 SELECT is((SELECT count(*)::int FROM wib.mobile_devices WHERE organization_id = :'org_other'), 0,
           'an_admin_sees_no_device_of_another_tenant');
 SELECT throws_ok(format($$INSERT INTO wib.mobile_devices (organization_id, user_id, device_name, device_type)
