@@ -231,15 +231,7 @@ my ($integration, $integration2);
 # connected to the portal and each applies the events on its shard.
 {
 	my $uri = 'https://app.example.com/hooks/hubspot';
-	my ($changed, $deleted) = @$ids[ 5, 6 ];
-	hs_admin($hs, 'update', { ids => [$changed], properties => { phone => '+1 (555) 777-0001' } });
-	hs_admin($hs, 'archive', { ids => [$deleted] });
-	my ($new) = @{ hs_admin($hs, 'contacts', { count => 1 })->{ids} };
-	my $req = hs_admin($hs, 'webhook_request', { uri => $uri, events => [
-		{ subscriptionType => 'contact.propertyChange', objectId => $changed, propertyName => 'phone',
-		  propertyValue => '+1 (555) 777-0001', eventId => 9001 },
-		{ subscriptionType => 'contact.deletion', objectId => $deleted, eventId => 9002 },
-		{ subscriptionType => 'contact.creation', objectId => $new, eventId => 9003 } ] });
+	my ($changed, $deleted, $new, $req) = hs_webhook_changes($hs, $ids, $uri);
 	my $route = 'SET ROLE app; ' . crm_webhook_sql($req->{body}, $req->{headers}, $uri);
 	my ($ret, $out, $err) = $node->psql('postgres', $route);
 	is("$ret $out", '0 3', 'the_signed_webhook_is_applied_on_the_cluster') or diag($err);

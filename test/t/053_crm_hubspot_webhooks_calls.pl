@@ -55,16 +55,8 @@ sub written
 
 # ---------------------------------------------------------------------------
 # Valid events: applied, once.
-my ($changed, $deleted) = @$ids[ 5, 6 ];
-# What the events report happened in HubSpot first.
-hs_admin($hs, 'update', { ids => [$changed], properties => { phone => '+1 (555) 777-0001' } });
-hs_admin($hs, 'archive', { ids => [$deleted] });
-my ($new) = @{ hs_admin($hs, 'contacts', { count => 1 })->{ids} };
-my $req = hs_admin($hs, 'webhook_request', { uri => $uri, events => [
-	{ subscriptionType => 'contact.propertyChange', objectId => $changed, propertyName => 'phone',
-	  propertyValue => '+1 (555) 777-0001', eventId => 9001 },
-	{ subscriptionType => 'contact.deletion', objectId => $deleted, eventId => 9002 },
-	{ subscriptionType => 'contact.creation', objectId => $new, eventId => 9003 } ] });
+# What the events report happened in HubSpot first, and the signed request.
+my ($changed, $deleted, $new, $req) = hs_webhook_changes($hs, $ids, $uri);
 # Header names as a proxy may pass them: lower case.
 my %lower = map { lc($_) => $req->{headers}{$_} } keys %{ $req->{headers} };
 my ($state, $out) = run_sql(webhook_sql($req->{body}, \%lower));

@@ -14,7 +14,7 @@ use WibTest;
 use WibWebhooks qw(make_test_ca);
 
 our @EXPORT = qw(start_hubspot start_salesforce stop_hubspot hs_admin crm_node crm_org crm_connect_flow
-  wait_for_run wait_for_status run_row hs_follow_authorize uri_unescape crm_webhook_sql);
+  wait_for_run wait_for_status run_row hs_follow_authorize uri_unescape crm_webhook_sql hs_webhook_changes);
 
 my @peers;
 my $json = JSON::PP->new->canonical;
@@ -65,6 +65,24 @@ sub stop_hubspot
 }
 
 # hs_admin(peer, path, body hashref or undef, method): the admin API's JSON answer.
+# The changes a HubSpot webhook reports, made at the peer first (the contacts
+# $ids->[5] and $ids->[6] changed and archived, one created) and the signed
+# request of the three events for $uri: ($changed, $deleted, $new, $request).
+sub hs_webhook_changes
+{
+	my ($hs, $ids, $uri) = @_;
+	my ($changed, $deleted) = @$ids[ 5, 6 ];
+	hs_admin($hs, 'update', { ids => [$changed], properties => { phone => '+1 (555) 777-0001' } });
+	hs_admin($hs, 'archive', { ids => [$deleted] });
+	my ($new) = @{ hs_admin($hs, 'contacts', { count => 1 })->{ids} };
+	my $req = hs_admin($hs, 'webhook_request', { uri => $uri, events => [
+		{ subscriptionType => 'contact.propertyChange', objectId => $changed, propertyName => 'phone',
+		  propertyValue => '+1 (555) 777-0001', eventId => 9001 },
+		{ subscriptionType => 'contact.deletion', objectId => $deleted, eventId => 9002 },
+		{ subscriptionType => 'contact.creation', objectId => $new, eventId => 9003 } ] });
+	return ($changed, $deleted, $new, $req);
+}
+
 sub hs_admin
 {
 	my ($p, $path, $body, $method) = @_;
